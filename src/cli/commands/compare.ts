@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { renderCsv } from "../../render/csv.js";
+import { renderJson } from "../../render/json.js";
+import { renderCompareTable } from "../../render/table.js";
+import type { Report } from "../../report.js";
+import { destination } from "../emit.js";
+import { CompareOptions, parseOptions } from "../options.js";
+import { loadSetup, replayTrace, reportOptions, strategiesNamed } from "../setup.js";
+import { examples, withReplayOptions } from "./shared.js";
+
+export function registerCompare(program: Command): void {
+  withReplayOptions(
+    program
+      .command("compare")
+      .summary("replay a trace under several strategies, side by side")
+      .description(
+        "Replays TRACE once per strategy (the file is read once) and prints every counter side by side, " +
+          "with est_cycles relative to the first strategy.",
+      )
+      .argument("<trace>", "trace file (CSV, see README)")
+      .option("-s, --strategies <list>", "comma-separated strategies, or all", "no-bitmap,l1-filter,merged,merged-eager"),
+  )
+    .addHelpText(
+      "after",
+      examples(
+        "nvmx-replay compare traces/linux-kvm.csv",
+        "nvmx-replay compare traces/bitmap-churn.csv --strategies all --format csv -o churn.csv",
+        "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --cost-model costs.json --format json",
+      ),
+    )
+    .action(async (trace: string, raw: unknown) => {
+      const options = parseOptions(CompareOptions, raw);
+      const setup = loadSetup(options);
+      const out = destination(options.output, [trace, ...setup.files]);
+      const { replay, stats } = await replayTrace(trace, strategiesNamed(options.strategies), setup);
+      const report: Report = {
+        trace,
+        events: stats.events,
+        vcpus: replay.machine.seen.length,
+        options: reportOptions(options, options.strategies, setup),
+        results: replay.results(setup.cost),
+      };
+      const render = { table: () => renderCompareTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
+      await out.write(render[options.format]());
+    });
+}

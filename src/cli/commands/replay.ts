@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { renderCsv } from "../../render/csv.js";
+import { renderJson } from "../../render/json.js";
+import { renderReplayTable } from "../../render/table.js";
+import type { Report } from "../../report.js";
+import { destination } from "../emit.js";
+import { ReplayOptions, parseOptions } from "../options.js";
+import { loadSetup, replayTrace, reportOptions, strategiesNamed } from "../setup.js";
+import { examples, withReplayOptions } from "./shared.js";
+
+export function registerReplay(program: Command): void {
+  withReplayOptions(
+    program
+      .command("replay")
+      .summary("replay a trace under one strategy, with a per-MSR breakdown")
+      .description(
+        "Replays TRACE under one strategy and prints its counters and, per MSR and direction, " +
+          "how its accesses were delivered, busiest first.",
+      )
+      .argument("<trace>", "trace file (CSV, see README)")
+      .option("-s, --strategy <name>", "the strategy (see `nvmx-replay strategies`)", "merged"),
+  )
+    .addHelpText(
+      "after",
+      examples(
+        "nvmx-replay replay traces/linux-kvm.csv",
+        "nvmx-replay replay traces/multi-vcpu.csv --strategy merged-stale",
+        "nvmx-replay replay traces/edge-cases.csv --strategy l1-filter --format json -o edges.json",
+      ),
+    )
+    .action(async (trace: string, raw: unknown) => {
+      const options = parseOptions(ReplayOptions, raw);
+      const setup = loadSetup(options);
+      const out = destination(options.output, [trace, ...setup.files]);
+      const { replay, stats } = await replayTrace(trace, strategiesNamed([options.strategy]), setup, true);
+      const report: Report = {
+        trace,
+        events: stats.events,
+        vcpus: replay.machine.seen.length,
+        options: reportOptions(options, [options.strategy], setup),
+        results: replay.results(setup.cost),
+        msrs: replay.breakdown(0),
+      };
+      const render = { table: () => renderReplayTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
+      await out.write(render[options.format]());
+    });
+}

@@ -1,0 +1,18 @@
+import type { Command } from "commander";
+import { FORMATS, PROFILE_NAMES } from "../options.js";
+
+/** The options of every command that replays: bitmaps, profile, cost model, output. */
+export function withReplayOptions(command: Command): Command {
+  return command
+    .option("--l1-bitmap <file>", "L1's bitmap (.bin or .json), loaded at GPA 0x1000 and used by every vCPU from the start")
+    .option("--l0-profile <name>", `L0's built-in bitmaps: ${PROFILE_NAMES.join(", ")}`, "kvm-2013")
+    .option("--l0-bitmap <file>", "L0's bitmap for both modes, replacing the profile")
+    .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
+    .option("--cost-model <file>", "JSON overriding any of l0_exit, l1_exit, merge, wp_fault (cycles)")
+    .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
+    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout");
+}
+
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}

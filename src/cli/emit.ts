@@ -1,0 +1,23 @@
+/** Where a command's data goes: stdout, or `-o FILE` written atomically. */
+import { refuseOverwritingInput, writeFileAtomic } from "../io/output.js";
+import { type Style, plain, styleFor } from "../render/style.js";
+
+export interface Destination {
+  /** Colours for tables: none in files, pipes or under NO_COLOR. */
+  readonly style: Style;
+  write(content: string): Promise<void>;
+}
+
+export function destination(output: string | undefined, inputs: readonly string[]): Destination {
+  if (output !== undefined) {
+    refuseOverwritingInput(output, inputs);
+    return { style: plain, write: (content) => writeFileAtomic(output, content) };
+  }
+  return {
+    style: styleFor(process.stdout.isTTY === true, process.env),
+    write: (content) =>
+      new Promise<void>((resolve, reject) => {
+        process.stdout.write(content, (error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

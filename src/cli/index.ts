@@ -1,0 +1,72 @@
+/**
+ * The command line: commander wiring and the one place errors become exit
+ * statuses. Exit 0 success, 1 bad input or I/O failure, 2 usage error.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { InputError } from "../io/errors.js";
+import { registerCompare } from "./commands/compare.js";
+import { registerLists } from "./commands/lists.js";
+import { registerReplay } from "./commands/replay.js";
+import { examples } from "./commands/shared.js";
+import { registerValidate } from "./commands/validate.js";
+import { EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("nvmx-replay")
+    .description(
+      "Replays nested-VMX MSR traces (what L2 does with RDMSR/WRMSR, and L1's MSR bitmaps) through " +
+        "models of L0's MSR-bitmap strategies, and counts the exits, merges and faults each one costs.",
+    )
+    .version(version(), "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      examples(
+        "nvmx-replay compare traces/linux-kvm.csv",
+        "nvmx-replay replay traces/bitmap-churn.csv --strategy merged",
+        "nvmx-replay compare traces/multi-vcpu.csv --strategies all --format csv",
+        "nvmx-replay validate traces/edge-cases.csv",
+      ),
+    );
+  registerCompare(program);
+  registerReplay(program);
+  registerValidate(program);
+  registerLists(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = report(error);
+  }
+}
+
+/** Prints one line for the user and returns the exit status. */
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander has printed its message (or the help) already.
+    return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`error: ${error.message}\n(run with --help for usage)\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof InputError) {
+    process.stderr.write(`${error.message}\n`);
+    return EXIT_INPUT;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`nvmx-replay: internal error: ${message}\n`);
+  if (process.env.NVMX_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return EXIT_INPUT;
+}

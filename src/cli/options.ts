@@ -1,0 +1,69 @@
+/**
+ * Options shared by the commands that replay, validated with zod after
+ * commander has parsed them (they are untrusted input like any other).
+ */
+import { z } from "zod";
+import { L0_PROFILES } from "../engine/profiles.js";
+import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
+import { UsageError } from "./errors.js";
+
+export const FORMATS = ["table", "csv", "json"] as const;
+export const PROFILE_NAMES = L0_PROFILES.map((p) => p.name) as [string, ...string[]];
+const STRATEGY_NAMES = STRATEGIES.map((s) => s.name);
+
+const strategyName = z.string().refine((name) => STRATEGY_NAMES.includes(name), {
+  error: (issue) => `unknown strategy "${String(issue.input)}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
+});
+
+/** `--strategies LIST|all`: comma-separated names, in the order asked. */
+export const StrategyList = z
+  .string()
+  .transform((list) => (list.trim() === "all" ? STRATEGY_NAMES : list.split(",").map((s) => s.trim())))
+  .pipe(
+    z
+      .array(strategyName)
+      .min(1, { error: "name at least one strategy" })
+      .refine((names) => new Set(names).size === names.length, { error: "a strategy is named twice" }),
+  );
+
+export const SetupOptions = z.object({
+  l1Bitmap: z.string().optional(),
+  l0Profile: z.enum(PROFILE_NAMES, { error: `expected one of ${PROFILE_NAMES.join(", ")}` }).default("kvm-2013"),
+  l0Bitmap: z.string().optional(),
+  l0BitmapLegacy: z.string().optional(),
+  costModel: z.string().optional(),
+});
+
+export const OutputOptions = z.object({
+  format: z.enum(FORMATS, { error: `expected one of ${FORMATS.join(", ")}` }).default("table"),
+  output: z.string().optional(),
+});
+
+export const CompareOptions = SetupOptions.extend(OutputOptions.shape).extend({
+  strategies: StrategyList.default([...DEFAULT_COMPARE]),
+});
+export type CompareOptions = z.infer<typeof CompareOptions>;
+
+export const ReplayOptions = SetupOptions.extend(OutputOptions.shape).extend({
+  strategy: strategyName.default("merged"),
+});
+export type ReplayOptions = z.infer<typeof ReplayOptions>;
+
+export const ValidateOptions = z.object({
+  l1Bitmap: z.string().optional(),
+  format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
+  output: z.string().optional(),
+});
+export type ValidateOptions = z.infer<typeof ValidateOptions>;
+
+export type SetupOptions = z.infer<typeof SetupOptions>;
+
+/** Parses commander's option object; a bad value is a usage error naming its flag. */
+export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue?.path[0] ?? "");
+  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  throw new UsageError(`option ${flag}: ${issue?.message ?? "invalid value"}`);
+}

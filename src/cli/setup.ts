@@ -1,0 +1,66 @@
+/** Turns the shared options into what the engine needs, reading the files they name. */
+import type { Strategy } from "../engine/strategy.js";
+import { findStrategy } from "../engine/strategies/index.js";
+import { type L0Bitmaps, Replay } from "../engine/index.js";
+import { findL0Profile } from "../engine/profiles.js";
+import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
+import { readCostModel } from "../io/cost-model.js";
+import { readSnapshot } from "../io/snapshot.js";
+import { type TraceStats, readTrace } from "../io/trace-reader.js";
+import type { ReportOptions } from "../report.js";
+import type { SetupOptions } from "./options.js";
+
+export interface Setup {
+  readonly l0: L0Bitmaps;
+  readonly l1Bitmap: Uint8Array | null;
+  readonly cost: CostModel;
+  /** Every file the setup read, so `-o` can refuse to overwrite one. */
+  readonly files: readonly string[];
+}
+
+export function loadSetup(options: SetupOptions): Setup {
+  const profile = findL0Profile(options.l0Profile);
+  if (!profile) throw new Error(`internal: profile ${options.l0Profile} validated but not found`);
+  let { longmode, legacy } = profile.bitmaps();
+  if (options.l0Bitmap) longmode = legacy = readSnapshot(options.l0Bitmap);
+  if (options.l0BitmapLegacy) legacy = readSnapshot(options.l0BitmapLegacy);
+  return {
+    l0: { longmode, legacy },
+    l1Bitmap: options.l1Bitmap ? readSnapshot(options.l1Bitmap) : null,
+    cost: options.costModel ? readCostModel(options.costModel) : DEFAULT_COST_MODEL,
+    files: [options.l1Bitmap, options.l0Bitmap, options.l0BitmapLegacy, options.costModel].filter(
+      (f): f is string => f !== undefined,
+    ),
+  };
+}
+
+export function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
+  return {
+    strategies,
+    l0_profile: options.l0Profile,
+    l0_bitmap: options.l0Bitmap ?? null,
+    l0_bitmap_legacy: options.l0BitmapLegacy ?? null,
+    l1_bitmap: options.l1Bitmap ?? null,
+    cost_model: setup.cost,
+  };
+}
+
+export function strategiesNamed(names: readonly string[]): Strategy[] {
+  return names.map((name) => {
+    const strategy = findStrategy(name);
+    if (!strategy) throw new Error(`internal: strategy ${name} validated but not found`);
+    return strategy;
+  });
+}
+
+/** Streams the trace through a replay of the given strategies. */
+export async function replayTrace(
+  file: string,
+  strategies: readonly Strategy[],
+  setup: Pick<Setup, "l0" | "l1Bitmap">,
+  breakdown = false,
+): Promise<{ replay: Replay; stats: TraceStats }> {
+  const replay = new Replay({ strategies, l0: setup.l0, l1Bitmap: setup.l1Bitmap, breakdown });
+  const stats = await readTrace({ file, onEvent: (ev) => replay.apply(ev) });
+  return { replay, stats };
+}

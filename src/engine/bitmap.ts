@@ -1,0 +1,116 @@
+/**
+ * The VMX MSR bitmap: one 4 KiB page, four 1 KiB areas (Intel SDM Vol. 3C,
+ * "MSR-Bitmap Address"):
+ *
+ *   0x000-0x3FF  read,  MSRs 0x00000000-0x00001FFF
+ *   0x400-0x7FF  read,  MSRs 0xC0000000-0xC0001FFF
+ *   0x800-0xBFF  write, MSRs 0x00000000-0x00001FFF
+ *   0xC00-0xFFF  write, MSRs 0xC0000000-0xC0001FFF
+ *
+ * Bit n of an area (n = msr & 0x1FFF) is bit n & 7 of byte n >> 3. A set bit
+ * means the access exits. An MSR outside both ranges has no bit and always
+ * exits.
+ */
+
+export const PAGE_SIZE = 4096;
+
+/** Directions, as a bit set: an access is R or W; bitmap edits may name both. */
+export const DIR_R = 1;
+export const DIR_W = 2;
+export const DIR_RW = 3;
+
+export type Dir = typeof DIR_R | typeof DIR_W | typeof DIR_RW;
+
+const LOW_FIRST = 0x0000_0000;
+const LOW_LAST = 0x0000_1fff;
+const HIGH_FIRST = 0xc000_0000;
+const HIGH_LAST = 0xc000_1fff;
+
+const AREA_READ_LOW = 0x000;
+const AREA_READ_HIGH = 0x400;
+const WRITE_AREA_OFFSET = 0x800;
+
+/** True when the MSR has a bit in the bitmap (it lies in one of the two ranges). */
+export function hasBit(msr: number): boolean {
+  return (msr >= LOW_FIRST && msr <= LOW_LAST) || (msr >= HIGH_FIRST && msr <= HIGH_LAST);
+}
+
+/**
+ * Bit position (0-32767) of an access in the page, or -1 when the MSR has no bit.
+ * `write` picks the write areas.
+ */
+export function bitPosition(msr: number, write: boolean): number {
+  let area: number;
+  if (msr >= LOW_FIRST && msr <= LOW_LAST) area = AREA_READ_LOW;
+  else if (msr >= HIGH_FIRST && msr <= HIGH_LAST) area = AREA_READ_HIGH;
+  else return -1;
+  if (write) area += WRITE_AREA_OFFSET;
+  return area * 8 + (msr & 0x1fff);
+}
+
+/** The bit at a position: 1 = the access exits. */
+export function testBit(page: Uint8Array, position: number): boolean {
+  return ((page[position >> 3] as number) & (1 << (position & 7))) !== 0;
+}
+
+export function writeBit(page: Uint8Array, position: number, set: boolean): void {
+  const byte = position >> 3;
+  const mask = 1 << (position & 7);
+  const old = page[byte] as number;
+  page[byte] = set ? old | mask : old & ~mask;
+}
+
+/** Whether an access of `msr` exits under `page`; an MSR with no bit always exits. */
+export function intercepts(page: Uint8Array, msr: number, write: boolean): boolean {
+  const position = bitPosition(msr, write);
+  return position < 0 || testBit(page, position);
+}
+
+/**
+ * Sets (intercept) or clears (pass through) the bits of `msr` for the
+ * directions in `dir`. Returns the directions whose bit changed value.
+ * The caller has checked that the MSR has a bit.
+ */
+export function writeMsrBits(page: Uint8Array, msr: number, dir: number, intercept: boolean): number {
+  let changed = 0;
+  for (const d of [DIR_R, DIR_W]) {
+    if ((dir & d) === 0) continue;
+    const position = bitPosition(msr, d === DIR_W);
+    if (testBit(page, position) !== intercept) {
+      writeBit(page, position, intercept);
+      changed |= d;
+    }
+  }
+  return changed;
+}
+
+/** A page whose every bit is `intercept`. */
+export function filledPage(intercept: boolean): Uint8Array {
+  return new Uint8Array(PAGE_SIZE).fill(intercept ? 0xff : 0x00);
+}
+
+/**
+ * dst = a OR b, a word at a time: what L0 builds for vmcs02 from vmcs01's and
+ * vmcs12's bitmaps (KVM: nested_vmx_prepare_msr_bitmap()). All three are
+ * 4096-byte pages that own their buffer, so they are 4-byte aligned.
+ */
+export function orPages(dst: Uint8Array, a: Uint8Array, b: Uint8Array): void {
+  const d = words(dst);
+  const x = words(a);
+  const y = words(b);
+  for (let i = 0; i < d.length; i++) d[i] = (x[i] as number) | (y[i] as number);
+}
+
+/** dst |= a XOR b: marks the bits in which two pages differ. */
+export function orDifference(dst: Uint8Array, a: Uint8Array, b: Uint8Array): void {
+  const d = words(dst);
+  const x = words(a);
+  const y = words(b);
+  for (let i = 0; i < d.length; i++) d[i] = (d[i] as number) | ((x[i] as number) ^ (y[i] as number));
+}
+
+function words(page: Uint8Array): Uint32Array {
+  if (page.length !== PAGE_SIZE) throw new RangeError(`a bitmap page is ${PAGE_SIZE} bytes, not ${page.length}`);
+  if (page.byteOffset % 4 !== 0) throw new RangeError("a bitmap page must be 4-byte aligned (copy it into a new Uint8Array)");
+  return new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+}

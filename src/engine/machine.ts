@@ -1,0 +1,112 @@
+/**
+ * What the trace says about the machine, the same for every strategy: guest
+ * memory (shared by all vCPUs), each vCPU's vmcs12 MSR-bitmap fields, L1's
+ * mode and L0's own bitmap for the vCPU (SPEC section 5).
+ */
+import { testBit, writeMsrBits } from "./bitmap.js";
+import { MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
+
+export const MAX_VCPUS = 4096;
+/** Where `--l1-bitmap` places its page. */
+export const L1_BITMAP_GPA = 0x1000;
+export const NO_BITMAP_PTR = -1;
+
+/** vmcs01's MSR bitmaps, one per L1 mode (KVM's vmx_msr_bitmap_longmode/_legacy). */
+export interface L0Bitmaps {
+  readonly longmode: Uint8Array;
+  readonly legacy: Uint8Array;
+}
+
+export class VcpuState {
+  mode: Mode = MODE_LONGMODE;
+  /** vmcs12's "use MSR bitmaps" control. */
+  useBitmap = false;
+  /** vmcs12's MSR-bitmap address, or NO_BITMAP_PTR. */
+  bitmapPtr = NO_BITMAP_PTR;
+  /** How many `l0-set` events changed this vCPU's L0 bitmap. */
+  l0Overrides = 0;
+  /** This vCPU's L0 bitmaps; shared with the profile until the first `l0-set`. */
+  private l0: [Uint8Array, Uint8Array];
+  private ownsL0 = false;
+
+  constructor(l0: L0Bitmaps) {
+    this.l0 = [l0.longmode, l0.legacy];
+  }
+
+  /** L0's bitmap for the vCPU now: the profile's for its mode, overrides applied. */
+  l0Bitmap(): Uint8Array {
+    return this.l0[this.mode];
+  }
+
+  /** `l0-set`: the override applies to both modes' bitmaps, in trace order. */
+  overrideL0(msr: number, dir: number, intercept: boolean): void {
+    if (!this.ownsL0) {
+      this.l0 = [this.l0[MODE_LONGMODE].slice(), this.l0[MODE_LEGACY].slice()];
+      this.ownsL0 = true;
+    }
+    writeMsrBits(this.l0[MODE_LONGMODE], msr, dir, intercept);
+    writeMsrBits(this.l0[MODE_LEGACY], msr, dir, intercept);
+    this.l0Overrides++;
+  }
+}
+
+export class Machine {
+  /** Guest memory: GPA -> bitmap page. */
+  readonly memory = new Map<number, Uint8Array>();
+  /** vCPUs in order of first appearance. */
+  readonly seen: number[] = [];
+  private readonly vcpus: (VcpuState | undefined)[] = new Array(MAX_VCPUS);
+
+  constructor(
+    private readonly l0: L0Bitmaps,
+    /** `--l1-bitmap`: every vCPU starts with use_bitmap = 1 and this page. */
+    private readonly l1Bitmap: Uint8Array | null = null,
+  ) {
+    if (l1Bitmap) this.memory.set(L1_BITMAP_GPA, l1Bitmap.slice());
+  }
+
+  vcpu(v: number): VcpuState {
+    let state = this.vcpus[v];
+    if (state === undefined) {
+      state = new VcpuState(this.l0);
+      if (this.l1Bitmap) {
+        state.useBitmap = true;
+        state.bitmapPtr = L1_BITMAP_GPA;
+      }
+      this.vcpus[v] = state;
+      this.seen.push(v);
+    }
+    return state;
+  }
+
+  /** The page at the vCPU's vmcs12 MSR-bitmap address, if it exists. */
+  l1Page(state: VcpuState): Uint8Array | undefined {
+    return state.bitmapPtr === NO_BITMAP_PTR ? undefined : this.memory.get(state.bitmapPtr);
+  }
+
+  /** Guest page at gpa, created as all zeros on first touch (SPEC section 5). */
+  page(gpa: number): Uint8Array {
+    let page = this.memory.get(gpa);
+    if (page === undefined) {
+      page = new Uint8Array(4096);
+      this.memory.set(gpa, page);
+    }
+    return page;
+  }
+
+  /**
+   * L1 wants the access: it runs L2 without a bitmap, the MSR has no bit, or
+   * its bit in vmcs12's bitmap is 1 (KVM: nested_vmx_exit_handled_msr()).
+   */
+  l1Wants(state: VcpuState, position: number): boolean {
+    if (!state.useBitmap || position < 0) return true;
+    const page = this.l1Page(state);
+    // Entry checks guarantee the page while L2 runs; an absent page reads as "exit".
+    return page === undefined || testBit(page, position);
+  }
+
+  /** L0 wants the access: the MSR has no bit or its own bit for the vCPU is 1. */
+  l0Wants(state: VcpuState, position: number): boolean {
+    return position < 0 || testBit(state.l0Bitmap(), position);
+  }
+}

@@ -1,0 +1,17 @@
+import { Delivery, type Strategy } from "../strategy.js";
+
+/**
+ * L1 is not offered MSR bitmaps at all (no "use MSR bitmaps" in the VMX
+ * capability MSRs), so every L2 access exits to L0 and is reflected to L1.
+ */
+export const noBitmap: Strategy = {
+  name: "no-bitmap",
+  summary: "L1 gets no MSR bitmaps: every L2 access exits to L0 and is reflected to L1",
+  l1WantsEverything: true,
+  create: () => ({
+    entry() {},
+    deliver: () => Delivery.l1,
+    l1Write() {},
+    l0Changed() {},
+  }),
+};

@@ -1,0 +1,30 @@
+/**
+ * An error in what the user gave us (a trace, a snapshot, a cost model, a
+ * file that cannot be read or written). Its message is the whole line the
+ * user sees, already prefixed with file:line:column where there is one.
+ */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** `file:line:column: ` with whatever parts are known. */
+export function at(file: string, line?: number, column?: number): string {
+  if (line === undefined) return `${file}: `;
+  if (column === undefined) return `${file}:${line}: `;
+  return `${file}:${line}:${column}: `;
+}
+
+/** The message of an unknown thrown value, for wrapping system errors. */
+export function reason(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "no such file";
+    if (code === "EACCES" || code === "EPERM") return "permission denied";
+    if (code === "EISDIR") return "is a folder, not a file";
+    return error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,53 @@
+/**
+ * Bitmap snapshots (SPEC section 4): `*.bin`, the 4096-byte page as it sits
+ * in memory, or `*.json`, a readable description.
+ */
+import { readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { PAGE_SIZE } from "../engine/bitmap.js";
+import { BitmapSpecSchema, buildBitmap } from "./bitmap-spec.js";
+import { InputError, at, reason } from "./errors.js";
+import { readJsonFile } from "./json-file.js";
+import { firstIssue } from "./zod-errors.js";
+
+/** Reads a snapshot; errors name `shownAs` (the path as the user wrote it). */
+export function readSnapshot(path: string, shownAs: string = path): Uint8Array {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".json") {
+    const parsed = BitmapSpecSchema.safeParse(readJsonFile(path, shownAs));
+    if (!parsed.success) throw new InputError(`${at(shownAs)}not a bitmap description: ${firstIssue(parsed.error)}`);
+    return buildBitmap(parsed.data);
+  }
+  if (ext === ".bin") {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new InputError(`${at(shownAs)}${reason(error)}`);
+    }
+    if (bytes.length !== PAGE_SIZE) {
+      throw new InputError(`${at(shownAs)}a .bin snapshot is exactly ${PAGE_SIZE} bytes, this one is ${bytes.length}`);
+    }
+    // A copy that owns its buffer: Buffers may sit unaligned in a shared pool.
+    return new Uint8Array(bytes);
+  }
+  throw new InputError(`${at(shownAs)}a snapshot is a .bin page (4096 bytes) or a .json description, not "${ext || "no extension"}"`);
+}
+
+/** Snapshots named by a trace, resolved against its folder and read once each. */
+export class SnapshotStore {
+  private readonly cache = new Map<string, Uint8Array>();
+
+  constructor(private readonly baseDir: string) {}
+
+  /** Throws InputError naming `shownAs`-style paths (baseDir joined with the name). */
+  load(name: string, shownAs: string): Uint8Array {
+    const path = resolve(this.baseDir, name);
+    let page = this.cache.get(path);
+    if (page === undefined) {
+      page = readSnapshot(path, shownAs);
+      this.cache.set(path, page);
+    }
+    return page;
+  }
+}

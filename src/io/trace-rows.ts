@@ -1,0 +1,215 @@
+/**
+ * Turns trace rows (already split into fields) into engine events (SPEC
+ * section 3). Knows the header, the columns each event needs and every range
+ * check; the CSV tokenizer in trace-reader.ts only supplies fields and where
+ * each one starts.
+ */
+import { DIR_R, DIR_RW, DIR_W, hasBit } from "../engine/bitmap.js";
+import { EVENT_NAMES, Ev, type EventCode, MODE_LEGACY, MODE_LONGMODE, type TraceEvent, blankEvent } from "../engine/events.js";
+import { MAX_VCPUS } from "../engine/machine.js";
+import { InputError, at } from "./errors.js";
+import { U32_MAX, hex, isU64, parseUnsigned } from "./numbers.js";
+
+export const COLUMNS = ["event", "vcpu", "msr", "value", "page", "dir", "file", "t"] as const;
+export type Column = (typeof COLUMNS)[number];
+
+/** Guest-physical addresses are at most 52 bits (SDM: MAXPHYADDR <= 52). */
+const MAX_GPA = 2 ** 52 - 1;
+const PAGE_MASK = 0xfff;
+
+const EVENT_CODES = new Map<string, EventCode>(EVENT_NAMES.map((name, code) => [name, code as EventCode]));
+const DIRS = new Map<string, number>([
+  ["r", DIR_R],
+  ["w", DIR_W],
+  ["rw", DIR_RW],
+]);
+
+/** Where a field starts, for error messages. */
+export type FieldLocator = (index: number) => { line: number; column: number };
+
+/** Reads a bitmap snapshot named in a `file` field; throws InputError. */
+export type SnapshotLoader = (name: string) => Uint8Array;
+
+export class TraceRows {
+  /** Field index of each column, or -1. */
+  private readonly index: Record<Column, number> = {
+    event: -1,
+    vcpu: -1,
+    msr: -1,
+    value: -1,
+    page: -1,
+    dir: -1,
+    file: -1,
+    t: -1,
+  };
+  private headerLine = 0;
+  private readonly ev: TraceEvent = blankEvent();
+  private fields: readonly string[] = [];
+  private locate: FieldLocator = () => ({ line: 0, column: 0 });
+
+  constructor(
+    private readonly file: string,
+    private readonly loadSnapshot: SnapshotLoader,
+  ) {}
+
+  get hasHeader(): boolean {
+    return this.headerLine !== 0;
+  }
+
+  /** The first non-comment, non-blank row: column names, in any order. */
+  header(fields: readonly string[], locate: FieldLocator): void {
+    fields.forEach((raw, i) => {
+      const name = raw.trim();
+      const column = COLUMNS.find((c) => c === name);
+      const { line, column: col } = locate(i);
+      if (column === undefined) {
+        throw new InputError(`${at(this.file, line, col)}unknown column "${name}" in the header (expected ${COLUMNS.join(", ")})`);
+      }
+      if (this.index[column] >= 0) throw new InputError(`${at(this.file, line, col)}column ${name} appears twice in the header`);
+      this.index[column] = i;
+    });
+    this.headerLine = locate(0).line;
+    if (this.index.event < 0) {
+      throw new InputError(`${at(this.file, this.headerLine)}the header has no "event" column (it names the columns, e.g. event,vcpu,msr,value)`);
+    }
+  }
+
+  /** Decodes one row into the shared event object, which is valid until the next call. */
+  row(fields: readonly string[], locate: FieldLocator): TraceEvent {
+    this.fields = fields;
+    this.locate = locate;
+    const ev = this.ev;
+    const name = this.text("event");
+    const code = EVENT_CODES.get(name);
+    if (code === undefined) {
+      if (name === "") this.fail("event", "the event is missing");
+      this.fail("event", `"${name}" is not an event (expected one of ${EVENT_NAMES.join(", ")})`);
+    }
+    ev.code = code;
+    ev.line = locate(0).line;
+    ev.content = null;
+    ev.vcpu = this.optionalNumber("vcpu", MAX_VCPUS - 1, "a vCPU number (0-4095)", 0);
+    switch (code) {
+      case Ev.rdmsr:
+        ev.msr = this.msr(false);
+        this.optionalU64();
+        break;
+      case Ev.wrmsr:
+        ev.msr = this.msr(false);
+        this.required("value", "a 64-bit value");
+        this.optionalU64();
+        break;
+      case Ev.vmexit:
+      case Ev.vmentry:
+        break;
+      case Ev.bitmapLoad:
+        ev.page = this.page();
+        ev.content = this.snapshot();
+        break;
+      case Ev.bitmapSet:
+      case Ev.l0Set:
+        ev.page = code === Ev.bitmapSet ? this.page() : 0;
+        ev.msr = this.msr(true);
+        ev.dir = this.dir();
+        ev.flag = this.flag();
+        break;
+      case Ev.bitmapPtr:
+        ev.page = this.page();
+        break;
+      case Ev.useBitmap:
+        ev.flag = this.flag();
+        break;
+      case Ev.l1Mode: {
+        const mode = this.required("value", "a mode (longmode or legacy)");
+        if (mode === "longmode") ev.flag = MODE_LONGMODE;
+        else if (mode === "legacy") ev.flag = MODE_LEGACY;
+        else this.fail("value", `"${mode}" is not a mode (expected longmode or legacy)`);
+        break;
+      }
+    }
+    return ev;
+  }
+
+  private text(column: Column): string {
+    const i = this.index[column];
+    return i < 0 ? "" : (this.fields[i] ?? "").trim();
+  }
+
+  private fail(column: Column, message: string): never {
+    const i = this.index[column];
+    const where = this.locate(i < 0 ? 0 : i);
+    throw new InputError(`${at(this.file, where.line, where.column)}column ${column}: ${message}`);
+  }
+
+  /** The field's text; a missing column or empty field is an error naming what the event needs. */
+  private required(column: Column, what: string): string {
+    const text = this.text(column);
+    if (text !== "") return text;
+    const event = EVENT_NAMES[this.ev.code];
+    if (this.index[column] < 0) {
+      const { line } = this.locate(0);
+      throw new InputError(
+        `${at(this.file, line)}${event} needs column ${column} (${what}), which the header on line ${this.headerLine} does not have`,
+      );
+    }
+    this.fail(column, `${event} needs ${what}`);
+  }
+
+  private optionalNumber(column: Column, max: number, what: string, fallback: number): number {
+    const text = this.text(column);
+    if (text === "") return fallback;
+    const n = parseUnsigned(text, max);
+    if (n < 0) this.fail(column, `"${text}" is not ${what}`);
+    return n;
+  }
+
+  private msr(needsBit: boolean): number {
+    const text = this.required("msr", "an MSR index");
+    const msr = parseUnsigned(text, U32_MAX);
+    if (msr < 0) this.fail("msr", `"${text}" is not an MSR index (32 bits, hex 0x… or decimal)`);
+    if (needsBit && !hasBit(msr)) {
+      this.fail(
+        "msr",
+        `MSR ${hex(msr)} has no bit in the MSR bitmap, so ${EVENT_NAMES[this.ev.code]} cannot change it (only 0x0-0x1fff and 0xc0000000-0xc0001fff have bits)`,
+      );
+    }
+    return msr;
+  }
+
+  private optionalU64(): void {
+    const text = this.text("value");
+    if (text !== "" && !isU64(text)) this.fail("value", `"${text}" is not a 64-bit value (hex 0x… or decimal)`);
+  }
+
+  private page(): number {
+    const text = this.required("page", "a guest-physical page address");
+    const gpa = parseUnsigned(text, Number.MAX_SAFE_INTEGER);
+    if (gpa < 0) this.fail("page", `"${text}" is not a guest-physical address (hex 0x… or decimal)`);
+    if (gpa > MAX_GPA) this.fail("page", `${hex(gpa)} is beyond the 52-bit guest-physical address space`);
+    if (gpa % (PAGE_MASK + 1) !== 0) this.fail("page", `${hex(gpa)} is not 4 KiB aligned (its low 12 bits must be 0)`);
+    return gpa;
+  }
+
+  private dir(): number {
+    const text = this.required("dir", "a direction (r, w or rw)");
+    const dir = DIRS.get(text);
+    if (dir === undefined) this.fail("dir", `"${text}" is not a direction (expected r, w or rw)`);
+    return dir;
+  }
+
+  private flag(): number {
+    const text = this.required("value", "0 or 1");
+    if (text !== "0" && text !== "1") this.fail("value", `"${text}" is not 0 or 1`);
+    return text === "1" ? 1 : 0;
+  }
+
+  private snapshot(): Uint8Array {
+    const name = this.required("file", "a bitmap snapshot (.bin or .json)");
+    try {
+      return this.loadSnapshot(name);
+    } catch (error) {
+      if (error instanceof InputError) this.fail("file", error.message);
+      throw error;
+    }
+  }
+}

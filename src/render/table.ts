@@ -1,0 +1,67 @@
+/** Human-readable tables for `compare` and `replay`. */
+import { RESULT_FIELDS, type StrategyResult } from "../engine/results.js";
+import { msrName } from "../msr/names.js";
+import type { Report } from "../report.js";
+import type { Style } from "./style.js";
+import { type Row, count, textTable } from "./text-table.js";
+
+const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
+
+function title(report: Report): string {
+  const vcpus = report.vcpus === 1 ? "1 vCPU" : `${count(report.vcpus)} vCPUs`;
+  return `${report.trace}: ${count(report.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+}
+
+function counterCell(result: StrategyResult, field: (typeof COUNTERS)[number], style: Style) {
+  const n = result[field];
+  if (field === "violations" && n > 0) return { text: count(n), paint: (s: string) => style.red.bold(s) };
+  return count(n);
+}
+
+/** est_cycles against the first strategy: "0.131× -86.9%". */
+export function relative(cycles: number, base: number): string {
+  if (base === 0) return cycles === 0 ? "1.000× +0.0%" : "n/a";
+  const ratio = cycles / base;
+  const percent = (ratio - 1) * 100;
+  return `${ratio.toFixed(3)}× ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}%`;
+}
+
+/** A column per strategy, a row per counter, then est_cycles relative to the first. */
+export function renderCompareTable(report: Report, style: Style): string {
+  const results = report.results;
+  const first = results[0];
+  const header: Row = ["", ...results.map((r) => ({ text: r.strategy, paint: style.bold }))];
+  const rows: Row[] = COUNTERS.map((field) => [field, ...results.map((r) => counterCell(r, field, style))]);
+  if (first) rows.push([`vs ${first.strategy}`, ...results.map((r) => relative(r.est_cycles, first.est_cycles))]);
+  const lines = [title(report), "", textTable(header, rows)];
+  const unsafe = results.filter((r) => r.violations > 0).map((r) => r.strategy);
+  if (unsafe.length > 0) {
+    lines.push("", style.red(`violations: ${unsafe.join(", ")} let accesses past a hypervisor that wanted them`));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** One strategy's counters, then its per-MSR breakdown, busiest first. */
+export function renderReplayTable(report: Report, style: Style): string {
+  const result = report.results[0];
+  if (!result) return `${title(report)}\n`;
+  const counters = textTable(
+    [{ text: result.strategy, paint: style.bold }, ""],
+    COUNTERS.map((field) => [field, counterCell(result, field, style)]),
+  );
+  const msrs = report.msrs ?? [];
+  const breakdown = textTable(
+    ["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"].map((h) => ({ text: h, paint: style.bold })),
+    msrs.map((s) => [
+      `0x${s.msr.toString(16)}`,
+      { text: msrName(s.msr) ?? "" },
+      s.write ? "w" : "r",
+      count(s.accesses),
+      count(s.l0_exits),
+      count(s.l1_exits),
+      count(s.no_exit),
+    ]),
+    3,
+  );
+  return `${title(report)}\n\n${counters}\n\n${msrs.length > 0 ? breakdown : "no MSR accesses"}\n`;
+}
