@@ -25,7 +25,6 @@ export function buildProgram(): Command {
     )
     .version(version(), "-V, --version")
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
       examples(
@@ -58,7 +57,7 @@ function report(error: unknown): number {
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`error: ${error.message}\n(run with --help for usage)\n`);
+    process.stderr.write(`error: ${error.message}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof InputError) {

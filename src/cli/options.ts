@@ -57,6 +57,7 @@ export const ValidateOptions = z.object({
 export type ValidateOptions = z.infer<typeof ValidateOptions>;
 
 export type SetupOptions = z.infer<typeof SetupOptions>;
+export type OutputOptions = z.infer<typeof OutputOptions>;
 
 /** Parses commander's option object; a bad value is a usage error naming its flag. */
 export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {

@@ -6,9 +6,10 @@ import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { readCostModel } from "../io/cost-model.js";
 import { readSnapshot } from "../io/snapshot.js";
-import { type TraceStats, readTrace } from "../io/trace-reader.js";
-import type { ReportOptions } from "../report.js";
-import type { SetupOptions } from "./options.js";
+import { readTrace } from "../io/trace-reader.js";
+import type { Report, ReportOptions } from "../report.js";
+import { type Destination, destination } from "./emit.js";
+import type { OutputOptions, SetupOptions } from "./options.js";
 
 export interface Setup {
   readonly l0: L0Bitmaps;
@@ -34,7 +35,7 @@ export function loadSetup(options: SetupOptions): Setup {
   };
 }
 
-export function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
+function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
   return {
     strategies,
     l0_profile: options.l0Profile,
@@ -45,7 +46,7 @@ export function reportOptions(options: SetupOptions, strategies: readonly string
   };
 }
 
-export function strategiesNamed(names: readonly string[]): Strategy[] {
+function strategiesNamed(names: readonly string[]): Strategy[] {
   return names.map((name) => {
     const strategy = findStrategy(name);
     if (!strategy) throw new Error(`internal: strategy ${name} validated but not found`);
@@ -53,14 +54,27 @@ export function strategiesNamed(names: readonly string[]): Strategy[] {
   });
 }
 
-/** Streams the trace through a replay of the given strategies. */
-export async function replayTrace(
-  file: string,
-  strategies: readonly Strategy[],
-  setup: Pick<Setup, "l0" | "l1Bitmap">,
-  breakdown = false,
-): Promise<{ replay: Replay; stats: TraceStats }> {
-  const replay = new Replay({ strategies, l0: setup.l0, l1Bitmap: setup.l1Bitmap, breakdown });
-  const stats = await readTrace({ file, onEvent: (ev) => replay.apply(ev) });
-  return { replay, stats };
+/**
+ * What `compare` and `replay` share: read the setup, check the output path,
+ * stream the trace through the strategies, collect the report.
+ */
+export async function replayReport(
+  trace: string,
+  options: SetupOptions & OutputOptions,
+  names: readonly string[],
+  breakdown: boolean,
+): Promise<{ report: Report; out: Destination }> {
+  const setup = loadSetup(options);
+  const out = destination(options.output, [trace, ...setup.files]);
+  const replay = new Replay({ strategies: strategiesNamed(names), l0: setup.l0, l1Bitmap: setup.l1Bitmap, breakdown });
+  const stats = await readTrace({ file: trace, onEvent: (ev) => replay.apply(ev) });
+  const report: Report = {
+    trace,
+    events: stats.events,
+    vcpus: replay.machine.seen.length,
+    options: reportOptions(options, names, setup),
+    results: replay.results(setup.cost),
+    ...(breakdown ? { msrs: replay.breakdown(0) } : {}),
+  };
+  return { report, out };
 }

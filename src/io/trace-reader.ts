@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Info, parse } from "csv-parse";
+import { parse } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
 import { InputError, at, reason } from "./errors.js";
@@ -18,6 +18,12 @@ export interface TraceStats {
   events: number;
   /** Lines read, comments and blank lines included. */
   lines: number;
+}
+
+interface ParsedRecord {
+  readonly fields: string[];
+  readonly quoted: boolean[];
+  readonly endLine: number;
 }
 
 export interface ReadTraceOptions {
@@ -34,8 +40,9 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   const snapshots = new SnapshotStore(dirname(file));
   const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(file, name)));
   const stats: TraceStats = { events: 0, lines: 0 };
-  // Per field of the current record: was it quoted? (csv-parse reports it to `cast`.)
-  const quoted: boolean[] = [];
+  // Per field of the record being parsed: was it quoted? csv-parse tells `cast`,
+  // and `on_record` copies it into the record, since parsing runs ahead of us.
+  const quoting: boolean[] = [];
   const parser = parse({
     bom: true,
     comment: "#",
@@ -43,22 +50,29 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     skip_empty_lines: true,
     relax_column_count_less: true,
     record_delimiter: ["\r\n", "\n"],
-    info: true,
     cast: (value, context) => {
-      quoted[context.index] = context.quoting;
+      quoting[context.index] = context.quoting;
       return value;
     },
+    on_record: (record, context) => {
+      const fields = record as string[];
+      const parsed: ParsedRecord = { fields, quoted: quoting.slice(0, fields.length), endLine: context.lines };
+      return parsed as unknown as string[];
+    },
   });
+  // csv-parse counts a CRLF inside a quoted field as two lines; we count one.
+  let extraLines = 0;
   const input = options.input ?? createReadStream(file);
   // pipeline() may reject with an AbortError of its own when the consumer throws: keep ours.
   let failure: unknown;
   try {
-    await pipeline(input, parser, async (records: AsyncIterable<{ record: string[]; info: Info }>) => {
+    await pipeline(input, parser, async (records: AsyncIterable<ParsedRecord>) => {
       try {
-        for await (const { record, info } of records) {
-        stats.lines = info.lines;
+        for await (const { fields: record, quoted, endLine } of records) {
+        for (let i = 0; i < record.length; i++) if (quoted[i]) extraLines += count(record[i] as string, "\r\n");
+        stats.lines = endLine - extraLines;
         if (record.length === 1 && (record[0] as string).trim() === "") continue; // a line of spaces
-        const locate = locator(record, quoted, info.lines);
+        const locate = locator(record, quoted, stats.lines);
         if (!rows.hasHeader) {
           rows.header(record, locate);
           continue;

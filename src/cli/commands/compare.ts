@@ -2,10 +2,8 @@ import type { Command } from "commander";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
-import type { Report } from "../../report.js";
-import { destination } from "../emit.js";
 import { CompareOptions, parseOptions } from "../options.js";
-import { loadSetup, replayTrace, reportOptions, strategiesNamed } from "../setup.js";
+import { replayReport } from "../setup.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 export function registerCompare(program: Command): void {
@@ -30,16 +28,7 @@ export function registerCompare(program: Command): void {
     )
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
-      const setup = loadSetup(options);
-      const out = destination(options.output, [trace, ...setup.files]);
-      const { replay, stats } = await replayTrace(trace, strategiesNamed(options.strategies), setup);
-      const report: Report = {
-        trace,
-        events: stats.events,
-        vcpus: replay.machine.seen.length,
-        options: reportOptions(options, options.strategies, setup),
-        results: replay.results(setup.cost),
-      };
+      const { report, out } = await replayReport(trace, options, options.strategies, false);
       const render = { table: () => renderCompareTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
       await out.write(render[options.format]());
     });

@@ -2,10 +2,8 @@ import type { Command } from "commander";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderReplayTable } from "../../render/table.js";
-import type { Report } from "../../report.js";
-import { destination } from "../emit.js";
 import { ReplayOptions, parseOptions } from "../options.js";
-import { loadSetup, replayTrace, reportOptions, strategiesNamed } from "../setup.js";
+import { replayReport } from "../setup.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 export function registerReplay(program: Command): void {
@@ -30,17 +28,7 @@ export function registerReplay(program: Command): void {
     )
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ReplayOptions, raw);
-      const setup = loadSetup(options);
-      const out = destination(options.output, [trace, ...setup.files]);
-      const { replay, stats } = await replayTrace(trace, strategiesNamed([options.strategy]), setup, true);
-      const report: Report = {
-        trace,
-        events: stats.events,
-        vcpus: replay.machine.seen.length,
-        options: reportOptions(options, [options.strategy], setup),
-        results: replay.results(setup.cost),
-        msrs: replay.breakdown(0),
-      };
+      const { report, out } = await replayReport(trace, options, [options.strategy], true);
       const render = { table: () => renderReplayTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
       await out.write(render[options.format]());
     });
