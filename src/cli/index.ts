@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../io/errors.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerGen } from "./commands/gen.js";
 import { registerLists } from "./commands/lists.js";
 import { registerReplay } from "./commands/replay.js";
 import { examples } from "./commands/shared.js";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerValidate(program);
   registerLists(program);
+  registerGen(program);
   return program;
 }
 

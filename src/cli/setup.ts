@@ -1,14 +1,12 @@
 /** Turns the shared options into what the engine needs, reading the files they name. */
-import type { Strategy } from "../engine/strategy.js";
-import { findStrategy } from "../engine/strategies/index.js";
-import { type L0Bitmaps, Replay } from "../engine/index.js";
+import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { readCostModel } from "../io/cost-model.js";
 import { readSnapshot } from "../io/snapshot.js";
-import { readTrace } from "../io/trace-reader.js";
 import type { Report, ReportOptions } from "../report.js";
 import { type Destination, destination } from "./emit.js";
+import { replayPipelined } from "../run/pipeline.js";
 import type { OutputOptions, SetupOptions } from "./options.js";
 
 export interface Setup {
@@ -46,13 +44,6 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
   };
 }
 
-function strategiesNamed(names: readonly string[]): Strategy[] {
-  return names.map((name) => {
-    const strategy = findStrategy(name);
-    if (!strategy) throw new Error(`internal: strategy ${name} validated but not found`);
-    return strategy;
-  });
-}
 
 /**
  * What `compare` and `replay` share: read the setup, check the output path,
@@ -66,15 +57,15 @@ export async function replayReport(
 ): Promise<{ report: Report; out: Destination }> {
   const setup = loadSetup(options);
   const out = destination(options.output, [trace, ...setup.files]);
-  const replay = new Replay({ strategies: strategiesNamed(names), l0: setup.l0, l1Bitmap: setup.l1Bitmap, breakdown });
-  const stats = await readTrace({ file: trace, onEvent: (ev) => replay.apply(ev) });
+  const spec = { strategies: names, l0: setup.l0, l1Bitmap: setup.l1Bitmap, cost: setup.cost, breakdown };
+  const outcome = await replayPipelined(trace, spec);
   const report: Report = {
     trace,
-    events: stats.events,
-    vcpus: replay.machine.seen.length,
+    events: outcome.events,
+    vcpus: outcome.vcpus,
     options: reportOptions(options, names, setup),
-    results: replay.results(setup.cost),
-    ...(breakdown ? { msrs: replay.breakdown(0) } : {}),
+    results: outcome.results,
+    ...(outcome.msrs ? { msrs: outcome.msrs } : {}),
   };
   return { report, out };
 }

@@ -3,8 +3,9 @@
  * memory (shared by all vCPUs), each vCPU's vmcs12 MSR-bitmap fields, L1's
  * mode and L0's own bitmap for the vCPU (SPEC section 5).
  */
-import { testBit, writeMsrBits } from "./bitmap.js";
-import { MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
+import { DIR_R, DIR_W, PAGE_SIZE, testBit, writeMsrBits } from "./bitmap.js";
+import type { MachineEvent } from "./batch.js";
+import { Ev, MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
 
 export const MAX_VCPUS = 4096;
 /** Where `--l1-bitmap` places its page. */
@@ -21,8 +22,10 @@ export class VcpuState {
   mode: Mode = MODE_LONGMODE;
   /** vmcs12's "use MSR bitmaps" control. */
   useBitmap = false;
-  /** vmcs12's MSR-bitmap address, or NO_BITMAP_PTR. */
+  /** vmcs12's MSR-bitmap address, or NO_BITMAP_PTR; set with pointTo(). */
   bitmapPtr = NO_BITMAP_PTR;
+  /** The page at bitmapPtr once it exists (pages are never removed). */
+  l1PageRef: Uint8Array | undefined = undefined;
   /** How many `l0-set` events changed this vCPU's L0 bitmap. */
   l0Overrides = 0;
   /** This vCPU's L0 bitmaps; shared with the profile until the first `l0-set`. */
@@ -31,6 +34,12 @@ export class VcpuState {
 
   constructor(l0: L0Bitmaps) {
     this.l0 = [l0.longmode, l0.legacy];
+  }
+
+  /** `bitmap-ptr`: vmcs12's MSR-bitmap address. */
+  pointTo(gpa: number): void {
+    this.bitmapPtr = gpa;
+    this.l1PageRef = undefined;
   }
 
   /** L0's bitmap for the vCPU now: the profile's for its mode, overrides applied. */
@@ -53,6 +62,8 @@ export class VcpuState {
 export class Machine {
   /** Guest memory: GPA -> bitmap page. */
   readonly memory = new Map<number, Uint8Array>();
+  /** Bumped on every L1 store to a page: lets a merge of unchanged inputs skip the OR. */
+  private readonly versions = new Map<number, number>();
   /** vCPUs in order of first appearance. */
   readonly seen: number[] = [];
   private readonly vcpus: (VcpuState | undefined)[] = new Array(MAX_VCPUS);
@@ -71,7 +82,7 @@ export class Machine {
       state = new VcpuState(this.l0);
       if (this.l1Bitmap) {
         state.useBitmap = true;
-        state.bitmapPtr = L1_BITMAP_GPA;
+        state.pointTo(L1_BITMAP_GPA);
       }
       this.vcpus[v] = state;
       this.seen.push(v);
@@ -81,7 +92,10 @@ export class Machine {
 
   /** The page at the vCPU's vmcs12 MSR-bitmap address, if it exists. */
   l1Page(state: VcpuState): Uint8Array | undefined {
-    return state.bitmapPtr === NO_BITMAP_PTR ? undefined : this.memory.get(state.bitmapPtr);
+    if (state.l1PageRef === undefined && state.bitmapPtr !== NO_BITMAP_PTR) {
+      state.l1PageRef = this.memory.get(state.bitmapPtr);
+    }
+    return state.l1PageRef;
   }
 
   /** Guest page at gpa, created as all zeros on first touch (SPEC section 5). */
@@ -92,6 +106,49 @@ export class Machine {
       this.memory.set(gpa, page);
     }
     return page;
+  }
+
+  /** Bumped by every event that changes the machine: equal epochs, same machine. */
+  epoch = 0;
+
+  /** What an event that changes the machine does to it (SPEC section 5). */
+  apply(ev: MachineEvent): void {
+    this.epoch++;
+    const state = this.vcpu(ev.vcpu);
+    switch (ev.code) {
+      case Ev.bitmapLoad: {
+        if (ev.content === null || ev.content.length !== PAGE_SIZE) throw new Error("internal: bitmap-load without a page");
+        this.page(ev.page).set(ev.content);
+        this.pageWritten(ev.page);
+        return;
+      }
+      case Ev.bitmapSet:
+        writeMsrBits(this.page(ev.page), ev.msr, ev.dir & (DIR_R | DIR_W), ev.flag === 1);
+        this.pageWritten(ev.page);
+        return;
+      case Ev.bitmapPtr:
+        state.pointTo(ev.page);
+        return;
+      case Ev.useBitmap:
+        state.useBitmap = ev.flag === 1;
+        return;
+      case Ev.l1Mode:
+        state.mode = ev.flag as Mode;
+        return;
+      case Ev.l0Set:
+        state.overrideL0(ev.msr, ev.dir, ev.flag === 1);
+        return;
+    }
+  }
+
+  /** Records an L1 store to the page at gpa. */
+  private pageWritten(gpa: number): void {
+    this.versions.set(gpa, (this.versions.get(gpa) ?? 0) + 1);
+  }
+
+  /** How many L1 stores the page at gpa has seen. */
+  pageVersion(gpa: number): number {
+    return this.versions.get(gpa) ?? 0;
   }
 
   /**

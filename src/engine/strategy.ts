@@ -1,7 +1,8 @@
 /**
- * The interface every strategy implements: how L0 builds vmcs02's MSR bitmap
- * and where an L2 access ends up. Everything strategies share (implicit
- * entries and exits, counters, the violation oracle) lives in replay.ts.
+ * The interface every strategy implements: how L0 builds vmcs02's MSR bitmap.
+ * Where an access then goes is the CPU's and L0's exit handling, the same for
+ * every strategy, so it lives in replay.ts with the rest they share (implicit
+ * entries and exits, counters, the violation oracle).
  */
 import type { Machine, VcpuState } from "./machine.js";
 
@@ -25,13 +26,13 @@ export interface StrategyCounters {
 
 /** One strategy's L0 for one replay; it keeps its own per-vCPU state. */
 export interface NestedL0 {
-  /** Entry step (KVM: the MSR-bitmap part of prepare_vmcs02()); use_bitmap may be 0. */
-  entry(v: number, state: VcpuState): void;
   /**
-   * Where an access goes while L2 runs on v. `position` is the access's bit
-   * position (-1: no bit); `l1Wants` is the oracle's answer from live state.
+   * Entry step (KVM: the MSR-bitmap part of prepare_vmcs02()): returns the MSR
+   * bitmap vmcs02 runs L2 with, or null for none (every access exits to L0).
+   * The page stays vmcs02's until the next entry; the strategy may rebuild it
+   * in place meanwhile (see l0Changed).
    */
-  deliver(v: number, state: VcpuState, position: number, l1Wants: boolean): Delivery;
+  entry(v: number, state: VcpuState): Uint8Array | null;
   /** L1 stored to the guest page at gpa (bitmap-load, bitmap-set). */
   l1Write(gpa: number): void;
   /** L0 changed its own bitmap for v; `l2Runs`: L2 runs on v with use_bitmap = 1. */
@@ -43,8 +44,23 @@ export interface Strategy {
   readonly name: string;
   /** One line for `nvmx-replay strategies`. */
   readonly summary: string;
-  /** Under this strategy L1 is offered no MSR bitmaps, so it wants every access. */
+  /**
+   * L1 is offered no MSR bitmaps, so it wants every access: L0 reflects
+   * every exit. Otherwise L0 reflects what L1's bitmap asks for
+   * (KVM: nested_vmx_exit_handled_msr()).
+   */
   readonly l1WantsEverything?: boolean;
+  /**
+   * L2 always runs without an MSR bitmap: entry() would return null, so the
+   * replay loop does not call it (an entry is then only counted).
+   */
+  readonly withoutBitmap?: boolean;
+  /**
+   * entry() called again on a vCPU with no machine event since its last call
+   * returns the same bitmap and counts nothing, so the replay loop may skip
+   * the call (merged rebuilds only on change; merged-eager counts every merge).
+   */
+  readonly entryIdempotent?: boolean;
   /** A fresh L0 for one replay over `machine`. */
   create(machine: Machine, counters: StrategyCounters): NestedL0;
 }

@@ -1,16 +1,18 @@
 /**
- * Streams a CSV trace (SPEC section 3) through csv-parse into a callback, one
- * shared event object at a time, so a trace larger than memory replays.
+ * Streams a CSV trace (SPEC section 3) into a callback, one shared event
+ * object at a time, so a trace larger than memory replays. Plain lines go
+ * through the fast scanner; from the first line that is not plain (quotes,
+ * odd bytes) csv-parse reads the rest, with the same results either way.
  */
-import { createReadStream } from "node:fs";
 import { dirname } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parse } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
 import { InputError, at, reason } from "./errors.js";
+import { FastScanner, type Handover } from "./fast-scanner.js";
 import { SnapshotStore } from "./snapshot.js";
+import { STDIN, traceChunks } from "./trace-source.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
 
 export interface TraceStats {
@@ -27,22 +29,114 @@ interface ParsedRecord {
 }
 
 export interface ReadTraceOptions {
-  /** The path as the user wrote it: errors name it, snapshots resolve against its folder. */
+  /** The path as the user wrote it, or "-" for stdin: errors name it, snapshots resolve against its folder. */
   readonly file: string;
-  /** Defaults to a file stream of `file`. */
+  /** Defaults to the file (or stdin for "-"). */
   readonly input?: Readable;
   /** Called once per event; may throw (a ReplayError becomes file:line). */
   readonly onEvent: (ev: TraceEvent) => void;
+  /** "csv-parse" reads with csv-parse only: the reference path the fast scanner must equal. */
+  readonly reader?: "fast" | "csv-parse";
+  /** Awaited before each chunk is read: lets a slower consumer hold the reader back. */
+  readonly pace?: () => Promise<void> | undefined;
+  /** Told how many bytes of the input (compressed, if it is) were read so far. */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+/** How an input is named in messages. */
+export function shownName(file: string): string {
+  return file === STDIN ? "<stdin>" : file;
 }
 
 export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> {
-  const { file, onEvent } = options;
-  const snapshots = new SnapshotStore(dirname(file));
-  const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(file, name)));
-  const stats: TraceStats = { events: 0, lines: 0 };
+  const file = shownName(options.file);
+  // A piped trace names its snapshots relative to the current folder.
+  const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file));
+  const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)));
+  const onEvent = options.onEvent;
+  const chunks = traceChunks(options.file, options.input, options.onBytes)[Symbol.asyncIterator]();
+  let stats: TraceStats;
+  try {
+    stats =
+      options.reader === "csv-parse"
+        ? await readWithCsvParse(chunks, rows, onEvent, { lineOffset: 0, afterHeader: false, events: 0 })
+        : await readFast(chunks, rows, onEvent, options.pace);
+  } catch (error) {
+    throw asInputError(error, file);
+  } finally {
+    await chunks.return?.();
+  }
+  if (!rows.hasHeader) {
+    throw new InputError(`${at(file)}the trace is empty: expected a header line naming the columns (e.g. event,vcpu,msr,value)`);
+  }
+  if (stats.events === 0) throw new InputError(`${at(file, rows.headerLine)}the trace has a header but no events`);
+  return stats;
+}
+
+/** The fast scanner, handing the rest to csv-parse at the first line it cannot take. */
+async function readFast(
+  chunks: AsyncIterator<Buffer>,
+  rows: TraceRows,
+  onEvent: (ev: TraceEvent) => void,
+  pace?: () => Promise<void> | undefined,
+): Promise<TraceStats> {
+  const fast = new FastScanner(rows, onEvent);
+  let handover: Handover | null = null;
+  for (;;) {
+    const wait = pace?.();
+    if (wait) await wait;
+    const next = await chunks.next();
+    handover = next.done ? fast.finish() : fast.push(next.value);
+    if (handover !== null || next.done) break;
+  }
+  if (handover === null) return { events: fast.events, lines: fast.line };
+  // csv-parse restarts on the header (so it checks record lengths against it), then the rest.
+  const header = fast.headerText;
+  const first = header === null ? handover.rest : Buffer.concat([Buffer.from(`${header}\n`, "latin1"), handover.rest]);
+  return readWithCsvParse(prepend(first, chunks), rows, onEvent, {
+    lineOffset: handover.line - (header === null ? 1 : 2),
+    afterHeader: header !== null,
+    events: fast.events,
+  });
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* remaining(rest);
+}
+
+/** csv-parse holds on to chunks, and a plain file's chunks share one buffer: copies. */
+async function* remaining(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return;
+    yield Buffer.from(next.value);
+  }
+}
+
+interface CsvStart {
+  /** Added to csv-parse's line numbers. */
+  readonly lineOffset: number;
+  /** The first record is the header again, already taken: skip it. */
+  readonly afterHeader: boolean;
+  /** Events already delivered. */
+  readonly events: number;
+}
+
+/** The reference reader: csv-parse does the CSV, TraceRows the rest. */
+async function readWithCsvParse(
+  chunks: AsyncIterator<Buffer>,
+  rows: TraceRows,
+  onEvent: (ev: TraceEvent) => void,
+  start: CsvStart,
+): Promise<TraceStats> {
+  const stats: TraceStats = { events: start.events, lines: start.lineOffset };
+  let skipHeader = start.afterHeader;
   // Per field of the record being parsed: was it quoted? csv-parse tells `cast`,
   // and `on_record` copies it into the record, since parsing runs ahead of us.
   const quoting: boolean[] = [];
+  // Loaded only when a trace needs it: plain traces never do.
+  const { parse } = await import("csv-parse");
   const parser = parse({
     bom: true,
     comment: "#",
@@ -62,29 +156,26 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   });
   // csv-parse counts a CRLF inside a quoted field as two lines; we count one.
   let extraLines = 0;
-  const input = options.input ?? createReadStream(file);
   // pipeline() may reject with an AbortError of its own when the consumer throws: keep ours.
   let failure: unknown;
   try {
-    await pipeline(input, parser, async (records: AsyncIterable<ParsedRecord>) => {
+    await pipeline(Readable.from(remaining(chunks)), parser, async (records: AsyncIterable<ParsedRecord>) => {
       try {
         for await (const { fields: record, quoted, endLine } of records) {
-        for (let i = 0; i < record.length; i++) if (quoted[i]) extraLines += count(record[i] as string, "\r\n");
-        stats.lines = endLine - extraLines;
-        if (record.length === 1 && (record[0] as string).trim() === "") continue; // a line of spaces
-        const locate = locator(record, quoted, stats.lines);
-        if (!rows.hasHeader) {
-          rows.header(record, locate);
-          continue;
-        }
-        const ev = rows.row(record, locate);
-        try {
-          onEvent(ev);
-        } catch (error) {
-          if (error instanceof ReplayError) throw new InputError(`${at(file, error.line)}${error.message}`);
-          throw error;
-        }
-        stats.events++;
+          for (let i = 0; i < record.length; i++) if (quoted[i]) extraLines += count(record[i] as string, "\r\n");
+          stats.lines = endLine - extraLines + start.lineOffset;
+          if (record.length === 1 && (record[0] as string).trim() === "") continue; // a line of spaces
+          if (skipHeader) {
+            skipHeader = false;
+            continue;
+          }
+          const locate = locator(record, quoted, stats.lines);
+          if (!rows.hasHeader) {
+            rows.header(record, locate);
+            continue;
+          }
+          onEvent(rows.row(record, locate));
+          stats.events++;
         }
       } catch (error) {
         failure = error;
@@ -92,12 +183,8 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
       }
     });
   } catch (error) {
-    throw asInputError(failure ?? error, file);
+    throw fixLine(failure ?? error, start.lineOffset, extraLines);
   }
-  if (!rows.hasHeader) {
-    throw new InputError(`${at(file)}the trace is empty: expected a header line naming the columns (e.g. event,vcpu,msr,value)`);
-  }
-  if (stats.events === 0) throw new InputError(`${at(file, stats.lines)}the trace has a header but no events`);
   return stats;
 }
 
@@ -141,8 +228,18 @@ interface CsvErrorLike {
   lines?: number;
 }
 
+/** csv-parse errors carry csv-parse's line count: make it a line of the file. */
+function fixLine(error: unknown, lineOffset: number, extraLines: number): unknown {
+  const csv = error as CsvErrorLike;
+  if (typeof csv?.code === "string" && csv.code.startsWith("CSV_") && typeof csv.lines === "number") {
+    csv.lines = csv.lines - extraLines + lineOffset;
+  }
+  return error;
+}
+
 function asInputError(error: unknown, file: string): Error {
   if (error instanceof InputError) return error;
+  if (error instanceof ReplayError) return new InputError(`${at(file, error.line)}${error.message}`);
   const csv = error as CsvErrorLike;
   if (typeof csv?.code === "string" && csv.code.startsWith("CSV_")) {
     // csv-parse messages end with their own position: keep ours.

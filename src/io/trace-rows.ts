@@ -42,7 +42,8 @@ export class TraceRows {
     file: -1,
     t: -1,
   };
-  private headerLine = 0;
+  /** The header's line number, 0 until it is read. */
+  headerLine = 0;
   private readonly ev: TraceEvent = blankEvent();
   private fields: readonly string[] = [];
   private locate: FieldLocator = () => ({ line: 0, column: 0 });
@@ -54,6 +55,16 @@ export class TraceRows {
 
   get hasHeader(): boolean {
     return this.headerLine !== 0;
+  }
+
+  /** Field index of a column, or -1 when the header lacks it. */
+  columnIndex(column: Column): number {
+    return this.index[column];
+  }
+
+  /** The shared event every decode fills (the fast scanner fills it too). */
+  get event(): TraceEvent {
+    return this.ev;
   }
 
   /** The first non-comment, non-blank row: column names, in any order. */

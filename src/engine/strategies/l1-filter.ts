@@ -1,4 +1,4 @@
-import { Delivery, type Strategy } from "../strategy.js";
+import type { Strategy } from "../strategy.js";
 
 /**
  * KVM before 2015: prepare_vmcs02() cleared CPU_BASED_USE_MSR_BITMAPS, so L2
@@ -8,9 +8,9 @@ import { Delivery, type Strategy } from "../strategy.js";
 export const l1Filter: Strategy = {
   name: "l1-filter",
   summary: "L2 runs with no bitmap; L0 checks L1's bitmap on each exit and reflects what L1 wants",
+  withoutBitmap: true,
   create: () => ({
-    entry() {},
-    deliver: (_v, _state, _position, l1Wants) => (l1Wants ? Delivery.l1 : Delivery.l0),
+    entry: () => null,
     l1Write() {},
     l0Changed() {},
   }),

@@ -12,10 +12,7 @@ export const mergedEager: Strategy = {
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     return {
-      entry(v, state) {
-        if (state.useBitmap) shadows.build(v, state);
-      },
-      deliver: (v, state, position, l1Wants) => shadows.deliver(v, state, position, l1Wants),
+      entry: (v, state) => (state.useBitmap ? shadows.build(v, state) : null),
       l1Write() {},
       l0Changed(v, state, l2Runs) {
         if (l2Runs) shadows.build(v, state);

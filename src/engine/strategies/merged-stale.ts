@@ -10,13 +10,14 @@ import type { Strategy } from "../strategy.js";
 export const mergedStale: Strategy = {
   name: "merged-stale",
   summary: "the shadow bitmap without write tracking: misses in-place edits of L1's page (unsafe)",
+  entryIdempotent: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     return {
       entry(v, state) {
-        if (state.useBitmap && !shadows.isCurrent(v, state)) shadows.build(v, state);
+        if (!state.useBitmap) return null;
+        return shadows.isCurrent(v, state) ? shadows.current(v) : shadows.build(v, state);
       },
-      deliver: (v, state, position, l1Wants) => shadows.deliver(v, state, position, l1Wants),
       l1Write() {},
       l0Changed(v, state, l2Runs) {
         if (l2Runs) shadows.build(v, state);

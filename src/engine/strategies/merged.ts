@@ -13,18 +13,19 @@ import type { Strategy } from "../strategy.js";
 export const merged: Strategy = {
   name: "merged",
   summary: "shadow bitmap = vmcs01 OR vmcs12, re-merged only when stale; L1's page write-protected",
+  entryIdempotent: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     const protectedPages = new Set<number>();
     const merge = (v: number, state: VcpuState) => {
-      shadows.build(v, state);
       protectedPages.add(state.bitmapPtr);
+      return shadows.build(v, state);
     };
     return {
       entry(v, state) {
-        if (state.useBitmap && !shadows.isCurrent(v, state)) merge(v, state);
+        if (!state.useBitmap) return null;
+        return shadows.isCurrent(v, state) ? shadows.current(v) : merge(v, state);
       },
-      deliver: (v, state, position, l1Wants) => shadows.deliver(v, state, position, l1Wants),
       l1Write(gpa) {
         if (!protectedPages.delete(gpa)) return;
         counters.wp_faults++;

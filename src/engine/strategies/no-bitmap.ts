@@ -1,4 +1,4 @@
-import { Delivery, type Strategy } from "../strategy.js";
+import type { Strategy } from "../strategy.js";
 
 /**
  * L1 is not offered MSR bitmaps at all (no "use MSR bitmaps" in the VMX
@@ -8,9 +8,9 @@ export const noBitmap: Strategy = {
   name: "no-bitmap",
   summary: "L1 gets no MSR bitmaps: every L2 access exits to L0 and is reflected to L1",
   l1WantsEverything: true,
+  withoutBitmap: true,
   create: () => ({
-    entry() {},
-    deliver: () => Delivery.l1,
+    entry: () => null,
     l1Write() {},
     l0Changed() {},
   }),

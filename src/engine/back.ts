@@ -1,0 +1,351 @@
+/**
+ * The back half of a replay (SPEC section 6): for each strategy its own L0,
+ * its own "L2 runs on this vCPU" flags and its counters, over a machine kept
+ * in step with the front's. The front has already judged every access, so a
+ * strategy here is a tight loop over a batch.
+ */
+import type { Batch, MachineEvent } from "./batch.js";
+import { PAGE_SIZE, filledPage, orDifference, testBit } from "./bitmap.js";
+import { Ev } from "./events.js";
+import { L1_BITMAP_GPA, type L0Bitmaps, MAX_VCPUS, Machine } from "./machine.js";
+import {
+  type CostModel,
+  type Counters,
+  DEFAULT_COST_MODEL,
+  type StrategyResult,
+  estimateCycles,
+  zeroCounters,
+} from "./results.js";
+import { Delivery, type NestedL0, type Strategy } from "./strategy.js";
+
+/** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
+const TILE = 2048;
+
+/** The oracle's answer per access (SPEC section 6): L1 wants it; L1 or L0 wants it. */
+const L1_WANTS = 1;
+const WANTED = 2;
+
+// Event and delivery codes as plain constants for the loops below.
+const WRMSR: number = Ev.wrmsr;
+const VMEXIT: number = Ev.vmexit;
+const VMENTRY: number = Ev.vmentry;
+const NONE: number = Delivery.none;
+const L0: number = Delivery.l0;
+const L1: number = Delivery.l1;
+
+/** Without an MSR bitmap every access exits: as if every bit were set. */
+const NO_BITMAP = filledPage(true);
+
+export interface BackOptions {
+  readonly strategies: readonly Strategy[];
+  readonly l0: L0Bitmaps;
+  readonly l1Bitmap?: Uint8Array | null;
+  /** Keep per-MSR counts. */
+  readonly breakdown?: boolean;
+}
+
+/** Per-MSR, per-direction counts of one strategy. */
+export interface MsrStats {
+  readonly msr: number;
+  readonly write: boolean;
+  accesses: number;
+  l0_exits: number;
+  l1_exits: number;
+  no_exit: number;
+}
+
+interface Run {
+  readonly strategy: Strategy;
+  readonly l0: NestedL0;
+  readonly counters: Counters;
+  readonly l1WantsEverything: boolean;
+  readonly withoutBitmap: boolean;
+  readonly entryIdempotent: boolean;
+  /** Per vCPU, the machine's epoch at the last call of entry() (entryIdempotent). */
+  readonly enteredInEpoch: Float64Array;
+  /** 1 while L2 runs on the vCPU under this strategy. */
+  readonly running: Uint8Array;
+  /** vmcs02's MSR bitmap per vCPU since its last entry (NO_BITMAP: L2 runs without one). */
+  readonly vmcs02: Uint8Array[];
+  /** Accesses by Delivery (none, l0, l1): the access counters derive from these. */
+  readonly delivered: Float64Array;
+  /**
+   * Bits of L1's page that another vCPU changed while L2 ran here: the SDM
+   * leaves such accesses undefined, so they are not judged until the next entry.
+   */
+  readonly unjudged: (Uint8Array | null)[];
+  readonly msrs: Map<number, MsrStats> | null;
+}
+
+export class ReplayBack {
+  readonly machine: Machine;
+  private readonly runs: Run[];
+  private accesses = 0;
+  // The oracle's answers for the tile being run (judge()).
+  private readonly position = new Int32Array(TILE);
+  private readonly wants = new Uint8Array(TILE);
+  /** Per vCPU, what the oracle reads (refreshViews). */
+  private readonly l1View: (Uint8Array | null)[] = new Array<Uint8Array | null>(MAX_VCPUS).fill(null);
+  private readonly l0View: Uint8Array[];
+
+  constructor(options: BackOptions) {
+    this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
+    this.l0View = new Array<Uint8Array>(MAX_VCPUS).fill(options.l0.longmode);
+    if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? null);
+    this.runs = options.strategies.map((strategy) => {
+      const counters = zeroCounters();
+      return {
+        strategy,
+        l0: strategy.create(this.machine, counters),
+        counters,
+        l1WantsEverything: strategy.l1WantsEverything === true,
+        withoutBitmap: strategy.withoutBitmap === true,
+        entryIdempotent: strategy.entryIdempotent === true,
+        enteredInEpoch: new Float64Array(MAX_VCPUS).fill(-1),
+        running: new Uint8Array(MAX_VCPUS),
+        vmcs02: new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP),
+        delivered: new Float64Array(3),
+        unjudged: new Array<Uint8Array | null>(MAX_VCPUS).fill(null),
+        msrs: options.breakdown ? new Map() : null,
+      };
+    });
+  }
+
+  consume(batch: Batch): void {
+    this.accesses += batch.accesses;
+    let from = 0;
+    batch.machineEvents.forEach((ev, k) => {
+      const to = batch.marks[k] as number;
+      this.runAll(batch, from, to);
+      this.machineEvent(ev);
+      from = to;
+    });
+    this.runAll(batch, from, batch.count);
+  }
+
+  /** Events [from, to) under every strategy, a cache-sized tile at a time. */
+  private runAll(batch: Batch, from: number, to: number): void {
+    for (let tile = from; tile < to; tile += TILE) {
+      const end = Math.min(tile + TILE, to);
+      this.judge(batch, tile, end);
+      for (const run of this.runs) this.runSegment(run, batch, tile, end);
+    }
+  }
+
+  /**
+   * The oracle for the accesses in [from, to), once for all strategies: the
+   * machine does not change among them. Fills position[] and wants[] (indexed
+   * from `from`).
+   */
+  private judge(batch: Batch, from: number, to: number): void {
+    const { code: codes, vcpu: vcpus, msr: msrs } = batch;
+    const { position: positions, wants, l1View, l0View } = this;
+    for (let i = from; i < to; i++) {
+      const code = codes[i] as number;
+      if (code > WRMSR) continue;
+      const v = vcpus[i] as number;
+      const msr = msrs[i] as number;
+      // bitPosition() spelt out: this runs once per access.
+      let position = -1;
+      if (msr <= 0x1fff) position = msr;
+      else if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) position = 0x2000 + (msr & 0x1fff);
+      if (position >= 0 && code === WRMSR) position += 0x4000;
+      let want = L1_WANTS | WANTED;
+      if (position >= 0) {
+        const l1 = l1View[v] as Uint8Array | null;
+        if (l1 !== null && ((l1[position >> 3] as number) & (1 << (position & 7))) === 0) {
+          const l0 = l0View[v] as Uint8Array;
+          want = ((l0[position >> 3] as number) & (1 << (position & 7))) === 0 ? 0 : WANTED;
+        }
+      }
+      positions[i - from] = position;
+      wants[i - from] = want;
+    }
+  }
+
+  /**
+   * What the oracle reads for vCPU v: L1's page (null when L1 runs L2 without
+   * a bitmap, so it wants everything) and L0's bitmap for its mode.
+   */
+  private refreshViews(v: number): void {
+    const state = this.machine.vcpu(v);
+    this.l1View[v] = state.useBitmap ? (this.machine.l1Page(state) ?? null) : null;
+    this.l0View[v] = state.l0Bitmap();
+  }
+
+  results(cost: CostModel = DEFAULT_COST_MODEL): StrategyResult[] {
+    return this.runs.map(({ strategy, counters, delivered }) => {
+      const c: Counters = {
+        ...counters,
+        accesses: this.accesses,
+        l0_exits: (delivered[Delivery.l0] as number) + (delivered[Delivery.l1] as number),
+        l1_exits: delivered[Delivery.l1] as number,
+        l0_handled: delivered[Delivery.l0] as number,
+        no_exit: delivered[Delivery.none] as number,
+      };
+      return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost) };
+    });
+  }
+
+  /** Per-MSR counts of the i-th strategy, busiest first (needs `breakdown`). */
+  breakdown(i: number): MsrStats[] {
+    const msrs = this.runs[i]?.msrs;
+    if (!msrs) return [];
+    return [...msrs.values()].sort(
+      (a, b) => b.accesses - a.accesses || a.msr - b.msr || Number(a.write) - Number(b.write),
+    );
+  }
+
+  /**
+   * Queued events [from, to) under one strategy. The machine does not change
+   * among them, so the front judged each access once for all strategies.
+   */
+  private runSegment(run: Run, batch: Batch, from: number, to: number): void {
+    const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
+    const { position: positions, wants } = this;
+    const { running, vmcs02, delivered, msrs } = run;
+    const l1WantsEverything = run.l1WantsEverything;
+    const withoutBitmap = run.withoutBitmap;
+    let otherExits = 0;
+    let entries = 0;
+    let none = 0;
+    let l0 = 0;
+    let l1 = 0;
+    for (let i = from; i < to; i++) {
+      const v = vcpus[i] as number;
+      const code = codes[i] as number;
+      if (running[v] === 0) {
+        if (withoutBitmap) {
+          entries++;
+          running[v] = 1;
+          if (run.unjudged[v] !== null) run.unjudged[v] = null;
+        } else this.enter(run, v);
+      } else if (code === VMENTRY) continue; // L2 runs already: nothing happens
+      if (code >= VMEXIT) {
+        if (code === VMEXIT) {
+          otherExits++;
+          running[v] = 0;
+        }
+        continue;
+      }
+      // The CPU consults vmcs02's bitmap: none (an all-ones page here), no
+      // bit, or a set bit exits to L0 (SDM "MSR-Bitmap Address"), which
+      // reflects the exit if L1 wants it (KVM: nested_vmx_exit_handled_msr()).
+      const position = positions[i - from] as number;
+      const want = wants[i - from] as number;
+      let delivery: number;
+      if (position < 0 || (((vmcs02[v] as Uint8Array)[position >> 3] as number) & (1 << (position & 7))) !== 0) {
+        if ((want & L1_WANTS) !== 0 || l1WantsEverything) {
+          l1++;
+          running[v] = 0;
+          delivery = L1;
+        } else {
+          l0++;
+          delivery = L0;
+        }
+      } else {
+        none++;
+        delivery = NONE;
+        // An exit always goes where the oracle says, so only an access that
+        // did not exit can be a violation: when L1 or L0 wanted it.
+        if (want !== 0) this.violation(run, v, position);
+      }
+      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, delivery as Delivery);
+    }
+    delivered[NONE] = (delivered[NONE] as number) + none;
+    delivered[L0] = (delivered[L0] as number) + l0;
+    delivered[L1] = (delivered[L1] as number) + l1;
+    run.counters.other_exits += otherExits;
+    run.counters.entries += entries;
+  }
+
+  private violation(run: Run, v: number, position: number): void {
+    const unjudged = run.unjudged[v];
+    if (!(unjudged && testBit(unjudged, position))) run.counters.violations++;
+  }
+
+  /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. */
+  private enter(run: Run, v: number): void {
+    run.counters.entries++;
+    if (run.unjudged[v] !== null) run.unjudged[v] = null;
+    run.running[v] = 1;
+    const epoch = this.machine.epoch;
+    if (run.entryIdempotent) {
+      if (run.enteredInEpoch[v] === epoch) return; // same machine: same vmcs02
+      run.enteredInEpoch[v] = epoch;
+    }
+    run.vmcs02[v] = run.l0.entry(v, this.machine.vcpu(v)) ?? NO_BITMAP;
+  }
+
+  private machineEvent(ev: MachineEvent): void {
+    this.applyMachineEvent(ev);
+    // What the oracle reads may have changed for any vCPU (a page may now exist).
+    for (const u of this.machine.seen) this.refreshViews(u);
+  }
+
+  private applyMachineEvent(ev: MachineEvent): void {
+    const v = ev.vcpu;
+    const state = this.machine.vcpu(v);
+    if (ev.code === Ev.l0Set) {
+      this.machine.apply(ev);
+      for (const run of this.runs) run.l0.l0Changed(v, state, run.running[v] === 1 && state.useBitmap);
+      return;
+    }
+    // An L1 event: L1 can only act once L2 has left this vCPU.
+    for (const run of this.runs) {
+      if (run.running[v] === 1) {
+        run.counters.other_exits++;
+        run.running[v] = 0;
+      }
+    }
+    if (ev.code !== Ev.bitmapLoad && ev.code !== Ev.bitmapSet) {
+      this.machine.apply(ev);
+      return;
+    }
+    // L1 stores to a guest page.
+    const gpa = ev.page;
+    const before = this.runningElsewhere(gpa, v) ? this.machine.page(gpa).slice() : null;
+    this.machine.apply(ev);
+    if (before) this.markUnjudged(gpa, v, before, this.machine.page(gpa));
+    for (const run of this.runs) run.l0.l1Write(gpa);
+  }
+
+  /** Whether L2 runs, under some strategy, on another vCPU whose vmcs12 points at gpa. */
+  private runningElsewhere(gpa: number, v: number): boolean {
+    for (const u of this.machine.seen) {
+      if (u === v || this.machine.vcpu(u).bitmapPtr !== gpa) continue;
+      for (const run of this.runs) if (run.running[u] === 1) return true;
+    }
+    return false;
+  }
+
+  private markUnjudged(gpa: number, v: number, before: Uint8Array, after: Uint8Array): void {
+    for (const u of this.machine.seen) {
+      if (u === v || this.machine.vcpu(u).bitmapPtr !== gpa) continue;
+      for (const run of this.runs) {
+        if (run.running[u] === 0) continue;
+        let mask = run.unjudged[u];
+        if (!mask) {
+          mask = new Uint8Array(PAGE_SIZE);
+          run.unjudged[u] = mask;
+        }
+        orDifference(mask, before, after);
+      }
+    }
+  }
+}
+
+function countMsr(msrs: Map<number, MsrStats>, msr: number, write: boolean, delivery: Delivery): void {
+  const key = msr * 2 + (write ? 1 : 0);
+  let s = msrs.get(key);
+  if (!s) {
+    s = { msr, write, accesses: 0, l0_exits: 0, l1_exits: 0, no_exit: 0 };
+    msrs.set(key, s);
+  }
+  s.accesses++;
+  if (delivery === Delivery.none) s.no_exit++;
+  else {
+    s.l0_exits++;
+    if (delivery === Delivery.l1) s.l1_exits++;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What the front of a replay hands its back: the L2 events and vmentries it
+ * queued (their entries already checked), and the events that change the
+ * machine, each placed after a number of queued ones. Typed arrays and plain
+ * objects only, so a batch can cross to a worker thread as it is.
+ */
+import { Ev, type EventCode, type TraceEvent } from "./events.js";
+
+/** An event that changes the machine (an L1 event other than vmentry, or l0-set). */
+export interface MachineEvent {
+  readonly code: EventCode;
+  readonly vcpu: number;
+  readonly msr: number;
+  readonly dir: number;
+  readonly flag: number;
+  readonly page: number;
+  readonly content: Uint8Array | null;
+}
+
+export interface Batch {
+  /** Queued rdmsr, wrmsr, vmexit and vmentry events. */
+  count: number;
+  /** How many of them are accesses. */
+  accesses: number;
+  readonly code: Uint8Array;
+  readonly vcpu: Uint16Array;
+  /** The access's MSR (32 bits). */
+  readonly msr: Uint32Array;
+  /** machineEvents[k] happens after the first marks[k] queued events. */
+  readonly marks: number[];
+  readonly machineEvents: MachineEvent[];
+}
+
+export function newBatch(capacity: number): Batch {
+  return {
+    count: 0,
+    accesses: 0,
+    code: new Uint8Array(capacity),
+    vcpu: new Uint16Array(capacity),
+    msr: new Uint32Array(capacity),
+    marks: [],
+    machineEvents: [],
+  };
+}
+
+/** Empties a batch for refilling (a batch that came back from a worker too). */
+export function clearBatch(batch: Batch): void {
+  batch.count = 0;
+  batch.accesses = 0;
+  batch.marks.length = 0;
+  batch.machineEvents.length = 0;
+}
+
+/** A copy of the event's fields: the reader reuses its event object. */
+export function machineEvent(ev: TraceEvent): MachineEvent {
+  return {
+    code: ev.code,
+    vcpu: ev.vcpu,
+    msr: ev.msr,
+    dir: ev.dir,
+    flag: ev.flag,
+    page: ev.page,
+    content: ev.code === Ev.bitmapLoad ? ev.content : null,
+  };
+}

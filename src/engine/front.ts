@@ -1,0 +1,120 @@
+/**
+ * The front half of a replay: the machine as the trace describes it and the
+ * entry checks, done as events come so that an error names its line at
+ * once. It queues L2 events in batches; the back half judges them (the
+ * oracle) and runs the strategies. The two can share a thread (Replay) or not.
+ */
+import { type Batch, clearBatch, machineEvent, newBatch } from "./batch.js";
+import { EVENT_NAMES, Ev, type TraceEvent } from "./events.js";
+import { type L0Bitmaps, MAX_VCPUS, Machine, NO_BITMAP_PTR, type VcpuState } from "./machine.js";
+
+/** An event the machine cannot take (a VM entry that fails on hardware). */
+export class ReplayError extends Error {
+  constructor(
+    message: string,
+    /** The failing event's `line`, as the reader set it. */
+    readonly line: number,
+  ) {
+    super(message);
+    this.name = "ReplayError";
+  }
+}
+
+export interface FrontOptions {
+  readonly l0: L0Bitmaps;
+  readonly l1Bitmap?: Uint8Array | null;
+  /** Queued events per batch. */
+  readonly capacity?: number;
+  /**
+   * Takes each full batch. A consumer that keeps the batch (another thread)
+   * returns an empty one for the front to fill next; one that is done with
+   * it returns nothing, and the front reuses it.
+   */
+  readonly emit: (batch: Batch) => Batch | undefined;
+}
+
+export class ReplayFront {
+  readonly machine: Machine;
+  /** Events applied so far. */
+  events = 0;
+  /** 1 once the vCPU's vmcs12 passed the entry checks; cleared by L1 events. */
+  private readonly entryChecked = new Uint8Array(MAX_VCPUS);
+  private batch: Batch;
+  readonly capacity: number;
+
+  constructor(private readonly options: FrontOptions) {
+    this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
+    this.capacity = options.capacity ?? 1 << 14;
+    this.batch = newBatch(this.capacity);
+  }
+
+  /**
+   * Takes one event. Entry checks happen here, at once, so an error names its
+   * event before anything after it is read.
+   */
+  apply(ev: TraceEvent): void {
+    this.events++;
+    const code = ev.code;
+    if (code <= Ev.vmentry) this.queue(ev, code, ev.vcpu);
+    else this.machineEvent(ev, code, ev.vcpu);
+  }
+
+  /** An L2 event or vmentry: its entry checked now, run by the back later. */
+  private queue(ev: TraceEvent, code: number, v: number): void {
+    if (this.entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), ev);
+    const batch = this.batch;
+    const n = batch.count;
+    batch.code[n] = code;
+    batch.vcpu[n] = v;
+    if (code <= Ev.wrmsr) {
+      batch.msr[n] = ev.msr;
+      batch.accesses++;
+    }
+    batch.count = n + 1;
+    if (n + 1 === this.capacity) this.flush();
+  }
+
+  /** An event that changes the machine: applied here, and passed on in order. */
+  private machineEvent(ev: TraceEvent, code: number, v: number): void {
+    // An L1 event (all but l0-set) means L2 has left the vCPU, so its vmcs12
+    // is checked again at the next entry.
+    if (code !== Ev.l0Set) this.entryChecked[v] = 0;
+    const copy = machineEvent(ev);
+    this.machine.apply(copy);
+    const batch = this.batch;
+    batch.marks.push(batch.count);
+    batch.machineEvents.push(copy);
+    if (batch.machineEvents.length >= 1024) this.flush();
+  }
+
+  /** Hands over what is queued. */
+  flush(): void {
+    const batch = this.batch;
+    if (batch.count === 0 && batch.machineEvents.length === 0) return;
+    const next = this.options.emit(batch);
+    if (next === undefined) clearBatch(batch);
+    else this.batch = next;
+  }
+
+  /**
+   * Before anything that may enter L2 on v: the entry must succeed. Only L1
+   * events change vmcs12 and they make every strategy leave L2 first, so the
+   * first such event after them is an entry under every strategy, and one
+   * check per vCPU until the next L1 event covers all strategies (or none, for
+   * `validate`). SDM "Checks on VMX Controls": with "use MSR bitmaps" = 1 the
+   * MSR-bitmap address must be a valid page.
+   */
+  private checkEntry(v: number, state: VcpuState, ev: TraceEvent): void {
+    if (state.useBitmap && this.machine.l1Page(state) === undefined) {
+      const why =
+        state.bitmapPtr === NO_BITMAP_PTR
+          ? "no MSR-bitmap address (no bitmap-ptr)"
+          : `MSR-bitmap address 0x${state.bitmapPtr.toString(16)}, a page nothing has written (no bitmap-load or bitmap-set)`;
+      throw new ReplayError(
+        `${EVENT_NAMES[ev.code]} on vCPU ${v} needs a nested entry, but vmcs12 has "use MSR bitmaps" = 1 and ${why}; on hardware VM entry fails`,
+        ev.line,
+      );
+    }
+    this.entryChecked[v] = 1;
+  }
+}

@@ -1,0 +1,464 @@
+/**
+ * The fast path of the trace reader: decodes plain, unquoted CSV straight
+ * from bytes, in one pass, with no allocation per row for the hot events
+ * (rdmsr, wrmsr, vmexit, vmentry). It only ever accepts what the csv-parse
+ * path would accept, with the same result:
+ * - a row it cannot decode by itself (a rare event, spaces, an odd number) is
+ *   handed, as strings, to the TraceRows decoder the csv-parse path uses, so
+ *   errors are word for word the same;
+ * - a line that is not plain (a quote, a control or non-ASCII byte, more
+ *   fields than the header) stops it: the caller hands that line and the rest
+ *   of the input to csv-parse.
+ */
+import { Ev, type EventCode } from "../engine/events.js";
+import type { TraceEvent } from "../engine/events.js";
+import { MAX_VCPUS } from "../engine/machine.js";
+import type { FieldLocator, TraceRows } from "./trace-rows.js";
+
+const NL = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const HASH = 0x23;
+const COMMA = 0x2c;
+const TILDE = 0x7e;
+const ZERO = 0x30;
+
+/** More fields than this on a line is not plain: csv-parse decides. */
+const MAX_FIELDS = 64;
+
+// What the hot path does with each column.
+const ROLE_OTHER = 0;
+const ROLE_EVENT = 1;
+const ROLE_VCPU = 2;
+const ROLE_MSR = 3;
+const ROLE_VALUE = 4;
+
+/** Hex digit values; -1 for anything else. */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
+
+/** Where the fast path stopped: this line and everything after go to csv-parse. */
+export interface Handover {
+  /** The bytes from the start of the line the scanner could not take (a copy). */
+  readonly rest: Buffer;
+  /** That line's number (1-based). */
+  readonly line: number;
+}
+
+export class FastScanner {
+  /** Lines fully handled so far. */
+  line = 0;
+  /** Events handed to the callback. */
+  events = 0;
+  /** The header line as it was, for restarting csv-parse after it. */
+  headerText: string | null = null;
+  /** Bytes of a line that began in an earlier chunk (a copy). */
+  private carry: Buffer | null = null;
+  private bomChecked = false;
+  private readonly roles = new Uint8Array(MAX_FIELDS);
+  private columns = 0;
+  /** The header begins event,vcpu,msr,value: takeCanonical applies. */
+  private canonical = false;
+  /** Field starts of the current line; starts[n] is one past the end + 1. */
+  private readonly starts = new Int32Array(MAX_FIELDS + 1);
+  private fields = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private lineStart = 0;
+  private lineEnd = 0;
+  private readonly locate: FieldLocator = (i) => ({ line: this.line, column: this.columnOf(i) });
+
+  constructor(
+    private readonly rows: TraceRows,
+    private readonly onEvent: (ev: TraceEvent) => void,
+  ) {}
+
+  /**
+   * Takes the next chunk, which the caller may reuse once this returns.
+   * Returns a Handover when csv-parse must take over.
+   */
+  push(chunk: Buffer): Handover | null {
+    let pos = 0;
+    if (!this.bomChecked) {
+      if (this.carry !== null) chunk = Buffer.concat([this.carry, chunk]);
+      this.carry = null;
+      if (chunk.length < 3) {
+        this.carry = Buffer.from(chunk);
+        return null;
+      }
+      this.bomChecked = true;
+      // csv-parse's `bom` option drops a UTF-8 BOM the same way.
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3;
+    }
+    const last = chunk.lastIndexOf(NL);
+    if (this.carry !== null) {
+      // Finish the line the last chunk left open.
+      if (last < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return null;
+      }
+      const first = chunk.indexOf(NL);
+      const line = Buffer.concat([this.carry, chunk.subarray(0, first + 1)]);
+      this.carry = null;
+      if (this.lines(line, 0, line.length - 1) >= 0) return this.handover(Buffer.concat([line, chunk.subarray(first + 1)]), 0);
+      pos = first + 1;
+    }
+    if (last < pos) {
+      this.carry = Buffer.from(chunk.subarray(pos));
+      return null;
+    }
+    const stopped = this.lines(chunk, pos, last);
+    if (stopped >= 0) return this.handover(chunk, stopped);
+    if (last + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(last + 1));
+    return null;
+  }
+
+  /** The input ended: takes a last line with no line end. */
+  finish(): Handover | null {
+    const carry = this.carry;
+    this.carry = null;
+    if (carry === null || carry.length === 0) return null;
+    let start = 0;
+    if (!this.bomChecked && carry.length >= 3 && carry[0] === 0xef && carry[1] === 0xbb && carry[2] === 0xbf) start = 3;
+    if (start === carry.length) return null;
+    const line = Buffer.concat([carry.subarray(start), Buffer.from([NL])]);
+    return this.lines(line, 0, line.length - 1) >= 0 ? this.handover(carry.subarray(start), 0) : null;
+  }
+
+  private handover(buf: Buffer, at: number): Handover {
+    return { rest: Buffer.from(buf.subarray(at)), line: this.line + 1 };
+  }
+
+  /**
+   * Takes the lines in [pos, last], where buf[last] is "\n". Returns -1, or
+   * the start of a line it cannot take.
+   */
+  private lines(buf: Buffer, pos: number, last: number): number {
+    this.buf = buf;
+    while (pos <= last) {
+      const next = this.takeLine(buf, pos);
+      if (next < 0) return pos;
+      pos = next;
+    }
+    return -1;
+  }
+
+  /**
+   * One line starting at pos (it ends with "\n" somewhere). Returns the start
+   * of the next line, or -1 to hand over.
+   */
+  private takeLine(buf: Buffer, pos: number): number {
+    const start = pos;
+    let b = buf[pos] as number;
+    if (b === HASH) {
+      this.line++;
+      return buf.indexOf(NL, pos) + 1;
+    }
+    if (b === NL || (b === CR && buf[pos + 1] === NL)) {
+      this.line++;
+      return pos + (b === NL ? 1 : 2);
+    }
+    if (this.headerText === null) return this.takeHeader(buf, pos);
+    return this.canonical ? this.takeCanonical(buf, pos) : this.takeAny(buf, pos);
+  }
+
+  /**
+   * A row under the header our generator and bundled traces write,
+   * `event,vcpu,msr,value,…`, decoded without looking up column roles. Any
+   * surprise sends the row to takeAny, which starts it over.
+   */
+  private takeCanonical(buf: Buffer, start: number): number {
+    let p = start;
+    let b: number;
+    while ((b = buf[p] as number) >= 0x61 && b <= 0x7a) p++; // a-z
+    if (b !== COMMA) return this.takeAny(buf, start);
+    // The hot events, told apart by length and a letter or two; eventCode() checks all of it.
+    const len = p - start;
+    const c1 = buf[start + 1];
+    let code: number;
+    if (len === 5 && c1 === 0x72 && buf[start] === 0x77 && buf[start + 2] === 0x6d && buf[start + 3] === 0x73 && buf[start + 4] === 0x72) {
+      code = Ev.wrmsr;
+    } else code = eventCode(buf, start, len);
+    if (code < 0) return this.takeAny(buf, start);
+    const vcpuStart = ++p;
+    let vcpu = 0;
+    while ((b = buf[p] as number) >= ZERO && b <= ZERO + 9) {
+      vcpu = vcpu * 10 + (b - ZERO);
+      p++;
+    }
+    if (p - vcpuStart > 4 || vcpu >= MAX_VCPUS) return this.takeAny(buf, start);
+    let msr = -1;
+    let value = 0;
+    let fields = 2;
+    if (b === COMMA) {
+      const msrStart = ++p;
+      fields++;
+      b = buf[p] as number;
+      let n = 0;
+      if (b === ZERO && ((buf[p + 1] as number) | 0x20) === 0x78) {
+        p += 2;
+        let d: number;
+        while ((d = HEX[buf[p] as number] as number) >= 0) {
+          n = n * 16 + d;
+          p++;
+        }
+        if (p - msrStart > 2 && p - msrStart <= 10) msr = n;
+      } else {
+        while ((b = buf[p] as number) >= ZERO && b <= ZERO + 9) {
+          n = n * 10 + (b - ZERO);
+          p++;
+        }
+        if (p > msrStart && p - msrStart <= 10 && n <= 0xffff_ffff) msr = n;
+      }
+      b = buf[p] as number;
+      if (b === COMMA) {
+        const valueStart = ++p;
+        fields++;
+        b = buf[p] as number;
+        if (b === ZERO && ((buf[p + 1] as number) | 0x20) === 0x78) {
+          p += 2;
+          let significant = 0;
+          let d: number;
+          while ((d = HEX[buf[p] as number] as number) >= 0) {
+            if (significant > 0 || d !== 0) significant++;
+            p++;
+          }
+          value = p > valueStart + 2 && significant <= 16 ? 1 : -1;
+        } else {
+          while ((b = buf[p] as number) >= ZERO && b <= ZERO + 9) p++;
+          value = p === valueStart ? 0 : p - valueStart <= 19 ? 1 : -1;
+        }
+        // The rest of the row: fields the hot events ignore, plain bytes only.
+        while ((b = buf[p] as number) !== NL) {
+          if (b === COMMA) {
+            if (++fields > this.columns) return -1;
+          } else if (b === QUOTE || b > TILDE || (b < SPACE && !(b === CR && buf[p + 1] === NL))) return -1;
+          else if (fields === 4) value = -1; // the value field went on past its number
+          p++;
+        }
+      } else if (b !== NL && !(b === CR && buf[p + 1] === NL)) return this.takeAny(buf, start);
+    } else if (b !== NL && !(b === CR && buf[p + 1] === NL)) return this.takeAny(buf, start);
+    if (fields > this.columns) return -1;
+    // p is at "\n" or "\r\n".
+    const end = buf[p] === CR ? p : buf[p - 1] === CR && buf[p] === NL ? p - 1 : p;
+    const next = end + (buf[end] === CR ? 2 : 1);
+    this.line++;
+    if (code === Ev.rdmsr || code === Ev.wrmsr) {
+      if (msr < 0 || value < 0 || (code === Ev.wrmsr && value === 0)) return this.slowFrom(buf, start, end, next);
+      const ev = this.rows.event;
+      ev.msr = msr;
+    }
+    const ev = this.rows.event;
+    ev.code = code as EventCode;
+    ev.vcpu = vcpu;
+    ev.line = this.line;
+    ev.content = null;
+    this.onEvent(ev);
+    this.events++;
+    return next;
+  }
+
+  /** Splits the line [start, end) into fields and decodes it with the string decoder. */
+  private slowFrom(buf: Buffer, start: number, end: number, next: number): number {
+    const starts = this.starts;
+    let f = 0;
+    starts[0] = start;
+    for (let p = start; p < end; p++) if (buf[p] === COMMA) starts[++f] = p + 1;
+    this.fields = f + 1;
+    starts[this.fields] = end + 1;
+    this.lineStart = start;
+    this.lineEnd = end;
+    return this.decodeSlow(next);
+  }
+
+  /** A row under any header: the role of each column looked up as it comes. */
+  private takeAny(buf: Buffer, pos: number): number {
+    const start = pos;
+    let b: number;
+    const roles = this.roles;
+    const starts = this.starts;
+    const columns = this.columns;
+    let f = 0;
+    // What the hot path decoded; -1 where a field was absent or not plain.
+    let code = -1;
+    let vcpu = 0; // an empty or absent vcpu is 0
+    let msr = -1;
+    let value = 0; // 0 absent or empty, 1 a 64-bit value, -1 anything else
+    for (;;) {
+      if (f >= columns) return -1; // more fields than the header: csv-parse reports it
+      starts[f] = pos;
+      b = buf[pos] as number;
+      const role = roles[f];
+      const fieldStart = pos;
+      let parsed = 0; // the role's result, valid if the field ends right after it
+      if (role === ROLE_VCPU) {
+        while ((b = buf[pos] as number) >= ZERO && b <= ZERO + 9) {
+          parsed = parsed * 10 + (b - ZERO);
+          pos++;
+        }
+        if (pos - fieldStart > 4 || parsed >= MAX_VCPUS) parsed = -1;
+      } else if (role === ROLE_MSR) {
+        parsed = -1;
+        if (b === ZERO && ((buf[pos + 1] as number) | 0x20) === 0x78) {
+          pos += 2;
+          let n = 0;
+          let d: number;
+          while ((d = HEX[buf[pos] as number] as number) >= 0) {
+            n = n * 16 + d;
+            pos++;
+          }
+          // Up to 8 digits here; longer spellings go to the string decoder.
+          if (pos - fieldStart > 2 && pos - fieldStart <= 10) parsed = n;
+        } else {
+          let n = 0;
+          while ((b = buf[pos] as number) >= ZERO && b <= ZERO + 9) {
+            n = n * 10 + (b - ZERO);
+            pos++;
+          }
+          if (pos > fieldStart && pos - fieldStart <= 10 && n <= 0xffff_ffff) parsed = n;
+        }
+      } else if (role === ROLE_VALUE) {
+        if (b === ZERO && ((buf[pos + 1] as number) | 0x20) === 0x78) {
+          pos += 2;
+          const digits = pos;
+          let significant = 0;
+          let d: number;
+          while ((d = HEX[buf[pos] as number] as number) >= 0) {
+            if (significant > 0 || d !== 0) significant++;
+            pos++;
+          }
+          parsed = pos > digits && significant <= 16 ? 1 : -1;
+        } else {
+          while ((b = buf[pos] as number) >= ZERO && b <= ZERO + 9) pos++;
+          // 20 digits may pass 2^64: the string decoder decides.
+          parsed = pos === fieldStart ? 0 : pos - fieldStart <= 19 ? 1 : -1;
+        }
+      } else if (role === ROLE_EVENT) {
+        while ((b = buf[pos] as number) >= 0x61 && b <= 0x7a) pos++; // a-z
+        parsed = eventCode(buf, fieldStart, pos - fieldStart);
+      }
+      b = buf[pos] as number;
+      const ended = b === COMMA || b === NL || (b === CR && buf[pos + 1] === NL);
+      if (!ended) {
+        // Not what the role reads (or a column the hot path ignores): skip it, plain bytes only.
+        parsed = -1;
+        while (!((b = buf[pos] as number) === COMMA || b === NL || (b === CR && buf[pos + 1] === NL))) {
+          if (b === QUOTE || b > TILDE || b < SPACE) return -1;
+          pos++;
+        }
+      }
+      if (role === ROLE_EVENT) code = parsed;
+      else if (role === ROLE_VCPU) vcpu = parsed;
+      else if (role === ROLE_MSR) msr = parsed;
+      else if (role === ROLE_VALUE) value = parsed;
+      f++;
+      if (b === COMMA) {
+        pos++;
+        continue;
+      }
+      // End of line: pos is at "\n", or at the "\r" of "\r\n".
+      this.lineEnd = pos;
+      starts[f] = pos + 1;
+      pos += b === CR ? 2 : 1;
+      break;
+    }
+    this.line++;
+    this.fields = f;
+    this.lineStart = start;
+    if (code < 0 || vcpu < 0) return this.decodeSlow(pos);
+    const ev = this.rows.event;
+    if (code === Ev.rdmsr || code === Ev.wrmsr) {
+      if (msr < 0 || value < 0 || (code === Ev.wrmsr && value === 0)) return this.decodeSlow(pos);
+      ev.msr = msr;
+    }
+    ev.code = code as EventCode;
+    ev.vcpu = vcpu;
+    ev.line = this.line;
+    ev.content = null;
+    this.onEvent(ev);
+    this.events++;
+    return pos;
+  }
+
+  /** A row the hot path does not decode: the string decoder decides (or skips a blank line). */
+  private decodeSlow(next: number): number {
+    const fields = this.strings();
+    if (fields.length === 1 && (fields[0] as string).trim() === "") return next; // a line of spaces
+    this.onEvent(this.rows.row(fields, this.locate));
+    this.events++;
+    return next;
+  }
+
+  private takeHeader(buf: Buffer, pos: number): number {
+    const start = pos;
+    const starts = this.starts;
+    let f = 0;
+    starts[0] = pos;
+    let b: number;
+    while ((b = buf[pos] as number) !== NL) {
+      if (b === COMMA) {
+        if (++f >= MAX_FIELDS) return -1;
+        starts[f] = pos + 1;
+      } else if (b === QUOTE || b > TILDE || (b < SPACE && !(b === CR && buf[pos + 1] === NL))) return -1;
+      pos++;
+    }
+    const end = buf[pos - 1] === CR ? pos - 1 : pos;
+    this.fields = f + 1;
+    starts[this.fields] = end + 1;
+    this.lineStart = start;
+    this.lineEnd = end;
+    this.line++;
+    const fields = this.strings();
+    if (fields.length === 1 && (fields[0] as string).trim() === "") return pos + 1;
+    this.rows.header(fields, this.locate);
+    this.headerText = buf.toString("latin1", start, end);
+    this.columns = this.fields;
+    this.roles.fill(ROLE_OTHER);
+    const roleOf: [Parameters<TraceRows["columnIndex"]>[0], number][] = [
+      ["event", ROLE_EVENT],
+      ["vcpu", ROLE_VCPU],
+      ["msr", ROLE_MSR],
+      ["value", ROLE_VALUE],
+    ];
+    for (const [column, role] of roleOf) {
+      const i = this.rows.columnIndex(column);
+      if (i >= 0) this.roles[i] = role;
+    }
+    this.canonical = roleOf.every(([column], i) => this.rows.columnIndex(column) === i);
+    return pos + 1;
+  }
+
+  /** Column of field i, as the csv-parse path computes it for unquoted fields. */
+  private columnOf(i: number): number {
+    if (i < this.fields) return (this.starts[i] as number) - this.lineStart + 1;
+    return this.lineEnd - this.lineStart + 2;
+  }
+
+  private strings(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.fields; i++) {
+      out.push(this.buf.toString("latin1", this.starts[i] as number, (this.starts[i + 1] as number) - 1));
+    }
+    return out;
+  }
+}
+
+/** The hot events by their bytes; -1 for any other (the string decoder decides). */
+function eventCode(buf: Buffer, s: number, len: number): number {
+  const c0 = buf[s];
+  if (len === 5 && buf[s + 2] === 0x6d && buf[s + 3] === 0x73 && buf[s + 4] === 0x72) {
+    if (c0 === 0x72 && buf[s + 1] === 0x64) return Ev.rdmsr; // rdmsr
+    if (c0 === 0x77 && buf[s + 1] === 0x72) return Ev.wrmsr; // wrmsr
+    return -1;
+  }
+  if (c0 !== 0x76 || buf[s + 1] !== 0x6d || buf[s + 2] !== 0x65) return -1;
+  if (len === 6 && buf[s + 3] === 0x78 && buf[s + 4] === 0x69 && buf[s + 5] === 0x74) return Ev.vmexit; // vmexit
+  if (len === 7 && buf[s + 3] === 0x6e && buf[s + 4] === 0x74 && buf[s + 5] === 0x72 && buf[s + 6] === 0x79) {
+    return Ev.vmentry; // vmentry
+  }
+  return -1;
+}

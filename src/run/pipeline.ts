@@ -1,0 +1,90 @@
+/**
+ * One trace on two threads: this thread reads the trace and runs the front
+ * of the replay (entry checks, the oracle); a worker runs the strategies over
+ * the batches the front fills. Reading and the strategies overlap, so adding
+ * strategies costs little wall time.
+ */
+import { Worker } from "node:worker_threads";
+import { type Batch, clearBatch, newBatch } from "../engine/batch.js";
+import { ReplayFront } from "../engine/front.js";
+import { InputError } from "../io/errors.js";
+import { readTrace } from "../io/trace-reader.js";
+import { type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome, batchBuffers } from "./protocol.js";
+
+/** Events per batch: big enough to make a message cheap per event. */
+const CAPACITY = 1 << 15;
+/** Batches on their way to or in the worker before the reader waits. */
+const IN_FLIGHT = 8;
+
+export const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+export interface PipelineOptions {
+  readonly onBytes?: (bytes: number) => void;
+}
+
+export async function replayPipelined(file: string, spec: ReplaySpec, options: PipelineOptions = {}): Promise<TraceOutcome> {
+  const worker = new Worker(WORKER_URL);
+  const pool: Batch[] = [];
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  let failure: Error | null = null;
+  let finished: ((message: FromWorker) => void) | null = null;
+
+  const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
+  worker.on("message", (message: FromWorker) => {
+    if (message.type === "batch") {
+      clearBatch(message.batch);
+      pool.push(message.batch);
+      inFlight--;
+    } else if (message.type === "error") {
+      failure = message.input ? new InputError(message.message) : new Error(message.message);
+    } else finished?.(message);
+    wake?.();
+  });
+  worker.on("error", (error) => {
+    failure = error;
+    wake?.();
+  });
+
+  try {
+    post({ type: "back", spec });
+    const front = new ReplayFront({
+      l0: spec.l0,
+      l1Bitmap: spec.l1Bitmap,
+      capacity: CAPACITY,
+      emit: (batch) => {
+        inFlight++;
+        post({ type: "batch", batch }, batchBuffers(batch));
+        return pool.pop() ?? newBatch(CAPACITY);
+      },
+    });
+    const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
+    const stats = await readTrace({
+      file,
+      onEvent: (ev) => front.apply(ev),
+      onBytes: options.onBytes,
+      pace: () => {
+        if (failure) throw failure;
+        return inFlight > IN_FLIGHT ? waitForWorker() : undefined;
+      },
+    });
+    front.flush();
+    const done = new Promise<FromWorker>((resolve) => (finished = resolve));
+    post({ type: "end" });
+    while (!failure) {
+      const message = await Promise.race([done, waitForWorker().then(() => null)]);
+      if (message?.type === "results") {
+        return {
+          trace: file,
+          events: stats.events,
+          vcpus: front.machine.seen.length,
+          results: message.results,
+          ...(message.msrs ? { msrs: message.msrs } : {}),
+        };
+      }
+    }
+    throw failure;
+  } finally {
+    await worker.terminate();
+  }
+}

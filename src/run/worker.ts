@@ -1,0 +1,60 @@
+/**
+ * A replay worker thread: either the back half of a replay whose front runs
+ * in the main thread, or a whole replay of one trace.
+ */
+import { parentPort } from "node:worker_threads";
+import { ReplayBack } from "../engine/back.js";
+import type { CostModel } from "../engine/results.js";
+import { InputError } from "../io/errors.js";
+import { type FromWorker, type ToWorker, batchBuffers } from "./protocol.js";
+import { replayHere, strategiesNamed } from "./replay-trace.js";
+
+const port = parentPort;
+if (!port) throw new Error("run/worker.js is a worker thread's entry point");
+
+let back: ReplayBack | null = null;
+let breakdown = false;
+let cost: CostModel | null = null;
+
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+function fail(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  send({ type: "error", message, input: error instanceof InputError });
+}
+
+port.on("message", (message: ToWorker) => {
+  try {
+    switch (message.type) {
+      case "back":
+        back = new ReplayBack({
+          strategies: strategiesNamed(message.spec.strategies),
+          l0: message.spec.l0,
+          l1Bitmap: message.spec.l1Bitmap,
+          breakdown: message.spec.breakdown,
+        });
+        breakdown = message.spec.breakdown;
+        cost = message.spec.cost;
+        return;
+      case "batch":
+        if (!back) throw new Error("internal: a batch before the back was set up");
+        back.consume(message.batch);
+        send({ type: "batch", batch: message.batch }, batchBuffers(message.batch));
+        return;
+      case "end":
+        if (!back || !cost) throw new Error("internal: end before the back was set up");
+        send({ type: "results", results: back.results(cost), ...(breakdown ? { msrs: back.breakdown(0) } : {}) });
+        return;
+      case "trace":
+        replayHere(message.file, message.spec).then(
+          (outcome) => send({ type: "outcome", outcome }),
+          (error: unknown) => fail(error),
+        );
+        return;
+    }
+  } catch (error) {
+    fail(error);
+  }
+});
