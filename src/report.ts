@@ -1,6 +1,6 @@
 /** What `compare` and `replay` computed, ready for any renderer. */
-import type { MsrStats } from "./engine/replay.js";
-import type { CostModel, StrategyResult } from "./engine/results.js";
+import type { CostModel } from "./engine/results.js";
+import type { TraceOutcome } from "./run/protocol.js";
 
 /** The settings a result depends on, echoed in JSON as "options". */
 export interface ReportOptions {
@@ -13,11 +13,7 @@ export interface ReportOptions {
 }
 
 export interface Report {
-  readonly trace: string;
-  readonly events: number;
-  readonly vcpus: number;
   readonly options: ReportOptions;
-  readonly results: readonly StrategyResult[];
-  /** `replay` only: per-MSR counts of its one strategy, busiest first. */
-  readonly msrs?: readonly MsrStats[];
+  /** One per trace, in the order given; `msrs` (replay only) per-MSR counts, busiest first. */
+  readonly traces: readonly TraceOutcome[];
 }

@@ -200,7 +200,8 @@ describe("usage errors exit 2", () => {
     const unknown = runCli(["frobnicate", "t.csv"], { cwd: dir });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("frobnicate");
-    const extra = runCli(["compare", "t.csv", "t.csv"], { cwd: dir });
+    // replay takes one trace (compare takes several).
+    const extra = runCli(["replay", "t.csv", "t.csv"], { cwd: dir });
     expect(extra.status).toBe(2);
     expect(extra.stdout).toBe("");
   });

@@ -37,6 +37,7 @@ export const SetupOptions = z.object({
 export const OutputOptions = z.object({
   format: z.enum(FORMATS, { error: `expected one of ${FORMATS.join(", ")}` }).default("table"),
   output: z.string().optional(),
+  quiet: z.boolean().default(false),
 });
 
 export const CompareOptions = SetupOptions.extend(OutputOptions.shape).extend({

@@ -6,7 +6,13 @@ import { readCostModel } from "../io/cost-model.js";
 import { readSnapshot } from "../io/snapshot.js";
 import type { Report, ReportOptions } from "../report.js";
 import { type Destination, destination } from "./emit.js";
+import { shownName } from "../io/trace-reader.js";
+import { STDIN } from "../io/trace-source.js";
 import { replayPipelined } from "../run/pipeline.js";
+import { replayMany } from "../run/pool.js";
+import type { TraceOutcome } from "../run/protocol.js";
+import { UsageError } from "./errors.js";
+import { progressFor } from "./progress.js";
 import type { OutputOptions, SetupOptions } from "./options.js";
 
 export interface Setup {
@@ -47,25 +53,37 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
 
 /**
  * What `compare` and `replay` share: read the setup, check the output path,
- * stream the trace through the strategies, collect the report.
+ * replay the traces, collect the report. One trace is read here while a
+ * worker runs the strategies; several are replayed a worker per core.
  */
 export async function replayReport(
-  trace: string,
-  options: SetupOptions & OutputOptions,
+  traces: readonly string[],
+  options: SetupOptions & OutputOptions & { quiet?: boolean },
   names: readonly string[],
   breakdown: boolean,
 ): Promise<{ report: Report; out: Destination }> {
+  if (traces.length > 1 && traces.includes(STDIN)) {
+    throw new UsageError("a trace from stdin (-) is replayed on its own, not with other traces");
+  }
   const setup = loadSetup(options);
-  const out = destination(options.output, [trace, ...setup.files]);
+  const out = destination(options.output, [...traces, ...setup.files]);
   const spec = { strategies: names, l0: setup.l0, l1Bitmap: setup.l1Bitmap, cost: setup.cost, breakdown };
-  const outcome = await replayPipelined(trace, spec);
-  const report: Report = {
-    trace,
-    events: outcome.events,
-    vcpus: outcome.vcpus,
-    options: reportOptions(options, names, setup),
-    results: outcome.results,
-    ...(outcome.msrs ? { msrs: outcome.msrs } : {}),
-  };
-  return { report, out };
+  const quiet = options.quiet === true;
+  let outcomes: TraceOutcome[];
+  if (traces.length === 1) {
+    const file = traces[0] as string;
+    const progress = progressFor(file, quiet);
+    try {
+      outcomes = [{ ...(await replayPipelined(file, spec, { onProgress: progress.update })), trace: shownName(file) }];
+    } finally {
+      progress.done();
+    }
+  } else {
+    const tell = !quiet && process.stderr.isTTY === true;
+    outcomes = await replayMany(traces, spec, (outcome, done) => {
+      if (tell) process.stderr.write(`\r\u001b[Kreplayed ${done} of ${traces.length} traces (${outcome.trace})`);
+    });
+    if (tell) process.stderr.write("\r\u001b[K");
+  }
+  return { report: { options: reportOptions(options, names, setup), traces: outcomes }, out };
 }

@@ -2,10 +2,15 @@ import { stringify } from "csv-stringify/sync";
 import { RESULT_FIELDS } from "../engine/results.js";
 import type { Report } from "../report.js";
 
-/** SPEC section 7: the header is exactly the result names, one row per strategy. */
+/**
+ * SPEC section 7: the header is exactly the result names, one row per
+ * strategy. With several traces a leading `trace` column tells them apart.
+ */
 export function renderCsv(report: Report): string {
-  return stringify(report.results as unknown as Record<string, unknown>[], {
+  const several = report.traces.length > 1;
+  const rows = report.traces.flatMap((t) => t.results.map((r) => (several ? { trace: t.trace, ...r } : r)));
+  return stringify(rows as unknown as Record<string, unknown>[], {
     header: true,
-    columns: [...RESULT_FIELDS],
+    columns: several ? ["trace", ...RESULT_FIELDS] : [...RESULT_FIELDS],
   });
 }

@@ -1,28 +1,46 @@
+import type { MsrStats } from "../engine/back.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
 
 export const JSON_SCHEMA_VERSION = 1;
 
-/** {"schema": 1, "trace", "events", "vcpus", "options", "results", ["msrs"]}. */
+/**
+ * One trace: {"schema": 1, "trace", "events", "vcpus", "options", "results", ["msrs"]}.
+ * Several: {"schema": 1, "options", "traces": [{"trace", "events", "vcpus"}],
+ * "results": [{"trace", …results of that trace's strategy}]}.
+ */
 export function renderJson(report: Report): string {
-  const out: Record<string, unknown> = {
-    schema: JSON_SCHEMA_VERSION,
-    trace: report.trace,
-    events: report.events,
-    vcpus: report.vcpus,
-    options: report.options,
-    results: report.results,
-  };
-  if (report.msrs) {
-    out.msrs = report.msrs.map((s) => ({
-      msr: `0x${s.msr.toString(16)}`,
-      name: msrName(s.msr) ?? null,
-      dir: s.write ? "w" : "r",
-      accesses: s.accesses,
-      l0_exits: s.l0_exits,
-      l1_exits: s.l1_exits,
-      no_exit: s.no_exit,
-    }));
+  const [only] = report.traces;
+  let out: Record<string, unknown>;
+  if (report.traces.length === 1 && only) {
+    out = {
+      schema: JSON_SCHEMA_VERSION,
+      trace: only.trace,
+      events: only.events,
+      vcpus: only.vcpus,
+      options: report.options,
+      results: only.results,
+    };
+    if (only.msrs) out.msrs = only.msrs.map(msrJson);
+  } else {
+    out = {
+      schema: JSON_SCHEMA_VERSION,
+      options: report.options,
+      traces: report.traces.map(({ trace, events, vcpus }) => ({ trace, events, vcpus })),
+      results: report.traces.flatMap((t) => t.results.map((r) => ({ trace: t.trace, ...r }))),
+    };
   }
   return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+function msrJson(s: MsrStats) {
+  return {
+    msr: `0x${s.msr.toString(16)}`,
+    name: msrName(s.msr) ?? null,
+    dir: s.write ? "w" : "r",
+    accesses: s.accesses,
+    l0_exits: s.l0_exits,
+    l1_exits: s.l1_exits,
+    no_exit: s.no_exit,
+  };
 }

@@ -2,14 +2,15 @@
 import { RESULT_FIELDS, type StrategyResult } from "../engine/results.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
+import type { TraceOutcome } from "../run/protocol.js";
 import type { Style } from "./style.js";
 import { type Row, count, textTable } from "./text-table.js";
 
 const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
-function title(report: Report): string {
-  const vcpus = report.vcpus === 1 ? "1 vCPU" : `${count(report.vcpus)} vCPUs`;
-  return `${report.trace}: ${count(report.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+function title(trace: TraceOutcome, report: Report): string {
+  const vcpus = trace.vcpus === 1 ? "1 vCPU" : `${count(trace.vcpus)} vCPUs`;
+  return `${trace.trace}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
 }
 
 function counterCell(result: StrategyResult, field: (typeof COUNTERS)[number], style: Style) {
@@ -26,30 +27,38 @@ export function relative(cycles: number, base: number): string {
   return `${ratio.toFixed(3)}× ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}%`;
 }
 
-/** A column per strategy, a row per counter, then est_cycles relative to the first. */
+/**
+ * Per trace, a section: a column per strategy, a row per counter, then
+ * est_cycles relative to the first strategy.
+ */
 export function renderCompareTable(report: Report, style: Style): string {
-  const results = report.results;
+  return `${report.traces.map((trace) => compareSection(trace, report, style)).join("\n\n")}\n`;
+}
+
+function compareSection(trace: TraceOutcome, report: Report, style: Style): string {
+  const results = trace.results;
   const first = results[0];
   const header: Row = ["", ...results.map((r) => ({ text: r.strategy, paint: style.bold }))];
   const rows: Row[] = COUNTERS.map((field) => [field, ...results.map((r) => counterCell(r, field, style))]);
   if (first) rows.push([`vs ${first.strategy}`, ...results.map((r) => relative(r.est_cycles, first.est_cycles))]);
-  const lines = [title(report), "", textTable(header, rows)];
+  const lines = [title(trace, report), "", textTable(header, rows)];
   const unsafe = results.filter((r) => r.violations > 0).map((r) => r.strategy);
   if (unsafe.length > 0) {
     lines.push("", style.red(`violations: ${unsafe.join(", ")} let accesses past a hypervisor that wanted them`));
   }
-  return `${lines.join("\n")}\n`;
+  return lines.join("\n");
 }
 
 /** One strategy's counters, then its per-MSR breakdown, busiest first. */
 export function renderReplayTable(report: Report, style: Style): string {
-  const result = report.results[0];
-  if (!result) return `${title(report)}\n`;
+  const trace = report.traces[0];
+  const result = trace?.results[0];
+  if (!trace || !result) return "";
   const counters = textTable(
     [{ text: result.strategy, paint: style.bold }, ""],
     COUNTERS.map((field) => [field, counterCell(result, field, style)]),
   );
-  const msrs = report.msrs ?? [];
+  const msrs = trace.msrs ?? [];
   const breakdown = textTable(
     ["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"].map((h) => ({ text: h, paint: style.bold })),
     msrs.map((s) => [
@@ -63,5 +72,5 @@ export function renderReplayTable(report: Report, style: Style): string {
     ]),
     3,
   );
-  return `${title(report)}\n\n${counters}\n\n${msrs.length > 0 ? breakdown : "no MSR accesses"}\n`;
+  return `${title(trace, report)}\n\n${counters}\n\n${msrs.length > 0 ? breakdown : "no MSR accesses"}\n`;
 }

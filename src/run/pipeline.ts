@@ -19,7 +19,8 @@ const IN_FLIGHT = 8;
 export const WORKER_URL = new URL("./worker.js", import.meta.url);
 
 export interface PipelineOptions {
-  readonly onBytes?: (bytes: number) => void;
+  /** Told the bytes read and the events taken so far, once per chunk. */
+  readonly onProgress?: (bytes: number, events: number) => void;
 }
 
 export async function replayPipelined(file: string, spec: ReplaySpec, options: PipelineOptions = {}): Promise<TraceOutcome> {
@@ -62,7 +63,7 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
     const stats = await readTrace({
       file,
       onEvent: (ev) => front.apply(ev),
-      onBytes: options.onBytes,
+      onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytes, front.events) : undefined,
       pace: () => {
         if (failure) throw failure;
         return inFlight > IN_FLIGHT ? waitForWorker() : undefined;

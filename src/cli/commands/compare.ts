@@ -10,12 +10,13 @@ export function registerCompare(program: Command): void {
   withReplayOptions(
     program
       .command("compare")
-      .summary("replay a trace under several strategies, side by side")
+      .summary("replay traces under several strategies, side by side")
       .description(
-        "Replays TRACE once per strategy (the file is read once) and prints every counter side by side, " +
-          "with est_cycles relative to the first strategy.",
+        "Replays each TRACE under every strategy (each file is read once) and prints every counter side by side, " +
+          "with est_cycles relative to the first strategy. Several traces are replayed in parallel, a worker per core, " +
+          "with a section (table) or a leading trace column (CSV, JSON) each. A trace may be gzip-compressed; - reads stdin.",
       )
-      .argument("<trace>", "trace file (CSV, see README)")
+      .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)")
       .option("-s, --strategies <list>", "comma-separated strategies, or all", "no-bitmap,l1-filter,merged,merged-eager"),
   )
     .addHelpText(
@@ -24,11 +25,13 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv",
         "nvmx-replay compare traces/bitmap-churn.csv --strategies all --format csv -o churn.csv",
         "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --cost-model costs.json --format json",
+        "nvmx-replay compare traces/*.csv --format csv",
+        "zcat big.csv.gz | nvmx-replay compare - --quiet",
       ),
     )
-    .action(async (trace: string, raw: unknown) => {
+    .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
-      const { report, out } = await replayReport(trace, options, options.strategies, false);
+      const { report, out } = await replayReport(traces, options, options.strategies, false);
       const render = { table: () => renderCompareTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
       await out.write(render[options.format]());
     });

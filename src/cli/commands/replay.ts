@@ -15,7 +15,7 @@ export function registerReplay(program: Command): void {
         "Replays TRACE under one strategy and prints its counters and, per MSR and direction, " +
           "how its accesses were delivered, busiest first.",
       )
-      .argument("<trace>", "trace file (CSV, see README)")
+      .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)")
       .option("-s, --strategy <name>", "the strategy (see `nvmx-replay strategies`)", "merged"),
   )
     .addHelpText(
@@ -28,7 +28,7 @@ export function registerReplay(program: Command): void {
     )
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ReplayOptions, raw);
-      const { report, out } = await replayReport(trace, options, [options.strategy], true);
+      const { report, out } = await replayReport([trace], options, [options.strategy], true);
       const render = { table: () => renderReplayTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
       await out.write(render[options.format]());
     });

@@ -10,7 +10,8 @@ export function withReplayOptions(command: Command): Command {
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
     .option("--cost-model <file>", "JSON overriding any of l0_exit, l1_exit, merge, wp_fault (cycles)")
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
-    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout");
+    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
+    .option("-q, --quiet", "no progress line on stderr");
 }
 
 export function examples(...lines: string[]): string {

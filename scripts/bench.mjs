@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// scripts/bench.mjs — the replayer's benchmark: `npm run bench` (which builds first).
+//
+//   npm run bench                      linux-mixed, 4 vCPUs, seed 1: 1M, 10M and 20M events
+//   npm run bench -- --runs 5          the median of 5 runs of each measurement (default 3)
+//   npm run bench -- --quick           a smoke run on the 1M trace only
+//
+// Traces are generated once with the project's own `nvmx-replay gen` into
+// .bench-cache/ (git-ignored) and reused while their header comment matches the
+// parameters. Every measurement is a separate child process of this Node
+// (`process.execPath`), timed with process.hrtime.bigint() around spawnSync,
+// stdout discarded; the runs of all measurements are interleaved (run 1 of each,
+// then run 2 of each, …) so a slow spell on a shared machine does not land on one
+// measurement only. Peak RSS is the child's process.resourceUsage().maxRSS, which
+// the child writes to stderr as `maxrss_kib=N` (scripts/bench/cli-rss.mjs wraps
+// the CLI for that).
+//
+// It prints one table and the targets, each marked PASS or FAIL, and exits 0
+// whatever they say: a benchmark reports, it does not gate. It exits 1 only when
+// it cannot measure (a build, `gen` or a child run failed), 2 on a bad option.
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CACHE = join(ROOT, ".bench-cache");
+const BIN = join(ROOT, "bin", "nvmx-replay.js");
+const CLI = join(ROOT, "scripts", "bench", "cli-rss.mjs");
+const CSV_PARSE = join(ROOT, "scripts", "bench", "csv-parse-baseline.mjs");
+const BYTE_SCAN = join(ROOT, "scripts", "bench", "byte-scan.mjs");
+
+const WORKLOAD = "linux-mixed";
+const VCPUS = 4;
+const SEED = 1;
+const M = 1_000_000;
+
+const TARGET = {
+  eventsPerSec: 8_000_000, // 4 strategies
+  vsCsvParse: 6, // at least this many times faster than the faster csv-parse baseline
+  fiveVsOne: 1.3, // 5 strategies take at most this many times the time of 1
+  rssBytes: 200e6, // peak RSS, MB = 10^6 bytes
+  rssGrowth: 0.2, // from 1M to 20M events
+};
+
+// ---------------------------------------------------------------------------
+// options
+
+function usage() {
+  return "usage: node scripts/bench.mjs [--runs N] [--quick]\n" + "  (npm run bench -- [--runs N] [--quick])\n";
+}
+
+function parseArgs(argv) {
+  const options = { runs: 3, quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    let value;
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "-h" || arg === "--help") {
+      process.stdout.write(usage());
+      process.exit(0);
+    } else if (arg === "--runs" || arg.startsWith("--runs=")) {
+      value = arg === "--runs" ? argv[++i] : arg.slice("--runs=".length);
+      if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+        process.stderr.write(`error: --runs needs a whole number from 1 to 100, got ${value === undefined ? "nothing" : `"${value}"`}\n${usage()}`);
+        process.exit(2);
+      }
+      options.runs = Number(value);
+    } else {
+      process.stderr.write(`error: unknown option "${arg}"\n${usage()}`);
+      process.exit(2);
+    }
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+function log(text) {
+  process.stderr.write(`bench: ${text}\n`);
+}
+
+function die(text) {
+  process.stderr.write(`bench: error: ${text}\n`);
+  process.exit(1);
+}
+
+const shown = (path) => relative(ROOT, path) || ".";
+const int = (n) => Math.round(n).toLocaleString("en-US");
+const label = (events) => (events % M === 0 ? `${events / M}M` : String(events));
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The first `bytes` bytes of a file, as latin1 text. */
+function head(path, bytes = 4096) {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const n = readSync(fd, buffer, 0, bytes, 0);
+    return buffer.toString("latin1", 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs `node ARGS…`, stdout discarded; returns wall seconds and what the child said on stderr. */
+function runNode(args, what) {
+  const start = process.hrtime.bigint();
+  const child = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (child.error) die(`${what}: ${child.error.message}`);
+  if (child.status !== 0) die(`${what} exited with ${child.status ?? child.signal}:\n${child.stderr}`);
+  const said = {};
+  for (const match of child.stderr.matchAll(/^(\w+)=(\d+)$/gm)) said[match[1]] = Number(match[2]);
+  return { seconds, said, stderr: child.stderr };
+}
+
+// ---------------------------------------------------------------------------
+// traces
+
+/** The trace of `events` events in the cache, generated with `nvmx-replay gen` unless it is there already. */
+function trace(events) {
+  const file = join(CACHE, `${WORKLOAD}-${VCPUS}v-s${SEED}-${label(events)}.csv`);
+  const snapshot = file.replace(/\.csv$/, ".l1.json");
+  const expected = [`# nvmx-replay gen trace: workload ${WORKLOAD}\n`, `# parameters: events=${events} vcpus=${VCPUS} seed=${SEED}\n`];
+  const matches = () => existsSync(file) && existsSync(snapshot) && expected.every((line) => head(file).includes(line));
+  if (matches()) {
+    log(`reusing ${shown(file)}`);
+    return file;
+  }
+  log(`generating ${shown(file)} (${int(events)} events)…`);
+  const { seconds } = runNode(
+    [BIN, "gen", WORKLOAD, "--events", String(events), "--vcpus", String(VCPUS), "--seed", String(SEED), "-o", file],
+    "nvmx-replay gen",
+  );
+  if (!matches()) die(`${shown(file)} was generated but its header does not say ${expected.map((l) => l.trim()).join(" / ")}`);
+  log(`  done in ${seconds.toFixed(1)} s`);
+  return file;
+}
+
+const PADDED_MARK = "# bench: every row padded with commas to the header's column count\n";
+
+/**
+ * A copy of `source` whose data rows have as many fields as the header (commas
+ * appended), for the fair csv-parse baseline. Comments and the header are kept
+ * as they are; written to a temporary file and renamed, and reused while it
+ * carries the source's parameters line.
+ */
+function padded(source) {
+  const file = source.replace(/\.csv$/, ".padded.csv");
+  const parameters = head(source).match(/^# parameters: .*\n/m)?.[0];
+  if (!parameters) die(`${shown(source)} has no "# parameters:" comment`);
+  const matches = () => {
+    if (!existsSync(file)) return false;
+    const text = head(file);
+    return text.startsWith(PADDED_MARK) && text.includes(parameters);
+  };
+  if (matches()) {
+    log(`reusing ${shown(file)}`);
+    return file;
+  }
+  log(`writing ${shown(file)} (rows padded to the header's width)…`);
+  const start = process.hrtime.bigint();
+  const temporary = `${file}.tmp`;
+  const input = openSync(source, "r");
+  const output = openSync(temporary, "w");
+  try {
+    writeSync(output, PADDED_MARK);
+    const CHUNK = 1 << 20;
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let out = Buffer.allocUnsafe(CHUNK * 2);
+    let carry = Buffer.alloc(0);
+    let width = -1; // commas in the header; -1 until the header is seen
+    const padLines = (bytes, last) => {
+      let o = 0;
+      let lineStart = 0;
+      const need = bytes.length * 2 + 64;
+      if (out.length < need) out = Buffer.allocUnsafe(need);
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] !== 0x0a) continue;
+        o = emit(bytes, lineStart, i, o);
+        lineStart = i + 1;
+      }
+      if (last && lineStart < bytes.length) {
+        o = emit(bytes, lineStart, bytes.length, o);
+        lineStart = bytes.length;
+      }
+      writeSync(output, out, 0, o);
+      return bytes.subarray(lineStart);
+    };
+    // Copies line [from, to) (without its \n) and a \n, padding data rows.
+    const emit = (bytes, from, to, o) => {
+      let end = to;
+      if (end > from && bytes[end - 1] === 0x0d) end--;
+      o += bytes.copy(out, o, from, end);
+      const comment = bytes[from] === 0x23; // '#'
+      const blank = end === from;
+      if (!comment && !blank) {
+        let commas = 0;
+        for (let i = from; i < end; i++) {
+          const byte = bytes[i];
+          if (byte === 0x2c) commas++;
+          else if (byte === 0x22) die(`${shown(source)} has a quoted field: padding it is not supported`);
+        }
+        if (width < 0) width = commas; // the header
+        else for (; commas < width; commas++) out[o++] = 0x2c;
+      }
+      out[o++] = 0x0a;
+      return o;
+    };
+    for (;;) {
+      const n = readSync(input, chunk, 0, CHUNK, null);
+      if (n === 0) break;
+      carry = padLines(carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n), false);
+      carry = Buffer.from(carry); // `chunk` is reused
+    }
+    padLines(carry, true);
+  } finally {
+    closeSync(input);
+    closeSync(output);
+  }
+  renameSync(temporary, file);
+  log(`  done in ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
+  return file;
+}
+
+// ---------------------------------------------------------------------------
+// main
+
+const options = parseArgs(process.argv.slice(2));
+if (!existsSync(join(ROOT, "dist", "cli", "index.js"))) die("dist/ is missing: run `npm run build` first (npm run bench does)");
+mkdirSync(CACHE, { recursive: true });
+
+const mainEvents = options.quick ? 1 * M : 10 * M;
+const small = trace(1 * M);
+const main = options.quick ? small : trace(10 * M);
+const large = options.quick ? null : trace(20 * M);
+const mainPadded = padded(main);
+
+const mainLabel = label(mainEvents);
+/** Each measurement: what it runs, on how many events, and how it is shown. */
+const measurements = [
+  { key: "one", name: `compare --strategies merged (1 strategy), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main, "--strategies", "merged"] },
+  { key: "four", name: `compare (4 default strategies), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main] },
+  { key: "five", name: `compare --strategies all (5 strategies), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main, "--strategies", "all"] },
+  { key: "csvShort", name: `csv-parse only, rows as written, ${mainLabel}`, events: mainEvents, args: [CSV_PARSE, main] },
+  { key: "csvPadded", name: `csv-parse only, rows padded, ${mainLabel}`, events: mainEvents, args: [CSV_PARSE, mainPadded] },
+  { key: "bytes", name: `byte scan (1 MiB reads, count \\n), ${mainLabel}`, events: mainEvents, args: [BYTE_SCAN, main] },
+];
+if (!options.quick) {
+  measurements.push(
+    { key: "rssSmall", name: "compare (4 default strategies), 1M", events: 1 * M, args: [CLI, "compare", small] },
+    { key: "rssLarge", name: "compare (4 default strategies), 20M", events: 20 * M, args: [CLI, "compare", large] },
+  );
+}
+
+// Warm the page cache, so no run pays for reading a file from disk.
+for (const file of new Set([small, main, mainPadded, large].filter(Boolean))) runNode([BYTE_SCAN, file], "byte scan (warm-up)");
+
+const results = new Map(measurements.map((m) => [m.key, { ...m, seconds: [], rss: [] }]));
+for (let run = 1; run <= options.runs; run++) {
+  for (const m of measurements) {
+    log(`run ${run}/${options.runs}: ${m.name}`);
+    const { seconds, said } = runNode(m.args, m.name);
+    const result = results.get(m.key);
+    result.seconds.push(seconds);
+    if (said.maxrss_kib !== undefined) result.rss.push(said.maxrss_kib * 1024);
+    // Sanity: the baselines must have read the whole file.
+    if (m.key.startsWith("csv") && said.records !== m.events + 1) die(`${m.name}: csv-parse gave ${said.records} records, expected ${m.events + 1} (header + events)`);
+    if (m.key === "bytes" && !(said.lines > m.events)) die(`${m.name}: counted ${said.lines} lines for ${m.events} events`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the table
+
+const med = (key) => median(results.get(key).seconds);
+const rss = (key) => median(results.get(key).rss);
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const pass = (ok) => (ok ? "PASS" : "FAIL");
+
+const cpuList = cpus();
+const machine = `${cpuList.length} CPU${cpuList.length === 1 ? "" : "s"}, ${cpuList[0]?.model.trim() ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version} (${process.platform} ${process.arch})`;
+
+const lines = [];
+lines.push(`nvmx-replay benchmark${options.quick ? " (--quick: smoke run on the 1M trace only)" : ""}`);
+lines.push(`machine: ${machine}`);
+lines.push(`traces:  ${WORKLOAD}, ${VCPUS} vCPUs, seed ${SEED}; ${shown(main)} is ${(statSync(main).size / 1e6).toFixed(1)} MB`);
+lines.push(`figures: median of ${options.runs} run${options.runs === 1 ? "" : "s"}, each a separate process (wall time includes Node's start-up)`);
+lines.push("");
+
+const widthName = Math.max(...measurements.map((m) => m.name.length));
+lines.push(`${"measurement".padEnd(widthName)}  ${"median s".padStart(8)}  ${"events/s".padStart(11)}  ${"peak RSS".padStart(9)}  runs (s)`);
+for (const m of measurements) {
+  const r = results.get(m.key);
+  const s = median(r.seconds);
+  lines.push(
+    `${m.name.padEnd(widthName)}  ${s.toFixed(3).padStart(8)}  ${int(m.events / s).padStart(11)}  ${(r.rss.length ? mb(median(r.rss)) : "").padStart(9)}  ${r.seconds.map((x) => x.toFixed(2)).join(" ")}`,
+  );
+}
+lines.push("");
+
+const four = med("four");
+const csvShort = med("csvShort");
+const csvPadded = med("csvPadded");
+const csvBest = Math.min(csvShort, csvPadded);
+const csvWhich = csvPadded <= csvShort ? "padded" : "as written";
+const eventsPerSec = mainEvents / four;
+const vsCsv = csvBest / four;
+const fiveVsOne = med("five") / med("one");
+const vsBytes = four / med("bytes");
+
+const checks = [
+  ["4 strategies, events/s", int(eventsPerSec), `>= ${int(TARGET.eventsPerSec)}`, pass(eventsPerSec >= TARGET.eventsPerSec)],
+  [`4 strategies vs csv-parse (${csvWhich}, the faster)`, `${vsCsv.toFixed(2)}x faster`, `>= ${TARGET.vsCsvParse}x`, pass(vsCsv >= TARGET.vsCsvParse)],
+  [`  (vs csv-parse on rows as written)`, `${(csvShort / four).toFixed(2)}x faster`, "", ""],
+  ["5 strategies vs 1, time", `${fiveVsOne.toFixed(2)}x`, `<= ${TARGET.fiveVsOne}x`, pass(fiveVsOne <= TARGET.fiveVsOne)],
+  ["4 strategies vs byte-scan floor, time", `${vsBytes.toFixed(2)}x`, "(no target)", ""],
+];
+if (!options.quick) {
+  const rssSmall = rss("rssSmall");
+  const rssLarge = rss("rssLarge");
+  const growth = rssLarge / rssSmall - 1;
+  checks.push(
+    ["peak RSS, compare (4), 1M events", mb(rssSmall), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rssSmall < TARGET.rssBytes)],
+    ["peak RSS, compare (4), 20M events", mb(rssLarge), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rssLarge < TARGET.rssBytes)],
+    ["peak RSS growth, 1M -> 20M", `${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}%`, `< ${TARGET.rssGrowth * 100}%`, pass(growth < TARGET.rssGrowth)],
+  );
+} else {
+  checks.push(["peak RSS, compare (4), 1M events", mb(rss("four")), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rss("four") < TARGET.rssBytes)]);
+  checks.push(["peak RSS growth, 1M -> 20M", "not measured (--quick)", "", ""]);
+}
+const w = [0, 1, 2].map((i) => Math.max(...checks.map((c) => c[i].length), ["figure", "value", "target"][i].length));
+lines.push(`${"figure".padEnd(w[0])}  ${"value".padStart(w[1])}  ${"target".padEnd(w[2])}  result`);
+for (const [name, value, target, result] of checks) {
+  lines.push(`${name.padEnd(w[0])}  ${value.padStart(w[1])}  ${target.padEnd(w[2])}  ${result}`.trimEnd());
+}
+if (options.quick) lines.push("", "(--quick: 1M events, where Node's start-up weighs more; targets are for the full run)");
+
+process.stdout.write(`\n${lines.join("\n")}\n`);
+process.exitCode = 0;
