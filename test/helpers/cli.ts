@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Working folder; the project root by default. */
   readonly cwd?: string;
+  /** Bytes for the child's stdin (otherwise stdin is closed). */
+  readonly input?: string | Uint8Array;
 }
 
 /** Variables that change the CLI's output and that a test must set on purpose. */
@@ -44,7 +46,8 @@ export function runCli(args: readonly string[], options: RunOptions = {}): CliRe
     cwd: options.cwd ?? ROOT,
     env,
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    ...(options.input === undefined ? {} : { input: options.input }),
     timeout: 25_000,
   });
   if (result.error) throw result.error;

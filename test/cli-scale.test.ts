@@ -1,0 +1,140 @@
+/**
+ * The CLI on what "at scale" adds: several traces at once, gzip, stdin, and a
+ * worker-thread pipeline that must give the in-process replay's results.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_COST_MODEL } from "../src/engine/results.js";
+import { findL0Profile } from "../src/engine/profiles.js";
+import { STRATEGIES } from "../src/engine/strategies/index.js";
+import { replayHere } from "../src/run/replay-trace.js";
+import { ROOT, runCli, useTempDirs } from "./helpers/cli.js";
+
+const tempDir = useTempDirs("each");
+const BUNDLED = ["linux-kvm", "bitmap-churn", "multi-vcpu", "edge-cases"].map((t) => `traces/${t}.csv`);
+const HEADER = "strategy,accesses,l0_exits,l1_exits,l0_handled,no_exit,merges,wp_faults,entries,other_exits,violations,est_cycles";
+
+// A small trace (hand-checked): L1 passes FS_BASE, L0 (kvm-2013) does too.
+// 5 wrmsr FS_BASE: entry, merged none; 6 wrmsr 0x6e0: L1 intercepts -> l1.
+const SMALL = [
+  "event,vcpu,msr,value,page,file",
+  "bitmap-load,0,,,0x10000,l1.json",
+  "bitmap-ptr,0,,,0x10000,",
+  "use-bitmap,0,,1,,",
+  "wrmsr,0,0xc0000100,0x7f00,,",
+  "wrmsr,0,0x6e0,0x10,,",
+  "",
+].join("\n");
+const L1 = { default: "intercept", pass: ["0xc0000100-0xc0000102"] };
+
+function json(stdout: string) {
+  return JSON.parse(stdout) as { results: Record<string, unknown>[]; traces?: { trace: string }[]; trace?: string };
+}
+
+describe("the worker pipeline", () => {
+  it("gives the in-process replay's results on every bundled trace, all strategies", async () => {
+    const l0 = findL0Profile("kvm-2013")?.bitmaps();
+    if (!l0) throw new Error("no kvm-2013 profile");
+    for (const trace of BUNDLED) {
+      const cli = runCli(["compare", trace, "--strategies", "all", "--format", "json"]);
+      expect(cli.status, cli.stderr).toBe(0);
+      const here = await replayHere(join(ROOT, trace), {
+        strategies: STRATEGIES.map((s) => s.name),
+        l0,
+        l1Bitmap: null,
+        cost: DEFAULT_COST_MODEL,
+        breakdown: false,
+      });
+      expect(json(cli.stdout).results).toEqual(here.results);
+    }
+  });
+});
+
+describe("several traces", () => {
+  it("CSV has a leading trace column and one row per trace and strategy, in the order given", () => {
+    const r = runCli(["compare", BUNDLED[0] as string, BUNDLED[3] as string, "--strategies", "merged,l1-filter", "-f", "csv"]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe(`trace,${HEADER}`);
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 2).join(","))).toEqual([
+      "traces/linux-kvm.csv,merged",
+      "traces/linux-kvm.csv,l1-filter",
+      "traces/edge-cases.csv,merged",
+      "traces/edge-cases.csv,l1-filter",
+    ]);
+  });
+
+  it("each trace's rows equal that trace replayed alone", () => {
+    const both = runCli(["compare", ...BUNDLED, "-f", "json"]);
+    expect(both.status, both.stderr).toBe(0);
+    const results = json(both.stdout).results;
+    expect(json(both.stdout).traces?.map((t) => t.trace)).toEqual(BUNDLED);
+    for (const trace of BUNDLED) {
+      const alone = json(runCli(["compare", trace, "-f", "json"]).stdout).results;
+      const mine = results.filter((r) => r.trace === trace).map(({ trace: _t, ...rest }) => rest);
+      expect(mine).toEqual(alone);
+      // The trace key comes first, as the CSV column does.
+      expect(Object.keys(results.find((r) => r.trace === trace) ?? {})[0]).toBe("trace");
+    }
+  });
+
+  it("the table has a section per trace", () => {
+    const r = runCli(["compare", BUNDLED[0] as string, BUNDLED[1] as string]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("traces/linux-kvm.csv: 3,963 events");
+    expect(r.stdout).toContain("traces/bitmap-churn.csv: 1,925 events");
+  });
+
+  it("an error in one trace names it and exits 1", () => {
+    const dir = tempDir({ "bad.csv": "event,msr\nrdmsr,0xZZ\n" });
+    const r = runCli(["compare", join(ROOT, BUNDLED[0] as string), "bad.csv"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^bad\.csv:2:7: column msr: "0xZZ"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("stdin (-) cannot be mixed with files", () => {
+    const r = runCli(["compare", "-", BUNDLED[0] as string], { input: SMALL });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("stdin");
+  });
+});
+
+describe("inputs", () => {
+  it("a gzip trace is recognised by its magic bytes, whatever its name", () => {
+    const text = readFileSync(join(ROOT, BUNDLED[0] as string));
+    const dir = tempDir({ "trace.data": gzipSync(text), "kvm-l1.json": readFileSync(join(ROOT, "traces/kvm-l1.json"), "utf8") });
+    const plain = runCli(["compare", BUNDLED[0] as string, "-f", "csv"]);
+    const zipped = runCli(["compare", "trace.data", "-f", "csv"], { cwd: dir });
+    expect(zipped.status, zipped.stderr).toBe(0);
+    expect(zipped.stdout).toBe(plain.stdout);
+  });
+
+  it("- reads stdin, plain or gzip, with snapshots from the current folder", () => {
+    const dir = tempDir({ "l1.json": L1 });
+    for (const input of [SMALL, gzipSync(SMALL)]) {
+      const r = runCli(["compare", "-", "--strategies", "merged,l1-filter", "-f", "csv"], { cwd: dir, input });
+      expect(r.status, r.stderr).toBe(0);
+      // merged: FS_BASE none, 0x6e0 l1 (1 merge); l1-filter: FS_BASE l0, 0x6e0 l1.
+      expect(r.stdout).toBe(
+        `${HEADER}\nmerged,2,1,1,0,1,1,0,1,0,0,16000\nl1-filter,2,2,1,1,0,0,0,1,0,0,16500\n`,
+      );
+    }
+  });
+
+  it("errors in a piped trace name <stdin>", () => {
+    const r = runCli(["validate", "-"], { input: "event,msr\nrdmsr,0xZZ\n" });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe('<stdin>:2:7: column msr: "0xZZ" is not an MSR index (32 bits, hex 0x… or decimal)');
+  });
+
+  it("no progress line when stderr is not a terminal, --quiet or not", () => {
+    for (const extra of [[], ["--quiet"]]) {
+      const r = runCli(["compare", BUNDLED[0] as string, ...extra]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+    }
+  });
+});
