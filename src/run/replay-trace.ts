@@ -1,17 +1,8 @@
 /** A whole replay of one trace in this thread: reader, front and back together. */
 import { Replay } from "../engine/replay.js";
-import { findStrategy } from "../engine/strategies/index.js";
-import type { Strategy } from "../engine/strategy.js";
+import { strategiesNamed } from "../engine/strategies/index.js";
 import { readTrace } from "../io/trace-reader.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
-
-export function strategiesNamed(names: readonly string[]): Strategy[] {
-  return names.map((name) => {
-    const strategy = findStrategy(name);
-    if (!strategy) throw new Error(`internal: unknown strategy ${name}`);
-    return strategy;
-  });
-}
 
 export async function replayHere(file: string, spec: ReplaySpec): Promise<TraceOutcome> {
   const replay = new Replay({

@@ -5,9 +5,9 @@
 import { parentPort } from "node:worker_threads";
 import { ReplayBack } from "../engine/back.js";
 import type { CostModel } from "../engine/results.js";
+import { strategiesNamed } from "../engine/strategies/index.js";
 import { InputError } from "../io/errors.js";
 import { type FromWorker, type ToWorker, batchBuffers } from "./protocol.js";
-import { replayHere, strategiesNamed } from "./replay-trace.js";
 
 const port = parentPort;
 if (!port) throw new Error("run/worker.js is a worker thread's entry point");
@@ -48,7 +48,10 @@ port.on("message", (message: ToWorker) => {
         send({ type: "results", results: back.results(cost), ...(breakdown ? { msrs: back.breakdown(0) } : {}) });
         return;
       case "trace":
-        replayHere(message.file, message.spec).then(
+        // The reader is loaded only by workers that read (a back never does).
+        import("./replay-trace.js")
+          .then(({ replayHere }) => replayHere(message.file, message.spec))
+          .then(
           (outcome) => send({ type: "outcome", outcome }),
           (error: unknown) => fail(error),
         );

@@ -14,3 +14,12 @@ export const DEFAULT_COMPARE = ["no-bitmap", "l1-filter", "merged", "merged-eage
 export function findStrategy(name: string): Strategy | undefined {
   return STRATEGIES.find((s) => s.name === name);
 }
+
+/** The strategies for names already checked against STRATEGIES. */
+export function strategiesNamed(names: readonly string[]): Strategy[] {
+  return names.map((name) => {
+    const strategy = findStrategy(name);
+    if (!strategy) throw new Error(`internal: unknown strategy ${name}`);
+    return strategy;
+  });
+}
