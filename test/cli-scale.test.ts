@@ -2,7 +2,7 @@
  * The CLI on what "at scale" adds: several traces at once, gzip, stdin, and a
  * worker-thread pipeline that must give the in-process replay's results.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -34,11 +34,18 @@ function json(stdout: string) {
 }
 
 describe("the worker pipeline", () => {
+  // Small files replay in one thread; a gzip trace (size unknown) goes through
+  // the two-thread pipeline, which must give the same results.
   it("gives the in-process replay's results on every bundled trace, all strategies", async () => {
     const l0 = findL0Profile("kvm-2013")?.bitmaps();
     if (!l0) throw new Error("no kvm-2013 profile");
+    const snapshots: Record<string, Uint8Array> = {};
+    for (const name of readdirSync(join(ROOT, "traces")).filter((f) => !f.endsWith(".csv"))) {
+      snapshots[name] = readFileSync(join(ROOT, "traces", name));
+    }
     for (const trace of BUNDLED) {
-      const cli = runCli(["compare", trace, "--strategies", "all", "--format", "json"]);
+      const dir = tempDir({ ...snapshots, "trace.gz": gzipSync(readFileSync(join(ROOT, trace))) });
+      const cli = runCli(["compare", "trace.gz", "--strategies", "all", "--format", "json"], { cwd: dir });
       expect(cli.status, cli.stderr).toBe(0);
       const here = await replayHere(join(ROOT, trace), {
         strategies: STRATEGIES.map((s) => s.name),
@@ -49,6 +56,14 @@ describe("the worker pipeline", () => {
       });
       expect(json(cli.stdout).results).toEqual(here.results);
     }
+  });
+
+  it("--jobs 1 replays several traces in one thread, with the same results", () => {
+    const pooled = runCli(["compare", ...BUNDLED, "-f", "csv"]);
+    const single = runCli(["compare", ...BUNDLED, "-f", "csv", "--jobs", "1"]);
+    expect(single.status, single.stderr).toBe(0);
+    expect(single.stdout).toBe(pooled.stdout);
+    expect(runCli(["compare", BUNDLED[0] as string, "--jobs", "0"]).status).toBe(2);
   });
 });
 

@@ -38,6 +38,12 @@ export const OutputOptions = z.object({
   format: z.enum(FORMATS, { error: `expected one of ${FORMATS.join(", ")}` }).default("table"),
   output: z.string().optional(),
   quiet: z.boolean().default(false),
+  jobs: z.coerce
+    .number({ error: "expected a whole number of threads, 1 or more" })
+    .int({ error: "expected a whole number of threads, 1 or more" })
+    .min(1, { error: "expected a whole number of threads, 1 or more" })
+    .max(256, { error: "at most 256 threads" })
+    .optional(),
 });
 
 export const CompareOptions = SetupOptions.extend(OutputOptions.shape).extend({

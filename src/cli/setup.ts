@@ -1,4 +1,6 @@
 /** Turns the shared options into what the engine needs, reading the files they name. */
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
@@ -7,7 +9,8 @@ import { readSnapshot } from "../io/snapshot.js";
 import type { Report, ReportOptions } from "../report.js";
 import { type Destination, destination } from "./emit.js";
 import { shownName } from "../io/trace-reader.js";
-import { STDIN } from "../io/trace-source.js";
+import { STDIN, isGzip } from "../io/trace-source.js";
+import { replayHere } from "../run/replay-trace.js";
 import { replayPipelined } from "../run/pipeline.js";
 import { replayMany } from "../run/pool.js";
 import type { TraceOutcome } from "../run/protocol.js";
@@ -56,9 +59,32 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
  * replay the traces, collect the report. One trace is read here while a
  * worker runs the strategies; several are replayed a worker per core.
  */
+/** Below this a trace replays faster in one thread than a worker starts. */
+const THREAD_WORTHY_BYTES = 8 << 20;
+
+/** Stdin, gzip (size unknown) or a big file: worth a worker thread. */
+function worthAThread(file: string): boolean {
+  if (file === STDIN) return true;
+  try {
+    return statSync(file).size >= THREAD_WORTHY_BYTES || isGzipFile(file);
+  } catch {
+    return false; // the reader reports it
+  }
+}
+
+function isGzipFile(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = openSync(file, "r");
+  try {
+    return readSync(fd, head, 0, 2, 0) === 2 && isGzip(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function replayReport(
   traces: readonly string[],
-  options: SetupOptions & OutputOptions & { quiet?: boolean },
+  options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number },
   names: readonly string[],
   breakdown: boolean,
 ): Promise<{ report: Report; out: Destination }> {
@@ -69,18 +95,26 @@ export async function replayReport(
   const out = destination(options.output, [...traces, ...setup.files]);
   const spec = { strategies: names, l0: setup.l0, l1Bitmap: setup.l1Bitmap, cost: setup.cost, breakdown };
   const quiet = options.quiet === true;
+  const jobs = options.jobs ?? availableParallelism();
   let outcomes: TraceOutcome[];
-  if (traces.length === 1) {
-    const file = traces[0] as string;
-    const progress = progressFor(file, quiet);
-    try {
-      outcomes = [{ ...(await replayPipelined(file, spec, { onProgress: progress.update })), trace: shownName(file) }];
-    } finally {
-      progress.done();
+  if (traces.length === 1 || jobs === 1) {
+    outcomes = [];
+    for (const file of traces) {
+      const progress = progressFor(file, quiet);
+      try {
+        const onProgress = progress.update;
+        const outcome =
+          jobs > 1 && worthAThread(file)
+            ? await replayPipelined(file, spec, { onProgress })
+            : await replayHere(file, spec, { onProgress });
+        outcomes.push({ ...outcome, trace: shownName(file) });
+      } finally {
+        progress.done();
+      }
     }
   } else {
     const tell = !quiet && process.stderr.isTTY === true;
-    outcomes = await replayMany(traces, spec, (outcome, done) => {
+    outcomes = await replayMany(traces, spec, jobs, (outcome, done) => {
       if (tell) process.stderr.write(`\r\u001b[Kreplayed ${done} of ${traces.length} traces (${outcome.trace})`);
     });
     if (tell) process.stderr.write("\r\u001b[K");

@@ -11,10 +11,11 @@ import type { FromWorker, ReplaySpec, ToWorker, TraceOutcome } from "./protocol.
 export async function replayMany(
   files: readonly string[],
   spec: ReplaySpec,
+  jobs: number = availableParallelism(),
   onDone?: (outcome: TraceOutcome, done: number) => void,
 ): Promise<TraceOutcome[]> {
   const outcomes: TraceOutcome[] = new Array(files.length);
-  const size = Math.max(1, Math.min(availableParallelism(), files.length));
+  const size = Math.max(1, Math.min(jobs, files.length));
   const workers: Worker[] = [];
   let next = 0;
   let done = 0;

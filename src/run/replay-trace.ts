@@ -4,14 +4,23 @@ import { strategiesNamed } from "../engine/strategies/index.js";
 import { readTrace } from "../io/trace-reader.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
 
-export async function replayHere(file: string, spec: ReplaySpec): Promise<TraceOutcome> {
+export async function replayHere(
+  file: string,
+  spec: ReplaySpec,
+  options: { onProgress?: (bytes: number, events: number) => void } = {},
+): Promise<TraceOutcome> {
   const replay = new Replay({
     strategies: strategiesNamed(spec.strategies),
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
   });
-  const stats = await readTrace({ file, onEvent: (ev) => replay.apply(ev) });
+  const onProgress = options.onProgress;
+  const stats = await readTrace({
+    file,
+    onEvent: (ev) => replay.apply(ev),
+    onBytes: onProgress ? (bytes) => onProgress(bytes, replay.eventCount) : undefined,
+  });
   return {
     trace: file,
     events: stats.events,

@@ -11,7 +11,8 @@ export function withReplayOptions(command: Command): Command {
     .option("--cost-model <file>", "JSON overriding any of l0_exit, l1_exit, merge, wp_fault (cycles)")
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
-    .option("-q, --quiet", "no progress line on stderr");
+    .option("-q, --quiet", "no progress line on stderr")
+    .option("-j, --jobs <n>", "threads to use (default: one per core); 1 replays everything in the main thread");
 }
 
 export function examples(...lines: string[]): string {
