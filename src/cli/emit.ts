@@ -8,13 +8,13 @@ export interface Destination {
   write(content: string): Promise<void>;
 }
 
-export function destination(output: string | undefined, inputs: readonly string[]): Destination {
+export async function destination(output: string | undefined, inputs: readonly string[]): Promise<Destination> {
   if (output !== undefined) {
     refuseOverwritingInput(output, inputs);
     return { style: plain, write: (content) => writeFileAtomic(output, content) };
   }
   return {
-    style: styleFor(process.stdout.isTTY === true, process.env),
+    style: await styleFor(process.stdout.isTTY === true, process.env),
     write: (content) =>
       new Promise<void>((resolve, reject) => {
         process.stdout.write(content, (error) => (error ? reject(error) : resolve()));

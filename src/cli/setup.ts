@@ -92,7 +92,7 @@ export async function replayReport(
     throw new UsageError("a trace from stdin (-) is replayed on its own, not with other traces");
   }
   const setup = loadSetup(options);
-  const out = destination(options.output, [...traces, ...setup.files]);
+  const out = await destination(options.output, [...traces, ...setup.files]);
   const spec = { strategies: names, l0: setup.l0, l1Bitmap: setup.l1Bitmap, cost: setup.cost, breakdown };
   const quiet = options.quiet === true;
   const jobs = options.jobs ?? availableParallelism();

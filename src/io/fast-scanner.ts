@@ -221,13 +221,10 @@ export class FastScanner {
         b = buf[p] as number;
         if (b === ZERO && ((buf[p + 1] as number) | 0x20) === 0x78) {
           p += 2;
-          let significant = 0;
-          let d: number;
-          while ((d = HEX[buf[p] as number] as number) >= 0) {
-            if (significant > 0 || d !== 0) significant++;
-            p++;
-          }
-          value = p > valueStart + 2 && significant <= 16 ? 1 : -1;
+          while (buf[p] === ZERO) p++; // leading zeros do not count
+          const significant = p;
+          while ((HEX[buf[p] as number] as number) >= 0) p++;
+          value = p > valueStart + 2 && p - significant <= 16 ? 1 : -1;
         } else {
           while ((b = buf[p] as number) >= ZERO && b <= ZERO + 9) p++;
           value = p === valueStart ? 0 : p - valueStart <= 19 ? 1 : -1;

@@ -1,4 +1,3 @@
-import { stringify } from "csv-stringify/sync";
 import { RESULT_FIELDS } from "../engine/results.js";
 import type { Report } from "../report.js";
 
@@ -6,7 +5,8 @@ import type { Report } from "../report.js";
  * SPEC section 7: the header is exactly the result names, one row per
  * strategy. With several traces a leading `trace` column tells them apart.
  */
-export function renderCsv(report: Report): string {
+export async function renderCsv(report: Report): Promise<string> {
+  const { stringify } = await import("csv-stringify/sync");
   const several = report.traces.length > 1;
   const rows = report.traces.flatMap((t) => t.results.map((r) => (several ? { trace: t.trace, ...r } : r)));
   return stringify(rows as unknown as Record<string, unknown>[], {

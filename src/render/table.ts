@@ -15,7 +15,7 @@ function title(trace: TraceOutcome, report: Report): string {
 
 function counterCell(result: StrategyResult, field: (typeof COUNTERS)[number], style: Style) {
   const n = result[field];
-  if (field === "violations" && n > 0) return { text: count(n), paint: (s: string) => style.red.bold(s) };
+  if (field === "violations" && n > 0) return { text: count(n), paint: style.alarm };
   return count(n);
 }
 

@@ -33,6 +33,6 @@ export function registerCompare(program: Command): void {
       const options = parseOptions(CompareOptions, raw);
       const { report, out } = await replayReport(traces, options, options.strategies, false);
       const render = { table: () => renderCompareTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
-      await out.write(render[options.format]());
+      await out.write(await render[options.format]());
     });
 }

@@ -30,6 +30,6 @@ export function registerReplay(program: Command): void {
       const options = parseOptions(ReplayOptions, raw);
       const { report, out } = await replayReport([trace], options, [options.strategy], true);
       const render = { table: () => renderReplayTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
-      await out.write(render[options.format]());
+      await out.write(await render[options.format]());
     });
 }

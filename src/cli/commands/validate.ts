@@ -25,7 +25,7 @@ export function registerValidate(program: Command): void {
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ValidateOptions, raw);
       const l1Bitmap = options.l1Bitmap ? readSnapshot(options.l1Bitmap) : null;
-      const out = destination(options.output, [trace, options.l1Bitmap ?? ""]);
+      const out = await destination(options.output, [trace, options.l1Bitmap ?? ""]);
       // No strategies: the machine alone checks entries; L0's bitmap plays no part.
       const l0 = filledPage(true);
       const machine = new Replay({ strategies: [], l0: { longmode: l0, legacy: l0 }, l1Bitmap });
