@@ -157,14 +157,15 @@ const PADDED_MARK = "# bench: every row padded with commas to the header's colum
  * A copy of `source` whose data rows have as many fields as the header (commas
  * appended), for the fair csv-parse baseline. Comments and the header are kept
  * as they are; written to a temporary file and renamed, and reused while it
- * carries the source's parameters line.
+ * carries the source's parameters line and is not older than the source.
  */
 function padded(source) {
   const file = source.replace(/\.csv$/, ".padded.csv");
   const parameters = head(source).match(/^# parameters: .*\n/m)?.[0];
   if (!parameters) die(`${shown(source)} has no "# parameters:" comment`);
   const matches = () => {
-    if (!existsSync(file)) return false;
+    // Older than its source: the source was regenerated since.
+    if (!existsSync(file) || statSync(file).mtimeMs < statSync(source).mtimeMs) return false;
     const text = head(file);
     return text.startsWith(PADDED_MARK) && text.includes(parameters);
   };

@@ -125,8 +125,11 @@ export class FastScanner {
     let start = 0;
     if (!this.bomChecked && carry.length >= 3 && carry[0] === 0xef && carry[1] === 0xbb && carry[2] === 0xbf) start = 3;
     if (start === carry.length) return null;
-    const line = Buffer.concat([carry.subarray(start), Buffer.from([NL])]);
-    return this.lines(line, 0, line.length - 1) >= 0 ? this.handover(carry.subarray(start), 0) : null;
+    const rest = carry.subarray(start);
+    const line = Buffer.concat([rest, Buffer.from([NL])]);
+    const stopped = this.lines(line, 0, line.length - 1);
+    // Hand over from the line that stopped, without the "\n" added here.
+    return stopped >= 0 ? this.handover(rest, stopped) : null;
   }
 
   private handover(buf: Buffer, at: number): Handover {

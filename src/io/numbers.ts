@@ -10,10 +10,11 @@ const DECIMAL = /^[0-9]+$/;
 export function parseUnsigned(text: string, max: number): number {
   let n: number;
   if (HEX.test(text)) {
-    if (text.length > 2 + 14) return -1; // beyond 2^56: never in range, and not exact as a double
-    n = parseInt(text.slice(2), 16);
+    const digits = text.slice(2).replace(/^0+(?=.)/, "");
+    if (digits.length > 14) return -1; // beyond 2^56: never in range, and not exact as a double
+    n = parseInt(digits, 16);
   } else if (DECIMAL.test(text)) {
-    if (text.length > 16) return -1;
+    if (text.replace(/^0+(?=.)/, "").length > 16) return -1;
     n = Number(text);
   } else return -1;
   return n <= max ? n : -1;

@@ -22,12 +22,6 @@ export interface TraceStats {
   lines: number;
 }
 
-interface ParsedRecord {
-  readonly fields: string[];
-  readonly quoted: boolean[];
-  readonly endLine: number;
-}
-
 export interface ReadTraceOptions {
   /** The path as the user wrote it, or "-" for stdin: errors name it, snapshots resolve against its folder. */
   readonly file: string;
@@ -132,9 +126,11 @@ async function readWithCsvParse(
 ): Promise<TraceStats> {
   const stats: TraceStats = { events: start.events, lines: start.lineOffset };
   let skipHeader = start.afterHeader;
-  // Per field of the record being parsed: was it quoted? csv-parse tells `cast`,
-  // and `on_record` copies it into the record, since parsing runs ahead of us.
-  const quoting: boolean[] = [];
+  // Per field of the record being parsed: was it quoted? csv-parse tells `cast`.
+  const quoted: boolean[] = [];
+  // csv-parse counts a CRLF inside a quoted field as two lines; we count one.
+  let extraLines = 0;
+  let endsWithNewline = false;
   // Loaded only when a trace needs it: plain traces never do.
   const { parse } = await import("csv-parse");
   const parser = parse({
@@ -142,49 +138,47 @@ async function readWithCsvParse(
     comment: "#",
     comment_no_infix: true,
     skip_empty_lines: true,
-    relax_column_count_less: true,
+    // Rows may have fewer fields than the header; TraceRows refuses more. (csv-parse
+    // would measure rows against the first record, which may be a line of spaces.)
+    relax_column_count: true,
     record_delimiter: ["\r\n", "\n"],
     cast: (value, context) => {
-      quoting[context.index] = context.quoting;
+      quoted[context.index] = context.quoting;
       return value;
     },
+    // Each record is decoded as soon as it is parsed, so the first error in the
+    // file is the one reported, whatever csv-parse finds further on.
     on_record: (record, context) => {
       const fields = record as string[];
-      const parsed: ParsedRecord = { fields, quoted: quoting.slice(0, fields.length), endLine: context.lines };
-      return parsed as unknown as string[];
+      for (let i = 0; i < fields.length; i++) if (quoted[i]) extraLines += count(fields[i] as string, "\r\n");
+      stats.lines = context.lines - extraLines + start.lineOffset;
+      if (fields.length === 1 && (fields[0] as string).trim() === "") return null; // a line of spaces
+      if (skipHeader) {
+        skipHeader = false;
+        return null;
+      }
+      const locate = locator(fields, quoted, stats.lines);
+      if (!rows.hasHeader) rows.header(fields, locate);
+      else {
+        onEvent(rows.row(fields, locate));
+        stats.events++;
+      }
+      return null;
     },
   });
-  // csv-parse counts a CRLF inside a quoted field as two lines; we count one.
-  let extraLines = 0;
-  // pipeline() may reject with an AbortError of its own when the consumer throws: keep ours.
-  let failure: unknown;
-  try {
-    await pipeline(Readable.from(remaining(chunks)), parser, async (records: AsyncIterable<ParsedRecord>) => {
-      try {
-        for await (const { fields: record, quoted, endLine } of records) {
-          for (let i = 0; i < record.length; i++) if (quoted[i]) extraLines += count(record[i] as string, "\r\n");
-          stats.lines = endLine - extraLines + start.lineOffset;
-          if (record.length === 1 && (record[0] as string).trim() === "") continue; // a line of spaces
-          if (skipHeader) {
-            skipHeader = false;
-            continue;
-          }
-          const locate = locator(record, quoted, stats.lines);
-          if (!rows.hasHeader) {
-            rows.header(record, locate);
-            continue;
-          }
-          onEvent(rows.row(record, locate));
-          stats.events++;
-        }
-      } catch (error) {
-        failure = error;
-        throw error;
-      }
-    });
-  } catch (error) {
-    throw fixLine(failure ?? error, start.lineOffset, extraLines);
+  async function* watched(): AsyncGenerator<Buffer> {
+    for await (const chunk of remaining(chunks)) {
+      if (chunk.length > 0) endsWithNewline = chunk[chunk.length - 1] === 0x0a;
+      yield chunk;
+    }
   }
+  try {
+    await pipeline(Readable.from(watched()), parser);
+  } catch (error) {
+    throw fixLine(error, start.lineOffset, extraLines);
+  }
+  // csv-parse counts the empty line after a final line end.
+  stats.lines = parser.info.lines - extraLines + start.lineOffset - (endsWithNewline ? 1 : 0);
   return stats;
 }
 
@@ -228,23 +222,25 @@ interface CsvErrorLike {
   lines?: number;
 }
 
+/** csv-parse's own errors (its class is loaded lazily, so they are told by shape). */
+function isCsvError(error: unknown): error is CsvErrorLike {
+  const e = error as CsvErrorLike | null;
+  return e !== null && typeof e === "object" && typeof e.code === "string" && typeof e.lines === "number";
+}
+
 /** csv-parse errors carry csv-parse's line count: make it a line of the file. */
 function fixLine(error: unknown, lineOffset: number, extraLines: number): unknown {
-  const csv = error as CsvErrorLike;
-  if (typeof csv?.code === "string" && csv.code.startsWith("CSV_") && typeof csv.lines === "number") {
-    csv.lines = csv.lines - extraLines + lineOffset;
-  }
+  if (isCsvError(error)) error.lines = (error.lines as number) - extraLines + lineOffset;
   return error;
 }
 
 function asInputError(error: unknown, file: string): Error {
   if (error instanceof InputError) return error;
   if (error instanceof ReplayError) return new InputError(`${at(file, error.line)}${error.message}`);
-  const csv = error as CsvErrorLike;
-  if (typeof csv?.code === "string" && csv.code.startsWith("CSV_")) {
-    // csv-parse messages end with their own position: keep ours.
-    const message = csv.message.replace(/^Invalid [^:]*: /, "").replace(/,? ?(at|on) line \d+.*$/s, "");
-    return new InputError(`${at(file, csv.lines)}not valid CSV: ${message}`);
+  if (isCsvError(error)) {
+    // Keep csv-parse's words, without its own position: ours leads the line.
+    const message = error.message.replace(/\s*(at|on) line \d+/g, "").replace(/\s+/g, " ");
+    return new InputError(`${at(file, error.lines)}not valid CSV: ${message}`);
   }
   return new InputError(`${at(file)}${reason(error)}`);
 }

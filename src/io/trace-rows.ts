@@ -44,6 +44,7 @@ export class TraceRows {
   };
   /** The header's line number, 0 until it is read. */
   headerLine = 0;
+  private columnCount = 0;
   private readonly ev: TraceEvent = blankEvent();
   private fields: readonly string[] = [];
   private locate: FieldLocator = () => ({ line: 0, column: 0 });
@@ -80,6 +81,7 @@ export class TraceRows {
       this.index[column] = i;
     });
     this.headerLine = locate(0).line;
+    this.columnCount = fields.length;
     if (this.index.event < 0) {
       throw new InputError(`${at(this.file, this.headerLine)}the header has no "event" column (it names the columns, e.g. event,vcpu,msr,value)`);
     }
@@ -89,6 +91,12 @@ export class TraceRows {
   row(fields: readonly string[], locate: FieldLocator): TraceEvent {
     this.fields = fields;
     this.locate = locate;
+    if (fields.length > this.columnCount) {
+      const { line, column } = locate(this.columnCount);
+      throw new InputError(
+        `${at(this.file, line, column)}${fields.length} fields, but the header (line ${this.headerLine}) names ${this.columnCount} columns`,
+      );
+    }
     const ev = this.ev;
     const name = this.text("event");
     const code = EVENT_CODES.get(name);

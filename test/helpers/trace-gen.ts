@@ -44,7 +44,8 @@ function spelled(n: fc.Arbitrary<bigint>): fc.Arbitrary<string> {
       n,
       fc.constantFrom("0x", "0x", "0X", "dec", "dec"),
       fc.boolean(),
-      fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(12) }),
+      // Twelve zeros take some spellings past the lengths parseUnsigned accepts.
+      fc.oneof({ weight: 24, arbitrary: fc.constant(0) }, { weight: 8, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(12) }),
     )
     .map(([value, style, upper, zeros]) => {
       if (style === "dec") return "0".repeat(zeros) + value.toString(10);
@@ -93,31 +94,83 @@ const flagText = fc.constantFrom("0", "1");
 
 /** Free text for the t column and for junk in unused columns. */
 const plainText = fc.constantFrom("", "", "", "12.5", "t0", "0x10", "x y", "a#b", "#");
-const tText = fc.oneof(
-  { weight: 6, arbitrary: plainText },
-  { weight: 1, arbitrary: fc.constantFrom('say "hi"', "a,b", "two\nlines", "crlf\r\ninside", '"', '""', ",", "\r\n") },
-  { weight: 1, arbitrary: fc.constantFrom("é", "naïve", "漢字", "😀", "ü,\"x\"\r\nß") },
-);
+/** t texts that must be quoted, and non-ASCII ones. */
+const oddText = fc.constantFrom('say "hi"', "a,b", "two\nlines", "crlf\r\ninside", '"', '""', ",", "\r\n", "é", "naïve", "漢字", "😀", 'ü,"x"\r\nß');
+
+/** How a trace is written, so that some traces are plain and valid throughout and others full of oddities. */
+interface Style {
+  /** Per 100 rows: rows with one invalid field. */
+  readonly broken: number;
+  /** Per 100 rows: rows with fewer or more fields than the header. */
+  readonly ragged: number;
+  /** Per 100 fields: quoted fields; per 100 rows: odd t texts. */
+  readonly quoted: number;
+  /** Per 100 fields: fields padded with spaces. */
+  readonly padded: number;
+  /** Per 100 rows: comment, blank and space lines. */
+  readonly other: number;
+  /** Per 100 rows: rows of an event whose columns the header may lack. */
+  readonly anyEvent: number;
+}
+
+const style: fc.Arbitrary<Style> = fc.record({
+  broken: fc.constantFrom(0, 0, 0, 1, 5),
+  ragged: fc.constantFrom(0, 0, 0, 1, 3),
+  quoted: fc.constantFrom(0, 0, 0, 1, 2, 10),
+  padded: fc.constantFrom(0, 0, 2, 10),
+  other: fc.constantFrom(0, 5, 10, 30),
+  anyEvent: fc.constantFrom(0, 0, 0, 2),
+});
+
+/** `yes` with probability percent/100, else `no`. */
+function sometimes<T, U>(percent: number, yes: fc.Arbitrary<T>, no: fc.Arbitrary<U>): fc.Arbitrary<T | U> {
+  if (percent <= 0) return no;
+  if (percent >= 100) return yes;
+  return fc.oneof({ weight: percent, arbitrary: yes }, { weight: 100 - percent, arbitrary: no });
+}
 
 // ---------------------------------------------------------------------------
 // Rows.
 
-/** A valid row of each event kind: the fields it needs (others are filled in later). */
-const validRow: fc.Arbitrary<Fields> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ event: fc.constant("rdmsr"), vcpu: vcpuText, msr: msrText, value: fc.oneof(fc.constant(""), u64Text) }) },
-  { weight: 6, arbitrary: fc.record({ event: fc.constant("wrmsr"), vcpu: vcpuText, msr: msrText, value: u64Text }) },
-  { weight: 3, arbitrary: fc.record({ event: fc.constant("vmexit"), vcpu: vcpuText, value: fc.constantFrom("", "EXTERNAL_INTERRUPT", "HLT", "0x1") }) },
-  { weight: 3, arbitrary: fc.record({ event: fc.constant("vmentry"), vcpu: vcpuText }) },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("bitmap-load"), vcpu: vcpuText, page: pageText, file: fc.constantFrom("a.bin", "b.bin") }) },
+interface Kind {
+  /** Columns a valid row of this event needs. */
+  readonly needs: readonly Column[];
+  readonly weight: number;
+  readonly row: fc.Arbitrary<Fields>;
+}
+
+/** Valid rows of each event kind: the fields it needs (other columns are filled in later). */
+const KINDS: readonly Kind[] = [
+  { needs: ["msr"], weight: 6, row: fc.record({ event: fc.constant("rdmsr"), vcpu: vcpuText, msr: msrText, value: fc.oneof(fc.constant(""), u64Text) }) },
+  { needs: ["msr", "value"], weight: 6, row: fc.record({ event: fc.constant("wrmsr"), vcpu: vcpuText, msr: msrText, value: u64Text }) },
+  { needs: [], weight: 3, row: fc.record({ event: fc.constant("vmexit"), vcpu: vcpuText, value: fc.constantFrom("", "EXTERNAL_INTERRUPT", "HLT", "0x1") }) },
+  { needs: [], weight: 3, row: fc.record({ event: fc.constant("vmentry"), vcpu: vcpuText }) },
   {
+    needs: ["page", "file"],
     weight: 1,
-    arbitrary: fc.record({ event: fc.constant("bitmap-set"), vcpu: vcpuText, page: pageText, msr: bitMsrText, dir: dirText, value: flagText }),
+    row: fc.record({ event: fc.constant("bitmap-load"), vcpu: vcpuText, page: pageText, file: fc.constantFrom("a.bin", "b.bin") }),
   },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("bitmap-ptr"), vcpu: vcpuText, page: pageText }) },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("use-bitmap"), vcpu: vcpuText, value: flagText }) },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("l1-mode"), vcpu: vcpuText, value: fc.constantFrom("longmode", "legacy") }) },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("l0-set"), vcpu: vcpuText, msr: bitMsrText, dir: dirText, value: flagText }) },
-);
+  {
+    needs: ["page", "msr", "dir", "value"],
+    weight: 1,
+    row: fc.record({ event: fc.constant("bitmap-set"), vcpu: vcpuText, page: pageText, msr: bitMsrText, dir: dirText, value: flagText }),
+  },
+  { needs: ["page"], weight: 1, row: fc.record({ event: fc.constant("bitmap-ptr"), vcpu: vcpuText, page: pageText }) },
+  { needs: ["value"], weight: 1, row: fc.record({ event: fc.constant("use-bitmap"), vcpu: vcpuText, value: flagText }) },
+  { needs: ["value"], weight: 1, row: fc.record({ event: fc.constant("l1-mode"), vcpu: vcpuText, value: fc.constantFrom("longmode", "legacy") }) },
+  {
+    needs: ["msr", "dir", "value"],
+    weight: 1,
+    row: fc.record({ event: fc.constant("l0-set"), vcpu: vcpuText, msr: bitMsrText, dir: dirText, value: flagText }),
+  },
+];
+
+/** A valid row of an event the header has the columns for, or (anyEvent per 100) of any event. */
+function validRow(columns: readonly string[], anyEvent: number): fc.Arbitrary<Fields> {
+  const pick = (kinds: readonly Kind[]) => fc.oneof(...kinds.map((k) => ({ weight: k.weight, arbitrary: k.row })));
+  const fitting = KINDS.filter((k) => k.needs.every((c) => columns.includes(c)));
+  return sometimes(anyEvent, pick(KINDS), pick(fitting));
+}
 
 /** Field texts that break a rule, whatever event the row has. */
 const INVALID: Readonly<Record<Column, readonly string[]>> = {
@@ -141,13 +194,12 @@ interface Look {
   readonly quote: boolean;
 }
 
-const look: fc.Arbitrary<Look> = fc.record({
-  pad: fc.oneof(
-    { weight: 12, arbitrary: fc.constant([0, 0] as const) },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })) },
-  ),
-  quote: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-});
+function look(st: Style): fc.Arbitrary<Look> {
+  return fc.record({
+    pad: sometimes(st.padded, fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), fc.constant([0, 0] as const)),
+    quote: sometimes(st.quoted, fc.constant(true), fc.constant(false)),
+  });
+}
 
 /** Writes a field: quoted when asked or when it must be; spaces go inside the quotes (outside would not be CSV). */
 function field(text: string, how: Look): string {
@@ -156,30 +208,31 @@ function field(text: string, how: Look): string {
   return padded;
 }
 
-type Line = { kind: "row"; text: string } | { kind: "other"; text: string };
-
-const otherLine: fc.Arbitrary<string> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom("#", "# a comment", '# say "hi", then go', "#event,msr", "# naïve ü", "#,,,") },
-  { weight: 3, arbitrary: fc.constant("") },
-  { weight: 2, arbitrary: fc.constantFrom(" ", "   ") },
-);
+/** Comment, blank and space lines; `quotes`: comments may hold quotes and non-ASCII text. */
+function otherLine(quotes: boolean): fc.Arbitrary<string> {
+  const comments = ["#", "# a comment", "#event,msr", "#,,,", "#rdmsr,0,0x10"];
+  if (quotes) comments.push('# say "hi", then go', "# naïve ü", '#,"');
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...comments) },
+    { weight: 3, arbitrary: fc.constant("") },
+    { weight: 2, arbitrary: fc.constantFrom(" ", "   ") },
+  );
+}
 
 /** One data row under `columns`. */
-function rowLine(columns: readonly string[]): fc.Arbitrary<string> {
+function rowLine(columns: readonly string[], st: Style): fc.Arbitrary<string> {
+  const n = columns.length;
   return fc
     .record({
-      row: validRow,
-      broken: fc.option(invalidField, { freq: 12, nil: null }),
-      junk: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant("") }, { weight: 1, arbitrary: plainText }), {
-        minLength: columns.length,
-        maxLength: columns.length,
-      }),
-      t: tText,
-      looks: fc.array(look, { minLength: columns.length, maxLength: columns.length }),
-      shape: fc.oneof(
-        { weight: 30, arbitrary: fc.constant(null) },
-        { weight: 1, arbitrary: fc.record({ fewer: fc.integer({ min: 1, max: 8 }) }) },
-        { weight: 1, arbitrary: fc.record({ extra: fc.array(plainText, { minLength: 1, maxLength: 2 }) }) },
+      row: validRow(columns, st.anyEvent),
+      broken: sometimes(st.broken, invalidField, fc.constant(null)),
+      junk: fc.array(sometimes(20, plainText, fc.constant("")), { minLength: n, maxLength: n }),
+      t: sometimes(st.quoted, oddText, plainText),
+      looks: fc.array(look(st), { minLength: n, maxLength: n }),
+      shape: sometimes(
+        st.ragged,
+        fc.oneof(fc.record({ fewer: fc.integer({ min: 1, max: 8 }) }), fc.record({ extra: fc.array(plainText, { minLength: 1, maxLength: 2 }) })),
+        fc.constant(null),
       ),
     })
     .map(({ row, broken, junk, t, looks, shape }) => {
@@ -222,35 +275,24 @@ const headerColumns: fc.Arbitrary<string[]> = fc.oneof(
   },
 );
 
-const headerLine: fc.Arbitrary<{ columns: string[]; text: string }> = headerColumns.chain((columns) =>
-  fc
-    .array(look, { minLength: columns.length, maxLength: columns.length })
-    .map((looks) => ({ columns, text: columns.map((c, i) => field(c, looks[i] as Look)).join(",") })),
-);
-
-/** A random trace; `maxRows` bounds the lines after the header. */
+/** A random trace (a string; U+FEFF first for a BOM: encode it as UTF-8); `maxRows` bounds the lines after the header. */
 export function traceText(maxRows = 40): fc.Arbitrary<string> {
-  return headerLine.chain(({ columns, text: header }) =>
+  return fc.tuple(headerColumns, style).chain(([columns, st]) =>
     fc
       .record({
-        before: fc.array(otherLine, { maxLength: 2 }),
-        lines: fc.array(
-          fc.oneof(
-            { weight: 8, arbitrary: rowLine(columns).map((text): Line => ({ kind: "row", text })) },
-            { weight: 1, arbitrary: otherLine.map((text): Line => ({ kind: "other", text })) },
-          ),
-          { maxLength: maxRows },
-        ),
+        header: fc.array(look(st), { minLength: columns.length, maxLength: columns.length }),
+        before: fc.array(otherLine(st.quoted > 0), { maxLength: 2 }),
+        lines: fc.array(sometimes(st.other, otherLine(st.quoted > 0), rowLine(columns, st)), { maxLength: maxRows, size: "medium" }),
         ends: fc.oneof(
           fc.constant("lf" as const),
           fc.constant("crlf" as const),
           fc.array(fc.boolean(), { minLength: maxRows + 3, maxLength: maxRows + 3 }),
         ),
-        bom: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-        finalNewline: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+        bom: sometimes(20, fc.constant(true), fc.constant(false)),
+        finalNewline: sometimes(80, fc.constant(true), fc.constant(false)),
       })
-      .map(({ before, lines, ends, bom, finalNewline }) => {
-        const all = [...before, header, ...lines.map((l) => l.text)];
+      .map(({ header, before, lines, ends, bom, finalNewline }) => {
+        const all = [...before, columns.map((c, i) => field(c, header[i] as Look)).join(","), ...lines];
         const eol = (i: number) => (ends === "lf" ? "\n" : ends === "crlf" ? "\r\n" : ends[i % ends.length] ? "\r\n" : "\n");
         let text = all.map((line, i) => line + eol(i)).join("");
         if (!finalNewline) text = text.slice(0, text.endsWith("\r\n") ? -2 : -1);
