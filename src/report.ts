@@ -9,6 +9,7 @@ export interface ReportOptions {
   readonly l0_bitmap: string | null;
   readonly l0_bitmap_legacy: string | null;
   readonly l1_bitmap: string | null;
+  readonly l1_profile: string | null;
   readonly cost_model: CostModel;
 }
 

@@ -17,7 +17,12 @@ export async function destination(output: string | undefined, inputs: readonly s
     style: await styleFor(process.stdout.isTTY === true, process.env),
     write: (content) =>
       new Promise<void>((resolve, reject) => {
-        process.stdout.write(content, (error) => (error ? reject(error) : resolve()));
+        // A reader that went away (`| head`) is not an error: the data was for it.
+        process.stdout.write(content, (error) => (error && !isEpipe(error) ? reject(error) : resolve()));
       }),
   };
+}
+
+export function isEpipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === "EPIPE";
 }

@@ -5,12 +5,15 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../io/errors.js";
+import { registerBitmap } from "./commands/bitmap.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerGen } from "./commands/gen.js";
+import { registerImport } from "./commands/import.js";
 import { registerLists } from "./commands/lists.js";
 import { registerReplay } from "./commands/replay.js";
 import { examples } from "./commands/shared.js";
 import { registerValidate } from "./commands/validate.js";
+import { isEpipe } from "./emit.js";
 import { EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 
 function version(): string {
@@ -40,10 +43,16 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerLists(program);
   registerGen(program);
+  registerImport(program);
+  registerBitmap(program);
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // `| head` closes the pipe early: stop writing, quietly, with status 0.
+  process.stdout.on("error", (error) => {
+    if (!isEpipe(error)) throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

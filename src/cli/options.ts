@@ -3,6 +3,7 @@
  * commander has parsed them (they are untrusted input like any other).
  */
 import { z } from "zod";
+import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
 import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
 import { UsageError } from "./errors.js";
@@ -26,8 +27,18 @@ export const StrategyList = z
       .refine((names) => new Set(names).size === names.length, { error: "a strategy is named twice" }),
   );
 
+export const L1_PROFILE_NAMES = L1_PROFILES.map((p) => p.name) as [string, ...string[]];
+
+const l1Profile = z.enum(L1_PROFILE_NAMES, { error: `expected one of ${L1_PROFILE_NAMES.join(", ")}` }).optional();
+
+/** --l1-bitmap and --l1-profile both name L1's bitmap: one at most. */
+const oneL1Bitmap = (o: { l1Bitmap?: string | undefined; l1Profile?: string | undefined }) =>
+  !(o.l1Bitmap !== undefined && o.l1Profile !== undefined);
+const oneL1BitmapError = { error: "give --l1-bitmap or --l1-profile, not both", path: ["l1Profile"] };
+
 export const SetupOptions = z.object({
   l1Bitmap: z.string().optional(),
+  l1Profile,
   l0Profile: z.enum(PROFILE_NAMES, { error: `expected one of ${PROFILE_NAMES.join(", ")}` }).default("kvm-2013"),
   l0Bitmap: z.string().optional(),
   l0BitmapLegacy: z.string().optional(),
@@ -46,21 +57,22 @@ export const OutputOptions = z.object({
     .optional(),
 });
 
-export const CompareOptions = SetupOptions.extend(OutputOptions.shape).extend({
-  strategies: StrategyList.default([...DEFAULT_COMPARE]),
-});
+export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
+  .extend({ strategies: StrategyList.default([...DEFAULT_COMPARE]) })
+  .refine(oneL1Bitmap, oneL1BitmapError);
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
-export const ReplayOptions = SetupOptions.extend(OutputOptions.shape).extend({
-  strategy: strategyName.default("merged"),
-});
+export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)
+  .extend({ strategy: strategyName.default("merged") })
+  .refine(oneL1Bitmap, oneL1BitmapError);
 export type ReplayOptions = z.infer<typeof ReplayOptions>;
 
 export const ValidateOptions = z.object({
   l1Bitmap: z.string().optional(),
+  l1Profile,
   format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
   output: z.string().optional(),
-});
+}).refine(oneL1Bitmap, oneL1BitmapError);
 export type ValidateOptions = z.infer<typeof ValidateOptions>;
 
 export type SetupOptions = z.infer<typeof SetupOptions>;

@@ -5,6 +5,7 @@ import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { readCostModel } from "../io/cost-model.js";
+import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import { readSnapshot } from "../io/snapshot.js";
 import type { Report, ReportOptions } from "../report.js";
 import { type Destination, destination } from "./emit.js";
@@ -34,12 +35,19 @@ export function loadSetup(options: SetupOptions): Setup {
   if (options.l0BitmapLegacy) legacy = readSnapshot(options.l0BitmapLegacy);
   return {
     l0: { longmode, legacy },
-    l1Bitmap: options.l1Bitmap ? readSnapshot(options.l1Bitmap) : null,
+    l1Bitmap: l1Bitmap(options),
     cost: options.costModel ? readCostModel(options.costModel) : DEFAULT_COST_MODEL,
     files: [options.l1Bitmap, options.l0Bitmap, options.l0BitmapLegacy, options.costModel].filter(
       (f): f is string => f !== undefined,
     ),
   };
+}
+
+/** L1's bitmap from --l1-bitmap FILE or --l1-profile NAME (the options allow one at most). */
+export function l1Bitmap(options: { l1Bitmap?: string | undefined; l1Profile?: string | undefined }): Uint8Array | null {
+  if (options.l1Bitmap) return readSnapshot(options.l1Bitmap);
+  if (options.l1Profile) return findL1Profile(options.l1Profile)?.bitmap() ?? null;
+  return null;
 }
 
 function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
@@ -49,6 +57,7 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
     l0_bitmap: options.l0Bitmap ?? null,
     l0_bitmap_legacy: options.l0BitmapLegacy ?? null,
     l1_bitmap: options.l1Bitmap ?? null,
+    l1_profile: options.l1Profile ?? null,
     cost_model: setup.cost,
   };
 }

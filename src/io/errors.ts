@@ -5,9 +5,16 @@
  */
 export class InputError extends Error {
   constructor(message: string) {
-    super(message);
+    // One line, whatever a quoted field or a file held: control characters are escaped.
+    super(message.replace(/[\u0000-\u001f\u007f]/g, escapeControl));
     this.name = "InputError";
   }
+}
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+function escapeControl(c: string): string {
+  return NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
 
 /** `file:line:column: ` with whatever parts are known. */

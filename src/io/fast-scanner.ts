@@ -13,6 +13,8 @@
 import { Ev, type EventCode } from "../engine/events.js";
 import type { TraceEvent } from "../engine/events.js";
 import { MAX_VCPUS } from "../engine/machine.js";
+import { InputError, at } from "./errors.js";
+import { TextChecker } from "./text-check.js";
 import type { FieldLocator, TraceRows } from "./trace-rows.js";
 
 const NL = 0x0a;
@@ -23,6 +25,10 @@ const HASH = 0x23;
 const COMMA = 0x2c;
 const TILDE = 0x7e;
 const ZERO = 0x30;
+
+/** The longest line a trace may have (an error, not a crash, beyond it). */
+export const MAX_LINE = 1 << 20;
+export const TOO_LONG = `a line longer than 1 MiB (${MAX_LINE} bytes): is this a trace?`;
 
 /** More fields than this on a line is not plain: csv-parse decides. */
 const MAX_FIELDS = 64;
@@ -82,6 +88,16 @@ export class FastScanner {
    * Returns a Handover when csv-parse must take over.
    */
   push(chunk: Buffer): Handover | null {
+    // Lines within a chunk are then shorter than MAX_LINE; longer ones are carried.
+    if (chunk.length > MAX_LINE) {
+      for (let at = 0; at < chunk.length; at += MAX_LINE) {
+        const handover = this.push(chunk.subarray(at, Math.min(at + MAX_LINE, chunk.length)));
+        if (handover !== null) {
+          return { rest: Buffer.concat([handover.rest, chunk.subarray(at + MAX_LINE)]), line: handover.line };
+        }
+      }
+      return null;
+    }
     let pos = 0;
     if (!this.bomChecked) {
       if (this.carry !== null) chunk = Buffer.concat([this.carry, chunk]);
@@ -98,9 +114,10 @@ export class FastScanner {
     if (this.carry !== null) {
       // Finish the line the last chunk left open.
       if (last < 0) {
-        this.carry = Buffer.concat([this.carry, chunk]);
+        this.carryOn(this.carry, chunk);
         return null;
       }
+      if (this.carry.length + chunk.indexOf(NL) > MAX_LINE) this.tooLong();
       const first = chunk.indexOf(NL);
       const line = Buffer.concat([this.carry, chunk.subarray(0, first + 1)]);
       this.carry = null;
@@ -108,13 +125,23 @@ export class FastScanner {
       pos = first + 1;
     }
     if (last < pos) {
-      this.carry = Buffer.from(chunk.subarray(pos));
+      this.carryOn(null, chunk.subarray(pos));
       return null;
     }
     const stopped = this.lines(chunk, pos, last);
     if (stopped >= 0) return this.handover(chunk, stopped);
     if (last + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(last + 1));
     return null;
+  }
+
+  /** Keeps the start of a line for the next chunk; refuses to keep more than MAX_LINE. */
+  private carryOn(carry: Buffer | null, more: Buffer): void {
+    if ((carry?.length ?? 0) + more.length > MAX_LINE) this.tooLong();
+    this.carry = carry === null ? Buffer.from(more) : Buffer.concat([carry, more]);
+  }
+
+  private tooLong(): never {
+    throw new InputError(`${at(this.rows.file, this.line + 1)}${TOO_LONG}`);
   }
 
   /** The input ended: takes a last line with no line end. */
@@ -158,8 +185,19 @@ export class FastScanner {
     const start = pos;
     let b = buf[pos] as number;
     if (b === HASH) {
+      // Skipped, but a trace is text: a comment must be valid UTF-8 without NUL,
+      // as on csv-parse's path.
+      const end = buf.indexOf(NL, pos);
+      for (let p = pos; p < end; p++) {
+        const c = buf[p] as number;
+        if (c > TILDE || c === 0) {
+          const problem = new TextChecker().check(buf.subarray(pos, end + 1)); // with its "\n", as csv-parse's path sees it
+          if (problem) throw new InputError(`${at(this.rows.file, this.line + 1, problem.column)}${problem.message}`);
+          break;
+        }
+      }
       this.line++;
-      return buf.indexOf(NL, pos) + 1;
+      return end + 1;
     }
     if (b === NL || (b === CR && buf[pos + 1] === NL)) {
       this.line++;

@@ -5,14 +5,16 @@
  * odd bytes) csv-parse reads the rest, with the same results either way.
  */
 import { dirname } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
 import { InputError, at, reason } from "./errors.js";
-import { FastScanner, type Handover } from "./fast-scanner.js";
+import { FastScanner, type Handover, MAX_LINE, TOO_LONG } from "./fast-scanner.js";
 import { SnapshotStore } from "./snapshot.js";
-import { STDIN, traceChunks } from "./trace-source.js";
+import { LineIndex } from "./line-index.js";
+import { TextChecker } from "./text-check.js";
+import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
 
 export interface TraceStats {
@@ -128,9 +130,8 @@ async function readWithCsvParse(
   let skipHeader = start.afterHeader;
   // Per field of the record being parsed: was it quoted? csv-parse tells `cast`.
   const quoted: boolean[] = [];
-  // csv-parse counts a CRLF inside a quoted field as two lines; we count one.
-  let extraLines = 0;
-  let endsWithNewline = false;
+  // csv-parse's own line count takes a CR for a line end: lines come from byte offsets.
+  const lineIndex = new LineIndex();
   // Loaded only when a trace needs it: plain traces never do.
   const { parse } = await import("csv-parse");
   const parser = parse({
@@ -142,6 +143,7 @@ async function readWithCsvParse(
     // would measure rows against the first record, which may be a line of spaces.)
     relax_column_count: true,
     record_delimiter: ["\r\n", "\n"],
+    max_record_size: MAX_LINE,
     cast: (value, context) => {
       quoted[context.index] = context.quoting;
       return value;
@@ -150,8 +152,7 @@ async function readWithCsvParse(
     // file is the one reported, whatever csv-parse finds further on.
     on_record: (record, context) => {
       const fields = record as string[];
-      for (let i = 0; i < fields.length; i++) if (quoted[i]) extraLines += count(fields[i] as string, "\r\n");
-      stats.lines = context.lines - extraLines + start.lineOffset;
+      stats.lines = lineIndex.lineEndingAt(context.bytes) + start.lineOffset;
       if (fields.length === 1 && (fields[0] as string).trim() === "") return null; // a line of spaces
       if (skipHeader) {
         skipHeader = false;
@@ -166,19 +167,38 @@ async function readWithCsvParse(
       return null;
     },
   });
-  async function* watched(): AsyncGenerator<Buffer> {
-    for await (const chunk of remaining(chunks)) {
-      if (chunk.length > 0) endsWithNewline = chunk[chunk.length - 1] === 0x0a;
-      yield chunk;
-    }
-  }
+  // Chunks are written straight to the parser, which decodes them (on_record)
+  // before write() returns: errors come in file order.
+  const failed = () => parser.errored ?? null;
+  parser.on("error", () => {}); // read through failed(), in file order
+  const text = new TextChecker(start.lineOffset === 0 && !start.afterHeader);
+  // Whole lines only reach the parser, each checked as text first, so a bad
+  // byte is reported before any part of its line is decoded.
+  const feed = async (bytes: Buffer, last: boolean) => {
+    const problem = text.check(bytes) ?? (last ? text.finish() : null);
+    const good = problem ? bytes.subarray(0, problem.lineStart) : bytes;
+    lineIndex.add(good);
+    if (problem || last) {
+      parser.end(good);
+      await finished(parser, { readable: false }).catch(() => undefined);
+    } else parser.write(good);
+    const error = failed();
+    if (error) throw error; // an earlier line's error comes first
+    if (problem) throw new InputError(`${at(rows.file, problem.line + start.lineOffset, problem.column)}${problem.message}`);
+  };
   try {
-    await pipeline(Readable.from(watched()), parser);
+    let pending: Buffer = Buffer.alloc(0);
+    for await (const chunk of remaining(chunks)) {
+      const bytes = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      const cut = bytes.lastIndexOf(0x0a) + 1;
+      pending = bytes.subarray(cut);
+      if (cut > 0) await feed(bytes.subarray(0, cut), false);
+    }
+    await feed(pending, true);
   } catch (error) {
-    throw fixLine(error, start.lineOffset, extraLines);
+    throw fixLine(error, lineIndex, start.lineOffset);
   }
-  // csv-parse counts the empty line after a final line end.
-  stats.lines = parser.info.lines - extraLines + start.lineOffset - (endsWithNewline ? 1 : 0);
+  stats.lines = lineIndex.lines() + start.lineOffset;
   return stats;
 }
 
@@ -220,6 +240,7 @@ interface CsvErrorLike {
   code: string;
   message: string;
   lines?: number;
+  bytes?: number;
 }
 
 /** csv-parse's own errors (its class is loaded lazily, so they are told by shape). */
@@ -228,15 +249,23 @@ function isCsvError(error: unknown): error is CsvErrorLike {
   return e !== null && typeof e === "object" && typeof e.code === "string" && typeof e.lines === "number";
 }
 
-/** csv-parse errors carry csv-parse's line count: make it a line of the file. */
-function fixLine(error: unknown, lineOffset: number, extraLines: number): unknown {
-  if (isCsvError(error)) error.lines = (error.lines as number) - extraLines + lineOffset;
+/**
+ * csv-parse errors carry csv-parse's line count, which takes every CR for a
+ * line end: the line is found again from the byte offset where it stopped.
+ */
+function fixLine(error: unknown, lineIndex: LineIndex, lineOffset: number): unknown {
+  if (!isCsvError(error)) return error;
+  // A quote still open at the end is reported on the last line.
+  if (error.code === "CSV_QUOTE_NOT_CLOSED") error.lines = lineIndex.lines() + lineOffset;
+  else if (typeof error.bytes === "number") error.lines = lineIndex.lineAt(error.bytes) + lineOffset;
   return error;
 }
 
 function asInputError(error: unknown, file: string): Error {
   if (error instanceof InputError) return error;
   if (error instanceof ReplayError) return new InputError(`${at(file, error.line)}${error.message}`);
+  if (error instanceof GzipError) return new InputError(`${at(file)}${error.message}`);
+  if (isCsvError(error) && error.code === "CSV_MAX_RECORD_SIZE") return new InputError(`${at(file, error.lines)}${TOO_LONG}`);
   if (isCsvError(error)) {
     // Keep csv-parse's words, without its own position: ours leads the line.
     const message = error.message.replace(/\s*(at|on) line \d+/g, "").replace(/\s+/g, " ");

@@ -50,7 +50,8 @@ export class TraceRows {
   private locate: FieldLocator = () => ({ line: 0, column: 0 });
 
   constructor(
-    private readonly file: string,
+    /** The trace as errors name it. */
+    readonly file: string,
     private readonly loadSnapshot: SnapshotLoader,
   ) {}
 

@@ -16,6 +16,14 @@ const CHUNK = 1 << 20;
 
 export const STDIN = "-";
 
+/** A gzip stream that does not decompress: truncated or corrupt. */
+export class GzipError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GzipError";
+  }
+}
+
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -90,6 +98,12 @@ async function* gunzipIfNeeded(chunks: AsyncGenerator<Buffer>): AsyncGenerator<B
     compressed.pipe(gunzip);
     try {
       for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      if (code.startsWith("Z_") || code === "ERR_ZLIB_INITIALIZATION_FAILED") {
+        throw new GzipError(`the gzip stream is truncated or corrupt (${(error as Error).message})`);
+      }
+      throw error;
     } finally {
       compressed.destroy();
       gunzip.destroy();

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import { Replay } from "../../engine/replay.js";
 import { readTrace } from "../../io/trace-reader.js";
-import { readSnapshot } from "../../io/snapshot.js";
 import { renderSummaryJson, renderSummaryTable } from "../../render/summary.js";
 import { TraceSummary } from "../../summary.js";
 import { filledPage } from "../../engine/bitmap.js";
 import { destination } from "../emit.js";
-import { ValidateOptions, parseOptions } from "../options.js";
+import { L1_PROFILE_NAMES, ValidateOptions, parseOptions } from "../options.js";
+import { l1Bitmap } from "../setup.js";
 import { examples } from "./shared.js";
 
 export function registerValidate(program: Command): void {
@@ -19,16 +19,17 @@ export function registerValidate(program: Command): void {
     )
     .argument("<trace>", "trace file (CSV, see README)")
     .option("--l1-bitmap <file>", "as for compare: L1's bitmap at GPA 0x1000 on every vCPU")
+    .option("--l1-profile <name>", `as for compare: a real hypervisor's L1 bitmap (${L1_PROFILE_NAMES.join(", ")})`)
     .option("-f, --format <format>", "output format: table, json", "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
     .addHelpText("after", examples("nvmx-replay validate traces/linux-kvm.csv", "nvmx-replay validate my-trace.csv --format json"))
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ValidateOptions, raw);
-      const l1Bitmap = options.l1Bitmap ? readSnapshot(options.l1Bitmap) : null;
+      const l1 = l1Bitmap(options);
       const out = await destination(options.output, [trace, options.l1Bitmap ?? ""]);
       // No strategies: the machine alone checks entries; L0's bitmap plays no part.
       const l0 = filledPage(true);
-      const machine = new Replay({ strategies: [], l0: { longmode: l0, legacy: l0 }, l1Bitmap });
+      const machine = new Replay({ strategies: [], l0: { longmode: l0, legacy: l0 }, l1Bitmap: l1 });
       const summary = new TraceSummary();
       await readTrace({
         file: trace,

@@ -1,0 +1,227 @@
+/**
+ * `import`'s I/O: streams kernel trace text (a file or stdin, gzip or not)
+ * line by line through the Importer and streams the rows out, to stdout or
+ * to a temporary file renamed over `-o FILE` once complete. Memory does not
+ * grow with the input: only a line that spans two chunks is copied.
+ */
+import { AtomicStreamWriter } from "../gen/writer.js";
+import { InputError, at, reason } from "../io/errors.js";
+import { refuseOverwritingInput } from "../io/output.js";
+import { STDIN, traceChunks } from "../io/trace-source.js";
+import { type ImportStats, Importer, SKIP_LABELS, rowCount } from "./importer.js";
+import { headerComments, trailerComments } from "./summary.js";
+
+/** A longer line is not trace text (a binary file, most likely): it is skipped unread. */
+export const MAX_LINE = 64 * 1024;
+/** Rows are handed to the output in batches of about this many characters. */
+const BATCH = 256 * 1024;
+const NL = 0x0a;
+
+export interface ImportOptions {
+  /** A path, or `-` for stdin. */
+  readonly file: string;
+  /** Write here (atomically) instead of stdout. */
+  readonly output?: string;
+  readonly strict: boolean;
+}
+
+/** How an input is named in messages. */
+export function shownInput(file: string): string {
+  return file === STDIN ? "<stdin>" : file;
+}
+
+export async function importTrace(options: ImportOptions): Promise<ImportStats> {
+  const file = shownInput(options.file);
+  if (options.output !== undefined && options.file !== STDIN) refuseOverwritingInput(options.output, [options.file]);
+  const sink = options.output === undefined ? new StdoutSink() : await FileSink.open(options.output);
+  const importer = new Importer(file, options.strict);
+  let started = false;
+  let batch = "";
+  const flush = async (): Promise<void> => {
+    if (batch === "") return;
+    if (!started) {
+      started = true;
+      await sink.write(headerComments(file));
+    }
+    const text = batch;
+    batch = "";
+    await sink.write(text);
+  };
+  const onLine = (text: string | null): void => {
+    if (text === null) {
+      importer.tooLong();
+      return;
+    }
+    const row = importer.line(text);
+    if (row !== null) batch += row;
+  };
+  try {
+    const splitter = new LineSplitter();
+    let first = true;
+    for await (const chunk of traceChunks(options.file)) {
+      if (first) {
+        first = false;
+        refuseBinaryTrace(chunk, file);
+      }
+      splitter.push(chunk, onLine);
+      if (batch.length >= BATCH) await flush();
+      if (sink.closed) break; // the reader of stdout went away: nothing more to do
+    }
+    splitter.finish(onLine);
+    await flush();
+    if (rowCount(importer.stats) === 0) throw new InputError(`${at(file)}${nothingToImport(importer.stats)}`);
+    await sink.write(trailerComments(importer.stats));
+    await sink.commit();
+  } catch (error) {
+    await sink.abort();
+    throw error instanceof InputError ? error : new InputError(`${at(file)}${reason(error)}`);
+  }
+  return importer.stats;
+}
+
+function nothingToImport(stats: ImportStats): string {
+  const seen = (Object.entries(stats.skipped) as [keyof typeof SKIP_LABELS, number][])
+    .filter(([, count]) => count > 0)
+    .map(([key, count]) => `${SKIP_LABELS[key]} ${count.toLocaleString("en-US")}`);
+  return (
+    `nothing to import: none of its ${stats.lines.toLocaleString("en-US")} lines is a kvm_msr, kvm_nested_vmenter, ` +
+    `kvm_nested_vmrun or kvm_nested_vmexit_inject event that can be replayed` +
+    `${seen.length > 0 ? ` (${seen.join(", ")})` : ""}; see docs/recording.md for how to record one`
+  );
+}
+
+/** trace-cmd's and perf's binary files are not text: say what to run on them. */
+function refuseBinaryTrace(head: Buffer, file: string): void {
+  // trace.dat: 0x17 0x08 0x44 "tracing"; perf.data: "PERFILE2" (older: "PERFFILE").
+  if (head.length >= 10 && head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44 && head.toString("latin1", 3, 10) === "tracing") {
+    throw new InputError(`${at(file)}this is trace-cmd's binary file (trace.dat): import the text of \`trace-cmd report -i ${file}\``);
+  }
+  const magic = head.toString("latin1", 0, 8);
+  if (magic === "PERFILE2" || magic === "PERFFILE") {
+    throw new InputError(`${at(file)}this is perf's binary file (perf.data): import the text of \`perf script -i ${file}\``);
+  }
+}
+
+/**
+ * Splits chunks into lines (without `\n` or `\r\n`), decoded as UTF-8. A line
+ * longer than MAX_LINE is reported as null and its bytes are not kept.
+ */
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+  private overlong = false;
+
+  push(chunk: Buffer, onLine: (text: string | null) => void): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NL, start);
+      if (nl < 0) break;
+      this.emit(chunk, start, nl, onLine);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.keep(chunk.subarray(start));
+  }
+
+  /** The last line, when the input does not end with a line end. */
+  finish(onLine: (text: string | null) => void): void {
+    if (this.carryLength > 0 || this.overlong) this.emit(Buffer.alloc(0), 0, 0, onLine);
+  }
+
+  private keep(bytes: Buffer): void {
+    if (this.overlong) return;
+    if (this.carryLength + bytes.length > MAX_LINE) {
+      this.overlong = true;
+      this.carry = [];
+      this.carryLength = 0;
+      return;
+    }
+    // The source reuses its buffers: keep a copy.
+    this.carry.push(Buffer.from(bytes));
+    this.carryLength += bytes.length;
+  }
+
+  private emit(chunk: Buffer, start: number, end: number, onLine: (text: string | null) => void): void {
+    if (this.overlong || this.carryLength + (end - start) > MAX_LINE) {
+      this.overlong = false;
+      this.carry = [];
+      this.carryLength = 0;
+      onLine(null);
+      return;
+    }
+    let text: string;
+    if (this.carryLength === 0) text = chunk.toString("utf8", start, end);
+    else {
+      text = Buffer.concat([...this.carry, chunk.subarray(start, end)]).toString("utf8");
+      this.carry = [];
+      this.carryLength = 0;
+    }
+    onLine(text.endsWith("\r") ? text.slice(0, -1) : text);
+  }
+}
+
+interface Sink {
+  /** The destination went away (a closed pipe): stop reading. */
+  readonly closed: boolean;
+  write(text: string): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** `-o FILE`: a temporary file beside it, renamed over it at the end. */
+class FileSink implements Sink {
+  readonly closed = false;
+  private constructor(private readonly writer: AtomicStreamWriter) {}
+
+  static async open(path: string): Promise<FileSink> {
+    return new FileSink(await AtomicStreamWriter.open(path));
+  }
+
+  write(text: string): Promise<void> {
+    return this.writer.write(text);
+  }
+
+  commit(): Promise<void> {
+    return this.writer.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.writer.abort();
+  }
+}
+
+/** Stdout, with backpressure; a reader that went away (`| head`) ends the import quietly. */
+class StdoutSink implements Sink {
+  closed = false;
+  private failure: Error | null = null;
+  private readonly onError = (error: Error): void => {
+    if ((error as NodeJS.ErrnoException).code === "EPIPE") this.closed = true;
+    else this.failure ??= error;
+  };
+
+  constructor() {
+    process.stdout.on("error", this.onError);
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed || process.stdout.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        process.stdout.off("drain", done);
+        process.stdout.off("error", done);
+        resolve();
+      };
+      process.stdout.on("drain", done);
+      process.stdout.on("error", done);
+    });
+    if (this.failure) throw this.failure;
+  }
+
+  // The error listener stays: a pipe closed after the last write still reports EPIPE.
+  async commit(): Promise<void> {
+    if (!this.closed) await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    if (this.failure) throw this.failure;
+  }
+
+  async abort(): Promise<void> {}
+}

@@ -1,0 +1,91 @@
+/**
+ * What `import` says about its work: the `#` comments that open and close the
+ * trace it writes, and the summary it prints on stderr.
+ */
+import { CSV_HEADER, type ImportStats, SKIP_LABELS, SKIP_REASONS, rowCount, skippedCount } from "./importer.js";
+
+function n(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+/** The comment block that opens an imported trace. */
+export function headerComments(input: string): string {
+  const lines = [
+    `Imported by nvmx-replay import from ${input} (kernel trace text: ftrace, perf script or trace-cmd report).`,
+    "Rows: kvm_msr -> rdmsr/wrmsr (value = the value read or written; accesses KVM answered with #GP are kept),",
+    "kvm_nested_vmenter/kvm_nested_vmrun -> vmentry, kvm_nested_vmexit_inject -> vmexit (value = the exit reason).",
+    "t = the kernel's timestamp. vCPU = N of a `CPU N/KVM` thread, else the last `vcpu N` of kvm_exit/kvm_entry/",
+    "kvm_nested_vmexit on the same thread, else the thread's order of first appearance.",
+    "",
+    "What an L0 (host) trace cannot see:",
+    "- the MSR of an exit reflected to L1: kvm_nested_vmexit_inject carries only the reason, so an injected",
+    "  MSR_READ/MSR_WRITE exit is left out (counted at the end of this file), and those accesses are missing;",
+    "- accesses that never exited to L0: whatever the bitmap in use while recording passed through is absent,",
+    "  so a trace recorded under a strategy that passes MSRs through under-counts them;",
+    "- whether an access came from L2 or from L1 itself: kvm_msr fires for every MSR access KVM emulates,",
+    "  so L1's own emulated accesses are imported as if L2 made them;",
+    "- L1's MSR bitmap: this trace has no bitmap rows and never sets use-bitmap, which stays 0, so the replayer",
+    "  treats every access as wanted by L1 until you give L1's bitmap (compare/replay --l1-bitmap FILE).",
+    "",
+  ];
+  return `${lines.map((l) => (l === "" ? "#" : `# ${l}`)).join("\n")}\n${CSV_HEADER}\n`;
+}
+
+/** The comment block that closes an imported trace: the counts. */
+export function trailerComments(stats: ImportStats): string {
+  const skipped = SKIP_REASONS.filter((r) => stats.skipped[r] > 0).map((r) => `${SKIP_LABELS[r]} ${n(stats.skipped[r])}`);
+  const lines = [
+    `import: ${n(stats.lines)} lines read; ${n(stats.rdmsr + stats.wrmsr)} accesses (rdmsr ${n(stats.rdmsr)}, wrmsr ${n(stats.wrmsr)}, #GP ${n(stats.gp)}),`,
+    `${n(stats.vmentry)} vmentry, ${n(stats.vmexit)} vmexit; ${n(skippedCount(stats))} lines skipped${skipped.length > 0 ? `: ${skipped.join(", ")}` : ""}`,
+  ];
+  return lines.map((l) => `# ${l}\n`).join("");
+}
+
+/** The summary printed on stderr after an import. */
+export function renderSummary(input: string, output: string | null, stats: ImportStats): string {
+  const rows: [string, string, string?][] = [];
+  const accesses = stats.rdmsr + stats.wrmsr;
+  rows.push(["lines read", n(stats.lines)]);
+  rows.push(["accesses imported", n(accesses), `rdmsr ${n(stats.rdmsr)}, wrmsr ${n(stats.wrmsr)}`]);
+  rows.push(["  #GP accesses", n(stats.gp), stats.gp > 0 ? "kept: KVM injected #GP, the access still exited" : undefined]);
+  rows.push(["vmentry rows", n(stats.vmentry)]);
+  rows.push(["vmexit rows", n(stats.vmexit)]);
+  rows.push(["vCPU-number lines", n(stats.hints), "kvm_exit, kvm_entry, kvm_nested_vmexit: no row"]);
+  rows.push(["lines skipped", n(skippedCount(stats))]);
+  for (const reason of SKIP_REASONS) {
+    const count = stats.skipped[reason];
+    if (count === 0 && reason !== "msrExit" && reason !== "malformed" && reason !== "otherEvent" && reason !== "notTrace") continue;
+    let note: string | undefined;
+    if (reason === "malformed" && stats.firstMalformed !== null) note = `first on line ${stats.firstMalformed}; --strict stops there`;
+    if (reason === "lost" && count > 0) note = "events were lost while recording: counts are low";
+    rows.push([`  ${SKIP_LABELS[reason]}`, n(count), note]);
+  }
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const numWidth = Math.max(...rows.map((r) => r[1].length));
+  const body = rows.map(([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(numWidth)}${note ? `  (${note})` : ""}`);
+  const vcpus = [...stats.vcpus].sort((a, b) => a - b);
+  const src = stats.vcpuSources;
+  const formats = stats.formats;
+  return [
+    `nvmx-replay import: ${input} -> ${output ?? "stdout"}`,
+    ...body,
+    `  vCPUs: ${vcpus.length === 0 ? "none" : ranges(vcpus)}; numbered from CPU N/KVM thread names ${n(src.task)} rows, ` +
+      `from vcpu N ${n(src.hint)}, by order of appearance ${n(src.order)}`,
+    `  layouts: ftrace/trace-cmd ${n(formats.ftrace)} lines, perf script ${n(formats.perf)}, short ${n(formats.short)}`,
+    `  wrote ${n(rowCount(stats))} rows; no bitmap rows: give L1's bitmap to compare/replay with --l1-bitmap FILE`,
+    "",
+  ].join("\n");
+}
+
+/** 0,1,2,3,7 -> "0-3, 7". */
+function ranges(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i;
+    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
