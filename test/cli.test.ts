@@ -554,9 +554,11 @@ describe("strategies and profiles", () => {
     const r = runCli(["profiles"]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
-    const names = lines(r.stdout).map((l) => l.split(/\s+/)[0]);
-    expect(names).toHaveLength(ALL_PROFILES.length);
-    expect([...names].sort()).toEqual([...ALL_PROFILES].sort());
+    const rows = lines(r.stdout).map((l) => l.split(/\s+/));
+    // The SPEC's L0 profiles, then the L1 profiles (issue 4), each marked.
+    expect(rows.filter((w) => w[1] === "L0").map((w) => w[0]).sort()).toEqual([...ALL_PROFILES].sort());
+    expect(rows.filter((w) => w[1] === "L1").map((w) => w[0])).toEqual(["kvm", "xen", "virtualbox"]);
+    expect(rows).toHaveLength(ALL_PROFILES.length + 3);
   });
 
   it("the lists print no escapes when NO_COLOR=1", () => {

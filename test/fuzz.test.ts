@@ -41,17 +41,17 @@ import { type TraceStats, readTrace } from "../src/io/trace-reader.js";
 // ---------------------------------------------------------------------------
 // Bounds.
 
-function envInt(name: string, fallback: number): number {
+function envInt(name: string): number | undefined {
   const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  if (!/^\d+$/.test(text)) throw new Error(`${name} must be a whole number, not "${text}"`);
+  if (text === undefined || text === "") return undefined;
+  if (!/^-?\d+$/.test(text)) throw new Error(`${name} must be a whole number, not "${text}"`);
   return Number(text);
 }
 
 /** Runs per property. */
-const RUNS = Math.max(1, envInt("FUZZ_RUNS", 200));
-/** Set to replay a failure fast-check reported; random otherwise. */
-const SEED = process.env.FUZZ_SEED ? envInt("FUZZ_SEED", 0) : undefined;
+const RUNS = Math.max(1, envInt("FUZZ_RUNS") ?? 200);
+/** Set to replay a failure fast-check reported (its seed may be negative); random otherwise. */
+const SEED = envInt("FUZZ_SEED");
 /** A reader that has not settled after this long is taken to hang (inputs are at most a few KiB). */
 const HANG_MS = 5_000;
 /** vitest's limit per property: generous, so that only a hang fails it. */

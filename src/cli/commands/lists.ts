@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { L1_PROFILES } from "../../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../../engine/profiles.js";
 import { STRATEGIES } from "../../engine/strategies/index.js";
 import { examples } from "./shared.js";
@@ -19,10 +20,20 @@ export function registerLists(program: Command): void {
     });
   program
     .command("profiles")
-    .summary("list the built-in L0 profiles, one line each")
-    .description("Lists the built-in L0 (vmcs01) bitmap profiles for --l0-profile, one line each.")
-    .addHelpText("after", examples("nvmx-replay profiles", "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern"))
+    .summary("list the built-in bitmap profiles, one line each")
+    .description(
+      "Lists the built-in bitmaps, one line each: L0 (vmcs01) profiles for --l0-profile, then the bitmaps " +
+        "real guest hypervisors give their L2, for --l1-profile.",
+    )
+    .addHelpText(
+      "after",
+      examples("nvmx-replay profiles", "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --l1-profile xen"),
+    )
     .action(() => {
-      process.stdout.write(list(L0_PROFILES));
+      const entries = [
+        ...L0_PROFILES.map((p) => ({ name: p.name, summary: `L0  ${p.summary}` })),
+        ...L1_PROFILES.map((p) => ({ name: p.name, summary: `L1  ${p.summary}` })),
+      ];
+      process.stdout.write(list(entries));
     });
 }
