@@ -2,7 +2,7 @@
  * The CLI on what "at scale" adds: several traces at once, gzip, stdin, and a
  * worker-thread pipeline that must give the in-process replay's results.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -151,5 +151,32 @@ describe("inputs", () => {
       expect(r.status).toBe(0);
       expect(r.stderr).toBe("");
     }
+  });
+});
+
+describe("snapshot paths stay inside the trace's folder", () => {
+  const L1_PAGE = { default: "intercept", pass: ["0xc0000100-0xc0000102"] };
+  const trace = (file: string) =>
+    `event,vcpu,msr,value,page,file\nbitmap-load,0,,,0x1000,${file}\nbitmap-ptr,0,,,0x1000,\nuse-bitmap,0,,1,,\nrdmsr,0,0x10,,,\n`;
+
+  it("refuses ../ and absolute paths and links out, unless --snapshots-dir allows the folder", () => {
+    const dir = tempDir({ "t/a.csv": trace("../s/l1.json"), "t/b.csv": trace(join(ROOT, "traces/kvm-l1.json")), "s/l1.json": L1_PAGE });
+    const up = runCli(["validate", "t/a.csv"], { cwd: dir });
+    expect(up.status).toBe(1);
+    // "bitmap-load,0,,,0x1000," is 23 characters: file starts at column 24.
+    expect(up.stderr.trim()).toMatch(/^t\/a\.csv:2:24: column file: .*outside the trace's folder.*--snapshots-dir$/);
+    expect(runCli(["validate", "t/a.csv", "--snapshots-dir", "s"], { cwd: dir }).status).toBe(0);
+    const absolute = runCli(["compare", "t/b.csv"], { cwd: dir });
+    expect(absolute.status).toBe(1);
+    expect(absolute.stderr).toContain("outside the trace's folder");
+    expect(runCli(["compare", "t/b.csv", "--snapshots-dir", join(ROOT, "traces")], { cwd: dir }).status).toBe(0);
+  });
+
+  it("a link inside the folder that points outside is refused", () => {
+    const dir = tempDir({ "t/a.csv": trace("l1.json"), "s/l1.json": L1_PAGE });
+    symlinkSync(join(dir, "s/l1.json"), join(dir, "t/l1.json"));
+    const r = runCli(["validate", "t/a.csv"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("outside the trace's folder");
   });
 });

@@ -681,6 +681,15 @@ describe("fuzz: regressions", () => {
       expect(lines).toEqual([3]);
     });
 
+    // New in c8976ab: fixLine (src/io/trace-reader.ts) places a csv-parse error by the
+    // error's `bytes`, which stops at the end of the last record: comment and blank lines
+    // after it are not counted, and the csv-parse path names an earlier line than the fast one.
+    it(`${reader}: a CSV syntax error after comment or blank lines names its own line`, async () => {
+      expect(await readText('\n"a"b\n', reader)).toMatch(/^x\.csv:2: not valid CSV/);
+      expect(await readText('event\n#\n"a"b\n', reader)).toMatch(/^x\.csv:3: not valid CSV/);
+      expect(await readText('event\nvmentry\n\n\n"a"b\n', reader)).toMatch(/^x\.csv:5: not valid CSV/);
+    });
+
     it(`${reader}: an empty trace, or one of a header only, is an error, not a hang`, async () => {
       expect(await readText("", reader)).toMatch(/^x\.csv: the trace is empty/);
       expect(await readText("event\n", reader)).toMatch(/^x\.csv:1: /);
@@ -695,9 +704,9 @@ describe("fuzz: regressions", () => {
     });
   }
 
-  // Found in the working tree of 2026-11-21 (not in 2e9b9bc): the fast scanner checks a
-  // comment's UTF-8 without finish(), so a comment ending inside a character passes there
-  // and fails on csv-parse's path (src/io/fast-scanner.ts, takeLine's comment branch).
+  // New in c8976ab: the fast scanner checks a comment's UTF-8 without finish(), so a
+  // comment ending inside a character passes there and fails on csv-parse's path
+  // (src/io/fast-scanner.ts, takeLine's comment branch).
   it("a comment ending inside a UTF-8 character: the two readers agree", async () => {
     for (const text of ["#\xc2\nevent\nvmentry\n", "event\n#\xe2\x82\nvmentry\n"]) {
       expect(await readText(text, "fast")).toEqual(await readText(text, "csv-parse"));

@@ -39,6 +39,7 @@ const oneL1BitmapError = { error: "give --l1-bitmap or --l1-profile, not both", 
 export const SetupOptions = z.object({
   l1Bitmap: z.string().optional(),
   l1Profile,
+  snapshotsDir: z.array(z.string()).default([]),
   l0Profile: z.enum(PROFILE_NAMES, { error: `expected one of ${PROFILE_NAMES.join(", ")}` }).default("kvm-2013"),
   l0Bitmap: z.string().optional(),
   l0BitmapLegacy: z.string().optional(),
@@ -70,6 +71,7 @@ export type ReplayOptions = z.infer<typeof ReplayOptions>;
 export const ValidateOptions = z.object({
   l1Bitmap: z.string().optional(),
   l1Profile,
+  snapshotsDir: z.array(z.string()).default([]),
   format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
   output: z.string().optional(),
 }).refine(oneL1Bitmap, oneL1BitmapError);

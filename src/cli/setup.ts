@@ -102,7 +102,14 @@ export async function replayReport(
   }
   const setup = loadSetup(options);
   const out = await destination(options.output, [...traces, ...setup.files]);
-  const spec = { strategies: names, l0: setup.l0, l1Bitmap: setup.l1Bitmap, cost: setup.cost, breakdown };
+  const spec = {
+    strategies: names,
+    l0: setup.l0,
+    l1Bitmap: setup.l1Bitmap,
+    cost: setup.cost,
+    breakdown,
+    snapshotDirs: options.snapshotsDir,
+  };
   const quiet = options.quiet === true;
   const jobs = options.jobs ?? availableParallelism();
   let outcomes: TraceOutcome[];

@@ -2,8 +2,8 @@
  * Bitmap snapshots (SPEC section 4): `*.bin`, the 4096-byte page as it sits
  * in memory, or `*.json`, a readable description.
  */
-import { readFileSync } from "node:fs";
-import { extname, resolve } from "node:path";
+import { readFileSync, realpathSync } from "node:fs";
+import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { PAGE_SIZE } from "../engine/bitmap.js";
 import { BitmapSpecSchema, buildBitmap } from "./bitmap-spec.js";
 import { InputError, at, reason } from "./errors.js";
@@ -34,20 +34,47 @@ export function readSnapshot(path: string, shownAs: string = path): Uint8Array {
   throw new InputError(`${at(shownAs)}a snapshot is a .bin page (4096 bytes) or a .json description, not "${ext || "no extension"}"`);
 }
 
-/** Snapshots named by a trace, resolved against its folder and read once each. */
+/**
+ * Snapshots named by a trace, resolved against its folder and read once each.
+ * A trace may only name files inside its folder or inside a folder the user
+ * allowed (--snapshots-dir): a trace from elsewhere cannot make the tool read
+ * arbitrary files. Links are followed before the check.
+ */
 export class SnapshotStore {
   private readonly cache = new Map<string, Uint8Array>();
+  private readonly roots: string[];
 
-  constructor(private readonly baseDir: string) {}
+  constructor(
+    private readonly baseDir: string,
+    allowed: readonly string[] = [],
+  ) {
+    this.roots = [baseDir, ...allowed].map((dir) => real(resolve(dir)));
+  }
 
   /** Throws InputError naming `shownAs`-style paths (baseDir joined with the name). */
   load(name: string, shownAs: string): Uint8Array {
     const path = resolve(this.baseDir, name);
     let page = this.cache.get(path);
     if (page === undefined) {
+      const target = real(path);
+      if (!this.roots.some((root) => target === root || target.startsWith(root.endsWith(sep) ? root : root + sep))) {
+        throw new InputError(
+          `${at(shownAs)}outside the trace's folder; a trace may only name snapshots there, or in a folder given with --snapshots-dir`,
+        );
+      }
       page = readSnapshot(path, shownAs);
       this.cache.set(path, page);
     }
     return page;
+  }
+}
+
+/** The path with links resolved, as far as it exists. */
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(real(parent), basename(path));
   }
 }

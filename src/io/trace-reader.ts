@@ -37,6 +37,8 @@ export interface ReadTraceOptions {
   readonly pace?: () => Promise<void> | undefined;
   /** Told how many bytes of the input (compressed, if it is) were read so far. */
   readonly onBytes?: (bytes: number) => void;
+  /** Folders besides the trace's own that its snapshots may be in. */
+  readonly snapshotDirs?: readonly string[];
 }
 
 /** How an input is named in messages. */
@@ -47,7 +49,7 @@ export function shownName(file: string): string {
 export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> {
   const file = shownName(options.file);
   // A piped trace names its snapshots relative to the current folder.
-  const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file));
+  const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file), options.snapshotDirs);
   const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)));
   const onEvent = options.onEvent;
   const chunks = traceChunks(options.file, options.input, options.onBytes)[Symbol.asyncIterator]();

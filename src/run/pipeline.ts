@@ -63,6 +63,7 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
     const stats = await readTrace({
       file,
       onEvent: (ev) => front.apply(ev),
+      snapshotDirs: spec.snapshotDirs,
       onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytes, front.events) : undefined,
       pace: () => {
         if (failure) throw failure;

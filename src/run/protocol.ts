@@ -11,6 +11,8 @@ export interface ReplaySpec {
   readonly l1Bitmap: Uint8Array | null;
   readonly cost: CostModel;
   readonly breakdown: boolean;
+  /** --snapshots-dir: folders besides each trace's own that its snapshots may be in. */
+  readonly snapshotDirs?: readonly string[];
 }
 
 /** What a replay of one trace found. */

@@ -19,6 +19,7 @@ export async function replayHere(
   const stats = await readTrace({
     file,
     onEvent: (ev) => replay.apply(ev),
+    snapshotDirs: spec.snapshotDirs,
     onBytes: onProgress ? (bytes) => onProgress(bytes, replay.eventCount) : undefined,
   });
   return {

@@ -6,6 +6,7 @@ export function withReplayOptions(command: Command): Command {
   return command
     .option("--l1-bitmap <file>", "L1's bitmap (.bin or .json), loaded at GPA 0x1000 and used by every vCPU from the start")
     .option("--l1-profile <name>", `as --l1-bitmap, a real hypervisor's bitmap: ${L1_PROFILE_NAMES.join(", ")}`)
+    .option("--snapshots-dir <dir>", "a folder besides the trace's own that its snapshots may be in (repeatable)", collect, [])
     .option("--l0-profile <name>", `L0's built-in bitmaps: ${PROFILE_NAMES.join(", ")}`, "kvm-2013")
     .option("--l0-bitmap <file>", "L0's bitmap for both modes, replacing the profile")
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
@@ -18,4 +19,9 @@ export function withReplayOptions(command: Command): Command {
 
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}
+
+/** Commander option parser for a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -7,7 +7,7 @@ import { filledPage } from "../../engine/bitmap.js";
 import { destination } from "../emit.js";
 import { L1_PROFILE_NAMES, ValidateOptions, parseOptions } from "../options.js";
 import { l1Bitmap } from "../setup.js";
-import { examples } from "./shared.js";
+import { collect, examples } from "./shared.js";
 
 export function registerValidate(program: Command): void {
   program
@@ -20,6 +20,7 @@ export function registerValidate(program: Command): void {
     .argument("<trace>", "trace file (CSV, see README)")
     .option("--l1-bitmap <file>", "as for compare: L1's bitmap at GPA 0x1000 on every vCPU")
     .option("--l1-profile <name>", `as for compare: a real hypervisor's L1 bitmap (${L1_PROFILE_NAMES.join(", ")})`)
+    .option("--snapshots-dir <dir>", "a folder besides the trace's own that its snapshots may be in (repeatable)", collect, [])
     .option("-f, --format <format>", "output format: table, json", "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
     .addHelpText("after", examples("nvmx-replay validate traces/linux-kvm.csv", "nvmx-replay validate my-trace.csv --format json"))
@@ -33,6 +34,7 @@ export function registerValidate(program: Command): void {
       const summary = new TraceSummary();
       await readTrace({
         file: trace,
+        snapshotDirs: options.snapshotsDir,
         onEvent: (ev) => {
           machine.apply(ev);
           summary.add(ev);
