@@ -17,4 +17,6 @@ export interface Report {
   readonly options: ReportOptions;
   /** One per trace, in the order given; `msrs` (replay only) per-MSR counts, busiest first. */
   readonly traces: readonly TraceOutcome[];
+  /** --lenient: results may be partial; renderers say so. */
+  readonly lenient?: boolean;
 }

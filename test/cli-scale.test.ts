@@ -180,3 +180,35 @@ describe("snapshot paths stay inside the trace's folder", () => {
     expect(r.stderr).toContain("outside the trace's folder");
   });
 });
+
+describe("--lenient", () => {
+  // Rows 3-5 are bad; rows 2 and 6 are rdmsr 0x10 with use_bitmap 0, so L1 wants
+  // both: under merged each is an entry and an exit to L1 (2 l1_exits, 30000 cycles).
+  const TRACE = "event,vcpu,msr,value\nrdmsr,0,0x10\nrdmsr,0,0xZZ\nwrmsr,0,0x10\nbogus\nrdmsr,0,0x10\n";
+
+  it("skips bad rows, reports the first ones on stderr and marks the results partial", () => {
+    const dir = tempDir({ "t.csv": TRACE });
+    const csv = runCli(["compare", "t.csv", "--lenient", "--strategies", "merged", "-f", "csv"], { cwd: dir });
+    expect(csv.status, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe(`${HEADER},skipped_rows\nmerged,2,2,2,0,0,0,0,2,0,0,30000,3\n`);
+    expect(csv.stderr).toContain("skipped 3 bad rows (--lenient)");
+    expect(csv.stderr).toContain('t.csv:3:9: column msr: "0xZZ"');
+    expect(csv.stderr).toContain("t.csv:5:1: column event:");
+    const out = JSON.parse(runCli(["compare", "t.csv", "--lenient", "-f", "json"], { cwd: dir }).stdout);
+    expect(out.partial).toBe(true);
+    expect(out.skipped_rows).toBe(3);
+    const table = runCli(["compare", "t.csv", "--lenient"], { cwd: dir }).stdout;
+    expect(table).toContain("PARTIAL: 3 bad rows skipped");
+  });
+
+  it("without it the first bad row stops the run, and the normal header never has the column", () => {
+    const dir = tempDir({ "t.csv": TRACE, "ok.csv": "event,msr\nrdmsr,0x10\n" });
+    const r = runCli(["compare", "t.csv"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^t\.csv:3:9: /);
+    expect(runCli(["compare", "ok.csv", "-f", "csv"], { cwd: dir }).stdout.split("\n")[0]).toBe(HEADER);
+    const clean = runCli(["compare", "ok.csv", "--lenient", "-f", "json"], { cwd: dir });
+    expect(JSON.parse(clean.stdout).partial).toBe(false);
+    expect(clean.stderr).toBe("");
+  });
+});

@@ -707,8 +707,10 @@ describe("fuzz: regressions", () => {
   // New in c8976ab: the fast scanner checks a comment's UTF-8 without finish(), so a
   // comment ending inside a character passes there and fails on csv-parse's path
   // (src/io/fast-scanner.ts, takeLine's comment branch).
+  // And at the end of the input, finish() (src/io/fast-scanner.ts) adds a "\n" to the last
+  // line before the comment branch checks it: the fast path blames a 0x0a that is not there.
   it("a comment ending inside a UTF-8 character: the two readers agree", async () => {
-    for (const text of ["#\xc2\nevent\nvmentry\n", "event\n#\xe2\x82\nvmentry\n"]) {
+    for (const text of ["#\xc2\nevent\nvmentry\n", "event\n#\xe2\x82\nvmentry\n", "#\xc3", "event\nvmentry\n#\xc3"]) {
       expect(await readText(text, "fast")).toEqual(await readText(text, "csv-parse"));
     }
   });

@@ -40,6 +40,7 @@ export const SetupOptions = z.object({
   l1Bitmap: z.string().optional(),
   l1Profile,
   snapshotsDir: z.array(z.string()).default([]),
+  lenient: z.boolean().default(false),
   l0Profile: z.enum(PROFILE_NAMES, { error: `expected one of ${PROFILE_NAMES.join(", ")}` }).default("kvm-2013"),
   l0Bitmap: z.string().optional(),
   l0BitmapLegacy: z.string().optional(),

@@ -109,6 +109,7 @@ export async function replayReport(
     cost: setup.cost,
     breakdown,
     snapshotDirs: options.snapshotsDir,
+    lenient: options.lenient,
   };
   const quiet = options.quiet === true;
   const jobs = options.jobs ?? availableParallelism();
@@ -135,5 +136,16 @@ export async function replayReport(
     });
     if (tell) process.stderr.write("\r\u001b[K");
   }
-  return { report: { options: reportOptions(options, names, setup), traces: outcomes }, out };
+  for (const outcome of outcomes) warnSkipped(outcome);
+  return { report: { options: reportOptions(options, names, setup), traces: outcomes, lenient: options.lenient }, out };
+}
+
+/** --lenient: what was skipped, on stderr, so the results are not taken for whole ones. */
+function warnSkipped(outcome: TraceOutcome): void {
+  const skipped = outcome.skipped;
+  if (!skipped || skipped.rows === 0) return;
+  const rows = skipped.rows === 1 ? "1 bad row" : `${skipped.rows} bad rows`;
+  const lines = [`warning: ${outcome.trace}: skipped ${rows} (--lenient); results are partial`];
+  if (skipped.first.length > 0) lines.push(`the first ${skipped.first.length}:`, ...skipped.first.map((m) => `  ${m}`));
+  process.stderr.write(`${lines.join("\n")}\n`);
 }

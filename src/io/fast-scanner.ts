@@ -426,8 +426,11 @@ export class FastScanner {
   private decodeSlow(next: number): number {
     const fields = this.strings();
     if (fields.length === 1 && (fields[0] as string).trim() === "") return next; // a line of spaces
-    this.onEvent(this.rows.row(fields, this.locate));
-    this.events++;
+    const ev = this.rows.rowOrSkip(fields, this.locate);
+    if (ev !== null) {
+      this.onEvent(ev);
+      this.events++;
+    }
     return next;
   }
 

@@ -39,6 +39,14 @@ export interface ReadTraceOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Folders besides the trace's own that its snapshots may be in. */
   readonly snapshotDirs?: readonly string[];
+  /** --lenient: bad rows are skipped and counted here instead of stopping the read. */
+  readonly skipped?: SkippedRows;
+}
+
+/** Rows --lenient skipped: how many, and the first ten errors. */
+export interface SkippedRows {
+  rows: number;
+  first: string[];
 }
 
 /** How an input is named in messages. */
@@ -51,7 +59,25 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   // A piped trace names its snapshots relative to the current folder.
   const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file), options.snapshotDirs);
   const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)));
-  const onEvent = options.onEvent;
+  let onEvent = options.onEvent;
+  const skipped = options.skipped;
+  if (skipped) {
+    // --lenient: a bad row, or an event the machine cannot take, is skipped and noted.
+    const note = (error: InputError) => {
+      skipped.rows++;
+      if (skipped.first.length < 10) skipped.first.push(error.message);
+    };
+    rows.onBadRow = note;
+    const apply = options.onEvent;
+    onEvent = (ev) => {
+      try {
+        apply(ev);
+      } catch (error) {
+        if (!(error instanceof ReplayError)) throw error;
+        note(new InputError(`${at(file, error.line)}${error.message}`));
+      }
+    };
+  }
   const chunks = traceChunks(options.file, options.input, options.onBytes)[Symbol.asyncIterator]();
   let stats: TraceStats;
   try {
@@ -163,8 +189,11 @@ async function readWithCsvParse(
       const locate = locator(fields, quoted, stats.lines);
       if (!rows.hasHeader) rows.header(fields, locate);
       else {
-        onEvent(rows.row(fields, locate));
-        stats.events++;
+        const ev = rows.rowOrSkip(fields, locate);
+        if (ev !== null) {
+          onEvent(ev);
+          stats.events++;
+        }
       }
       return null;
     },

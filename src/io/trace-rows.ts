@@ -88,6 +88,24 @@ export class TraceRows {
     }
   }
 
+  /**
+   * --lenient: told about each bad row instead of stopping. Without it, row()
+   * and rowOrSkip() throw.
+   */
+  onBadRow: ((error: InputError) => void) | null = null;
+
+  /** row(), or null for a bad row when onBadRow takes it. */
+  rowOrSkip(fields: readonly string[], locate: FieldLocator): TraceEvent | null {
+    if (this.onBadRow === null) return this.row(fields, locate);
+    try {
+      return this.row(fields, locate);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      this.onBadRow(error);
+      return null;
+    }
+  }
+
   /** Decodes one row into the shared event object, which is valid until the next call. */
   row(fields: readonly string[], locate: FieldLocator): TraceEvent {
     this.fields = fields;

@@ -8,9 +8,15 @@ import type { Report } from "../report.js";
 export async function renderCsv(report: Report): Promise<string> {
   const { stringify } = await import("csv-stringify/sync");
   const several = report.traces.length > 1;
-  const rows = report.traces.flatMap((t) => t.results.map((r) => (several ? { trace: t.trace, ...r } : r)));
-  return stringify(rows as unknown as Record<string, unknown>[], {
-    header: true,
-    columns: several ? ["trace", ...RESULT_FIELDS] : [...RESULT_FIELDS],
-  });
+  const rows = report.traces.flatMap((t) =>
+    t.results.map((r) => ({
+      ...(several ? { trace: t.trace } : {}),
+      ...r,
+      ...(report.lenient ? { skipped_rows: t.skipped?.rows ?? 0 } : {}),
+    })),
+  );
+  const columns: string[] = [...RESULT_FIELDS];
+  if (several) columns.unshift("trace");
+  if (report.lenient) columns.push("skipped_rows"); // --lenient only: the normal header never changes
+  return stringify(rows as unknown as Record<string, unknown>[], { header: true, columns });
 }

@@ -8,6 +8,7 @@ export const JSON_SCHEMA_VERSION = 1;
  * One trace: {"schema": 1, "trace", "events", "vcpus", "options", "results", ["msrs"]}.
  * Several: {"schema": 1, "options", "traces": [{"trace", "events", "vcpus"}],
  * "results": [{"trace", …results of that trace's strategy}]}.
+ * With --lenient, "partial" and "skipped_rows" (per trace when several).
  */
 export function renderJson(report: Report): string {
   const [only] = report.traces;
@@ -22,15 +23,26 @@ export function renderJson(report: Report): string {
       results: only.results,
     };
     if (only.msrs) out.msrs = only.msrs.map(msrJson);
+    if (report.lenient) Object.assign(out, partial(only.skipped?.rows ?? 0));
   } else {
     out = {
       schema: JSON_SCHEMA_VERSION,
       options: report.options,
-      traces: report.traces.map(({ trace, events, vcpus }) => ({ trace, events, vcpus })),
+      traces: report.traces.map(({ trace, events, vcpus, skipped }) => ({
+        trace,
+        events,
+        vcpus,
+        ...(report.lenient ? partial(skipped?.rows ?? 0) : {}),
+      })),
       results: report.traces.flatMap((t) => t.results.map((r) => ({ trace: t.trace, ...r }))),
     };
   }
   return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** --lenient: whether rows were skipped, and how many. */
+function partial(skippedRows: number) {
+  return { partial: skippedRows > 0, skipped_rows: skippedRows };
 }
 
 function msrJson(s: MsrStats) {

@@ -10,7 +10,9 @@ const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
 function title(trace: TraceOutcome, report: Report): string {
   const vcpus = trace.vcpus === 1 ? "1 vCPU" : `${count(trace.vcpus)} vCPUs`;
-  return `${trace.trace}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+  const line = `${trace.trace}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+  const skipped = trace.skipped?.rows ?? 0;
+  return skipped > 0 ? `${line}\nPARTIAL: ${count(skipped)} bad rows skipped (--lenient)` : line;
 }
 
 function counterCell(result: StrategyResult, field: (typeof COUNTERS)[number], style: Style) {

@@ -60,7 +60,9 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
       },
     });
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
+    const skipped = spec.lenient ? { rows: 0, first: [] } : undefined;
     const stats = await readTrace({
+      skipped,
       file,
       onEvent: (ev) => front.apply(ev),
       snapshotDirs: spec.snapshotDirs,
@@ -82,6 +84,7 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
           vcpus: front.machine.seen.length,
           results: message.results,
           ...(message.msrs ? { msrs: message.msrs } : {}),
+          ...(skipped ? { skipped } : {}),
         };
       }
     }

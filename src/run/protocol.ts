@@ -3,6 +3,7 @@ import type { Batch } from "../engine/batch.js";
 import type { MsrStats } from "../engine/back.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
+import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
 export interface ReplaySpec {
@@ -13,6 +14,8 @@ export interface ReplaySpec {
   readonly breakdown: boolean;
   /** --snapshots-dir: folders besides each trace's own that its snapshots may be in. */
   readonly snapshotDirs?: readonly string[];
+  /** --lenient: skip bad rows (counted in the outcome) instead of stopping. */
+  readonly lenient?: boolean;
 }
 
 /** What a replay of one trace found. */
@@ -22,6 +25,8 @@ export interface TraceOutcome {
   readonly vcpus: number;
   readonly results: StrategyResult[];
   readonly msrs?: MsrStats[];
+  /** --lenient only: the rows skipped, and the first ten errors. */
+  readonly skipped?: SkippedRows;
 }
 
 export type ToWorker =

@@ -16,7 +16,9 @@ export async function replayHere(
     breakdown: spec.breakdown,
   });
   const onProgress = options.onProgress;
+  const skipped = spec.lenient ? { rows: 0, first: [] } : undefined;
   const stats = await readTrace({
+    skipped,
     file,
     onEvent: (ev) => replay.apply(ev),
     snapshotDirs: spec.snapshotDirs,
@@ -28,5 +30,6 @@ export async function replayHere(
     vcpus: replay.machine.seen.length,
     results: replay.results(spec.cost),
     ...(spec.breakdown ? { msrs: replay.breakdown(0) } : {}),
+    ...(skipped ? { skipped } : {}),
   };
 }

@@ -14,6 +14,7 @@ export function withReplayOptions(command: Command): Command {
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
     .option("-q, --quiet", "no progress line on stderr")
+    .option("--lenient", "skip bad rows (reported on stderr, results marked partial) instead of stopping")
     .option("-j, --jobs <n>", "threads to use (default: one per core); 1 replays everything in the main thread");
 }
 
