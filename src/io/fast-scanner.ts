@@ -26,6 +26,8 @@ const COMMA = 0x2c;
 const TILDE = 0x7e;
 const ZERO = 0x30;
 
+const LINE_END = Buffer.from([NL]);
+
 /** The longest line a trace may have (an error, not a crash, beyond it). */
 export const MAX_LINE = 1 << 20;
 export const TOO_LONG = `a line longer than 1 MiB (${MAX_LINE} bytes): is this a trace?`;
@@ -66,6 +68,8 @@ export class FastScanner {
   /** Bytes of a line that began in an earlier chunk (a copy). */
   private carry: Buffer | null = null;
   private bomChecked = false;
+  /** finish() is taking a last line, whose "\n" it added. */
+  private finishing = false;
   private readonly roles = new Uint8Array(MAX_FIELDS);
   private columns = 0;
   /** The header begins event,vcpu,msr,value: takeCanonical applies. */
@@ -146,6 +150,7 @@ export class FastScanner {
 
   /** The input ended: takes a last line with no line end. */
   finish(): Handover | null {
+    this.finishing = true;
     const carry = this.carry;
     this.carry = null;
     if (carry === null || carry.length === 0) return null;
@@ -191,7 +196,9 @@ export class FastScanner {
       for (let p = pos; p < end; p++) {
         const c = buf[p] as number;
         if (c > TILDE || c === 0) {
-          const problem = new TextChecker().check(buf.subarray(pos, end + 1)); // with its "\n", as csv-parse's path sees it
+          // With its "\n" as csv-parse's path sees it, unless finish() added that "\n".
+          const checker = new TextChecker();
+          const problem = checker.check(buf.subarray(pos, end)) ?? (this.finishing ? checker.finish() : checker.check(LINE_END));
           if (problem) throw new InputError(`${at(this.rows.file, this.line + 1, problem.column)}${problem.message}`);
           break;
         }

@@ -14,8 +14,12 @@ export class LineIndex {
   private lastByte = -1;
   private total = 0;
 
+  /** Whether any CR came by: without one, csv-parse's own line count is right. */
+  sawCR = false;
+
   add(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    if (!this.sawCR && chunk.indexOf(0x0d) >= 0) this.sawCR = true;
     this.chunks.push(chunk);
     this.total += chunk.length;
   }

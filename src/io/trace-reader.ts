@@ -288,7 +288,8 @@ function fixLine(error: unknown, lineIndex: LineIndex, lineOffset: number): unkn
   if (!isCsvError(error)) return error;
   // A quote still open at the end is reported on the last line.
   if (error.code === "CSV_QUOTE_NOT_CLOSED") error.lines = lineIndex.lines() + lineOffset;
-  else if (typeof error.bytes === "number") error.lines = lineIndex.lineAt(error.bytes) + lineOffset;
+  else if (!lineIndex.sawCR || typeof error.bytes !== "number") error.lines = (error.lines as number) + lineOffset;
+  else error.lines = lineIndex.lineAt(error.bytes) + lineOffset;
   return error;
 }
 

@@ -60,6 +60,11 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
       },
     });
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
+    // A chunk can fill more than one batch: wait until few enough are out, not for one.
+    const backOff = async () => {
+      while (inFlight > IN_FLIGHT && !failure) await waitForWorker();
+      if (failure) throw failure;
+    };
     const skipped = spec.lenient ? { rows: 0, first: [] } : undefined;
     const stats = await readTrace({
       skipped,
@@ -69,7 +74,7 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
       onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytes, front.events) : undefined,
       pace: () => {
         if (failure) throw failure;
-        return inFlight > IN_FLIGHT ? waitForWorker() : undefined;
+        return inFlight > IN_FLIGHT ? backOff() : undefined;
       },
     });
     front.flush();
