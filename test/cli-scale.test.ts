@@ -2,6 +2,8 @@
  * The CLI on what "at scale" adds: several traces at once, gzip, stdin, and a
  * worker-thread pipeline that must give the in-process replay's results.
  */
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -210,5 +212,36 @@ describe("--lenient", () => {
     const clean = runCli(["compare", "ok.csv", "--lenient", "-f", "json"], { cwd: dir });
     expect(JSON.parse(clean.stdout).partial).toBe(false);
     expect(clean.stderr).toBe("");
+  });
+});
+
+describe("a killed run", () => {
+  it("SIGTERM while gen streams leaves the old file as it was and no temporary file", async () => {
+    const dir = tempDir({ "out.csv": "old content\n" });
+    const child = spawn(process.execPath, [join(ROOT, "bin/nvmx-replay.js"), "gen", "linux-mixed", "--events", "200M", "-o", "out.csv"], {
+      cwd: dir,
+      stdio: "ignore",
+    });
+    // Wait for the temporary file to appear, then kill the run.
+    for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.endsWith(".tmp")); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(dir).some((f) => f.endsWith(".tmp"))).toBe(true);
+    child.kill("SIGTERM");
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    expect(code === null ? signal : code).toBe("SIGTERM");
+    expect(readFileSync(join(dir, "out.csv"), "utf8")).toBe("old content\n");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("a closed stdout pipe (| head) ends quietly with status 0", () => {
+    // Enough output (import writes a row per line) that the pipe closes mid-write.
+    const line = " CPU 0/KVM-7289  [003] d..1.  1234.567890: kvm_msr: msr_write c0000100 = 0x7f00\n";
+    const dir = tempDir({ "run.txt": line.repeat(100_000) });
+    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin/nvmx-replay.js")}" import run.txt 2>err.txt | head -1`], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(readFileSync(join(dir, "err.txt"), "utf8")).not.toMatch(/EPIPE|Error/);
   });
 });

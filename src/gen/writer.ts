@@ -4,16 +4,16 @@
  * over the target only once complete. On failure the temporary file is removed,
  * so a failed run leaves neither a partial file nor a damaged old one.
  */
-import { randomBytes } from "node:crypto";
 import { type WriteStream, createWriteStream } from "node:fs";
 import { rename, stat, unlink } from "node:fs/promises";
 import { once } from "node:events";
-import { basename, dirname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { InputError, at, reason } from "../io/errors.js";
+import { tempBeside, trackTemp } from "../io/output.js";
 
 export class AtomicStreamWriter {
   readonly temp: string;
+  private readonly untrack: () => void;
   private readonly stream: WriteStream;
   private failure: unknown = null;
 
@@ -33,7 +33,8 @@ export class AtomicStreamWriter {
   }
 
   private constructor(readonly path: string) {
-    this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    this.temp = tempBeside(path);
+    this.untrack = trackTemp(this.temp);
     this.stream = createWriteStream(this.temp, { flags: "wx", highWaterMark: 4 << 20 });
     this.stream.on("error", (error) => {
       this.failure ??= error;
@@ -59,6 +60,7 @@ export class AtomicStreamWriter {
       await finished(this.stream);
       if (this.failure) throw this.failure;
       await rename(this.temp, this.path);
+      this.untrack();
     } catch (error) {
       await this.abort();
       throw this.wrap(this.failure ?? error);
@@ -70,6 +72,7 @@ export class AtomicStreamWriter {
     this.stream.destroy();
     await finished(this.stream).catch(() => {});
     await unlink(this.temp).catch(() => {});
+    this.untrack();
   }
 
   private wrap(error: unknown): InputError {

@@ -9,16 +9,13 @@
  * atomically and never over an input; without `-o` the description goes to
  * stdout (a raw page never does).
  */
-import { randomBytes } from "node:crypto";
-import { rename, unlink, writeFile } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { extname } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { PAGE_SIZE, orPages } from "../../engine/bitmap.js";
 import { BUILTIN_NAMES, MODES, type Mode, builtinBitmap, builtinList } from "../../bitmaps/builtin.js";
 import { descriptionJson, showText } from "../../bitmaps/describe.js";
 import { diffBitmaps, diffJson, diffText } from "../../bitmaps/diff.js";
-import { InputError, at, reason } from "../../io/errors.js";
 import { refuseOverwritingInput, writeFileAtomic } from "../../io/output.js";
 import { readSnapshot } from "../../io/snapshot.js";
 import { destination } from "../emit.js";
@@ -67,18 +64,6 @@ function fileInputs(args: readonly string[]): string[] {
   return args.filter((a) => !a.startsWith(PROFILE_PREFIX));
 }
 
-/** Like writeFileAtomic, for bytes: a temporary file beside `path`, renamed over it. */
-async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(temp, bytes, { flag: "wx" });
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw new InputError(`${at(path)}cannot write the output: ${reason(error)}`);
-  }
-}
-
 /** Writes `page` to `-o OUT` (format by extension) or its description to stdout. */
 async function emitPage(page: Uint8Array, output: string | undefined, inputs: readonly string[]): Promise<void> {
   if (output === undefined) {
@@ -88,7 +73,7 @@ async function emitPage(page: Uint8Array, output: string | undefined, inputs: re
   }
   refuseOverwritingInput(output, fileInputs(inputs));
   if (extname(output).toLowerCase() === ".bin") {
-    await writeBytesAtomic(output, page);
+    await writeFileAtomic(output, page);
     process.stderr.write(`wrote ${output} (the ${PAGE_SIZE}-byte page)\n`);
   } else {
     await writeFileAtomic(output, descriptionJson(page));
