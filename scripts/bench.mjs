@@ -22,20 +22,15 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { BIN, CACHE, M, ROOT, SEED, VCPUS, WORKLOAD, cachedTrace, head, int, label, messages, shown } from "./lib/cache.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CACHE = join(ROOT, ".bench-cache");
-const BIN = join(ROOT, "bin", "nvmx-replay.js");
+const { log, die } = messages("bench");
+
 const CLI = join(ROOT, "scripts", "bench", "cli-rss.mjs");
 const CSV_PARSE = join(ROOT, "scripts", "bench", "csv-parse-baseline.mjs");
 const BYTE_SCAN = join(ROOT, "scripts", "bench", "byte-scan.mjs");
 
-const WORKLOAD = "linux-mixed";
-const VCPUS = 4;
-const SEED = 1;
-const M = 1_000_000;
 
 const TARGET = {
   eventsPerSec: 8_000_000, // 4 strategies
@@ -79,18 +74,7 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------
 // helpers
 
-function log(text) {
-  process.stderr.write(`bench: ${text}\n`);
-}
 
-function die(text) {
-  process.stderr.write(`bench: error: ${text}\n`);
-  process.exit(1);
-}
-
-const shown = (path) => relative(ROOT, path) || ".";
-const int = (n) => Math.round(n).toLocaleString("en-US");
-const label = (events) => (events % M === 0 ? `${events / M}M` : String(events));
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -98,17 +82,6 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The first `bytes` bytes of a file, as latin1 text. */
-function head(path, bytes = 4096) {
-  const fd = openSync(path, "r");
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const n = readSync(fd, buffer, 0, bytes, 0);
-    return buffer.toString("latin1", 0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Runs `node ARGS…`, stdout discarded; returns wall seconds and what the child said on stderr. */
 function runNode(args, what) {
@@ -133,20 +106,14 @@ function runNode(args, what) {
 
 /** The trace of `events` events in the cache, generated with `nvmx-replay gen` unless it is there already. */
 function trace(events) {
-  const file = join(CACHE, `${WORKLOAD}-${VCPUS}v-s${SEED}-${label(events)}.csv`);
-  const snapshot = file.replace(/\.csv$/, ".l1.json");
-  const expected = [`# nvmx-replay gen trace: workload ${WORKLOAD}\n`, `# parameters: events=${events} vcpus=${VCPUS} seed=${SEED}\n`];
-  const matches = () => existsSync(file) && existsSync(snapshot) && expected.every((line) => head(file).includes(line));
-  if (matches()) {
+  const { file, genArgs, ready, expected } = cachedTrace(events);
+  if (ready()) {
     log(`reusing ${shown(file)}`);
     return file;
   }
   log(`generating ${shown(file)} (${int(events)} events)…`);
-  const { seconds } = runNode(
-    [BIN, "gen", WORKLOAD, "--events", String(events), "--vcpus", String(VCPUS), "--seed", String(SEED), "-o", file],
-    "nvmx-replay gen",
-  );
-  if (!matches()) die(`${shown(file)} was generated but its header does not say ${expected.map((l) => l.trim()).join(" / ")}`);
+  const { seconds } = runNode(genArgs, "nvmx-replay gen");
+  if (!ready()) die(`${shown(file)} was generated but its header does not say ${expected}`);
   log(`  done in ${seconds.toFixed(1)} s`);
   return file;
 }

@@ -20,20 +20,16 @@
 // is checked first. Exits 0 whatever the verdict; 1 if it cannot run (no disk
 // space, a failed build, gen or replay), 2 on a bad option.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, statfsSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { existsSync, mkdirSync, statSync, statfsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { CACHE, M, ROOT, SEED, VCPUS, WORKLOAD, cachedTrace, int, label, messages, shown } from "./lib/cache.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CACHE = join(ROOT, ".bench-cache");
-const BIN = join(ROOT, "bin", "nvmx-replay.js");
+const { log, die } = messages("soak");
+
 const DIST = join(ROOT, "dist");
 
-const WORKLOAD = "linux-mixed";
-const VCPUS = 4;
-const SEED = 1;
 const STRATEGIES = ["no-bitmap", "l1-filter", "merged", "merged-eager"];
-const M = 1_000_000;
 const MARK = 10 * M;
 /** linux-mixed writes about 23.3 bytes per event; ask for a margin over that. */
 const BYTES_PER_EVENT = 26;
@@ -81,43 +77,18 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------
 // helpers
 
-function log(text) {
-  process.stderr.write(`soak: ${text}\n`);
-}
 
-function die(text) {
-  process.stderr.write(`soak: error: ${text}\n`);
-  process.exit(1);
-}
-
-const shown = (path) => relative(ROOT, path) || ".";
-const int = (n) => Math.round(n).toLocaleString("en-US");
-const label = (events) => (events % M === 0 ? `${events / M}M` : String(events));
 const gb = (bytes) => `${(bytes / 1e9).toFixed(1)} GB`;
 const mib = (bytes) => (bytes / MiB).toFixed(1);
 
-/** The first `bytes` bytes of a file, as latin1 text. */
-function head(path, bytes = 4096) {
-  const fd = openSync(path, "r");
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const n = readSync(fd, buffer, 0, bytes, 0);
-    return buffer.toString("latin1", 0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 // ---------------------------------------------------------------------------
 // the trace
 
 /** The trace of `events` events in the cache, generated with `nvmx-replay gen` unless it is there already. */
 function trace(events) {
-  const file = join(CACHE, `${WORKLOAD}-${VCPUS}v-s${SEED}-${label(events)}.csv`);
-  const snapshot = file.replace(/\.csv$/, ".l1.json");
-  const expected = [`# nvmx-replay gen trace: workload ${WORKLOAD}\n`, `# parameters: events=${events} vcpus=${VCPUS} seed=${SEED}\n`];
-  const matches = () => existsSync(file) && existsSync(snapshot) && expected.every((line) => head(file).includes(line));
-  if (matches()) {
+  const { file, genArgs, ready, expected } = cachedTrace(events);
+  if (ready()) {
     log(`reusing ${shown(file)} (${gb(statSync(file).size)})`);
     return file;
   }
@@ -130,14 +101,14 @@ function trace(events) {
   }
   log(`generating ${shown(file)} (${int(events)} events, about ${gb(events * 23.3)}; ${gb(free)} free)…`);
   const start = process.hrtime.bigint();
-  const child = spawnSync(
-    process.execPath,
-    [BIN, "gen", WORKLOAD, "--events", String(events), "--vcpus", String(VCPUS), "--seed", String(SEED), "-o", file],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, NO_COLOR: "1" } },
-  );
+  const child = spawnSync(process.execPath, genArgs, {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   if (child.error) die(`nvmx-replay gen: ${child.error.message}`);
   if (child.status !== 0) die(`nvmx-replay gen exited with ${child.status ?? child.signal}`);
-  if (!matches()) die(`${shown(file)} was generated but its header does not say ${expected.map((l) => l.trim()).join(" / ")}`);
+  if (!ready()) die(`${shown(file)} was generated but its header does not say ${expected}`);
   log(`  done in ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
   return file;
 }
