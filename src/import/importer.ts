@@ -126,15 +126,15 @@ export class Importer {
     const stats = this.stats;
     const lineNo = ++stats.lines;
     const trimmed = text.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) return this.skip("blank");
+    if (trimmed === "" || trimmed.startsWith("#")) return this.skipLine("blank");
     const parsed = parseTraceLine(text);
-    if (parsed === null) return this.skip(isLostEventsLine(text) ? "lost" : "notTrace");
+    if (parsed === null) return this.skipLine(isLostEventsLine(text) ? "lost" : "notTrace");
     const event = parsed.event;
     if (event === "kvm_msr") {
       const access = parseKvmMsr(parsed.payload);
       if (access === null) return this.malformed(lineNo, parsed, KVM_MSR_SHAPE);
       const vcpu = this.vcpuOf(parsed);
-      if (vcpu === null) return this.skip("vcpuRange");
+      if (vcpu === null) return this.skipLine("vcpuRange");
       if (access.write) stats.wrmsr++;
       else stats.rdmsr++;
       if (access.gp) stats.gp++;
@@ -142,7 +142,7 @@ export class Importer {
     }
     if (ENTRY_EVENTS.has(event)) {
       const vcpu = this.vcpuOf(parsed);
-      if (vcpu === null) return this.skip("vcpuRange");
+      if (vcpu === null) return this.skipLine("vcpuRange");
       stats.vmentry++;
       return `vmentry,${vcpu},,,${parsed.timestamp}\n`;
     }
@@ -151,10 +151,10 @@ export class Importer {
       if (reason === null) return this.malformed(lineNo, parsed, VMEXIT_INJECT_SHAPE);
       if (isMsrExit(reason)) {
         this.count(parsed);
-        return this.skip("msrExit");
+        return this.skipLine("msrExit");
       }
       const vcpu = this.vcpuOf(parsed);
-      if (vcpu === null) return this.skip("vcpuRange");
+      if (vcpu === null) return this.skipLine("vcpuRange");
       stats.vmexit++;
       return `vmexit,${vcpu},,${reason},${parsed.timestamp}\n`;
     }
@@ -167,10 +167,10 @@ export class Importer {
       stats.hints++;
       return null;
     }
-    return this.skip("otherEvent");
+    return this.skipLine("otherEvent");
   }
 
-  private skip(reason: SkipReason): null {
+  private skipLine(reason: SkipReason): null {
     this.stats.skipped[reason]++;
     return null;
   }
@@ -185,7 +185,7 @@ export class Importer {
       throw new InputError(`${at(this.file, lineNo)}${line.event}: expected "${shape}", got "${shown(line.payload)}"`);
     }
     this.stats.firstMalformed ??= lineNo;
-    return this.skip("malformed");
+    return this.skipLine("malformed");
   }
 
   private rank(key: string): number {
