@@ -5,7 +5,7 @@
  * strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { PAGE_SIZE, filledPage, orDifference, testBit } from "./bitmap.js";
+import { PAGE_SIZE, bitPosition, filledPage, orDifference, testBit } from "./bitmap.js";
 import { Ev } from "./events.js";
 import { L1_BITMAP_GPA, type L0Bitmaps, MAX_VCPUS, Machine } from "./machine.js";
 import {
@@ -144,12 +144,10 @@ export class ReplayBack {
       const code = codes[i] as number;
       if (code > WRMSR) continue;
       const v = vcpus[i] as number;
-      const msr = msrs[i] as number;
-      // bitPosition() spelt out: this runs once per access.
-      let position = -1;
-      if (msr <= 0x1fff) position = msr;
-      else if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) position = 0x2000 + (msr & 0x1fff);
-      if (position >= 0 && code === WRMSR) position += 0x4000;
+      const position = bitPosition(msrs[i] as number, code === WRMSR);
+      // The oracle: L1 wants the access when it runs L2 without a bitmap, the
+      // MSR has no bit, or its bit is set in vmcs12's bitmap (KVM:
+      // nested_vmx_exit_handled_msr()); otherwise L0 wants it if its own bit is set.
       let want = L1_WANTS | WANTED;
       if (position >= 0) {
         const l1 = l1View[v] as Uint8Array | null;

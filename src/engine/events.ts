@@ -35,11 +35,6 @@ export const EVENT_NAMES = [
 
 export type EventName = (typeof EVENT_NAMES)[number];
 
-/** L1 acts on the vCPU: L2 must have left it first. */
-export function isL1Event(code: EventCode): boolean {
-  return code >= Ev.vmentry && code <= Ev.l1Mode;
-}
-
 /** L1's long-mode state, which picks vmcs01's bitmap. */
 export const MODE_LONGMODE = 0;
 export const MODE_LEGACY = 1;

@@ -3,7 +3,7 @@
  * memory (shared by all vCPUs), each vCPU's vmcs12 MSR-bitmap fields, L1's
  * mode and L0's own bitmap for the vCPU (SPEC section 5).
  */
-import { DIR_R, DIR_W, PAGE_SIZE, testBit, writeMsrBits } from "./bitmap.js";
+import { DIR_R, DIR_W, PAGE_SIZE, writeMsrBits } from "./bitmap.js";
 import type { MachineEvent } from "./batch.js";
 import { Ev, MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
 
@@ -149,21 +149,5 @@ export class Machine {
   /** How many L1 stores the page at gpa has seen. */
   pageVersion(gpa: number): number {
     return this.versions.get(gpa) ?? 0;
-  }
-
-  /**
-   * L1 wants the access: it runs L2 without a bitmap, the MSR has no bit, or
-   * its bit in vmcs12's bitmap is 1 (KVM: nested_vmx_exit_handled_msr()).
-   */
-  l1Wants(state: VcpuState, position: number): boolean {
-    if (!state.useBitmap || position < 0) return true;
-    const page = this.l1Page(state);
-    // Entry checks guarantee the page while L2 runs; an absent page reads as "exit".
-    return page === undefined || testBit(page, position);
-  }
-
-  /** L0 wants the access: the MSR has no bit or its own bit for the vCPU is 1. */
-  l0Wants(state: VcpuState, position: number): boolean {
-    return position < 0 || testBit(state.l0Bitmap(), position);
   }
 }
