@@ -25,6 +25,8 @@ export interface FrontOptions {
   readonly l1Bitmap?: Uint8Array | null;
   /** Queued events per batch. */
   readonly capacity?: number;
+  /** The first batch to fill (one over shared memory, say); by default a new one. */
+  readonly batch?: Batch;
   /**
    * Takes each full batch. A consumer that keeps the batch (another thread)
    * returns an empty one for the front to fill next; one that is done with
@@ -45,7 +47,7 @@ export class ReplayFront {
   constructor(private readonly options: FrontOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
     this.capacity = options.capacity ?? 1 << 14;
-    this.batch = newBatch(this.capacity);
+    this.batch = options.batch ?? newBatch(this.capacity);
   }
 
   /**

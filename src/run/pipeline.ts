@@ -1,15 +1,16 @@
 /**
  * One trace on two threads: this thread reads the trace and runs the front
- * of the replay (entry checks, the oracle); a worker runs the strategies over
- * the batches the front fills. Reading and the strategies overlap, so adding
- * strategies costs little wall time.
+ * of the replay (the machine, the entry checks); a worker runs the oracle and
+ * the strategies over the batches the front fills. Reading and the strategies overlap, so adding
+ * strategies costs little wall time. Batches live in shared memory and are
+ * reused: only their counts and machine events cross in messages.
  */
 import { Worker } from "node:worker_threads";
-import { type Batch, clearBatch, newBatch } from "../engine/batch.js";
+import { BATCH_BYTES_PER_EVENT, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { InputError } from "../io/errors.js";
 import { readTrace } from "../io/trace-reader.js";
-import { type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome, batchBuffers } from "./protocol.js";
+import { type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome, batchMessage } from "./protocol.js";
 
 /** Events per batch: big enough to make a message cheap per event. */
 const CAPACITY = 1 << 15;
@@ -25,17 +26,28 @@ export interface PipelineOptions {
 
 export async function replayPipelined(file: string, spec: ReplaySpec, options: PipelineOptions = {}): Promise<TraceOutcome> {
   const worker = new Worker(WORKER_URL);
-  const pool: Batch[] = [];
+  // Batches over shared memory, by slot; `free` holds the slots not in use.
+  const memories: SharedArrayBuffer[] = [];
+  const batches: Batch[] = [];
+  const free: number[] = [];
+  const newSlot = (): number => {
+    const memory = new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT);
+    memories.push(memory);
+    batches.push(newBatch(CAPACITY, memory));
+    return batches.length - 1;
+  };
+  const batchIn = (slot: number) => batches[slot] as Batch;
+  let filling = newSlot();
   let inFlight = 0;
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
   let finished: ((message: FromWorker) => void) | null = null;
 
-  const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
+  const post = (message: ToWorker) => worker.postMessage(message);
   worker.on("message", (message: FromWorker) => {
     if (message.type === "batch") {
-      clearBatch(message.batch);
-      pool.push(message.batch);
+      clearBatch(batchIn(message.slot));
+      free.push(message.slot);
       inFlight--;
     } else if (message.type === "error") {
       failure = message.input ? new InputError(message.message) : new Error(message.message);
@@ -53,10 +65,12 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
       l0: spec.l0,
       l1Bitmap: spec.l1Bitmap,
       capacity: CAPACITY,
+      batch: batchIn(filling),
       emit: (batch) => {
         inFlight++;
-        post({ type: "batch", batch }, batchBuffers(batch));
-        return pool.pop() ?? newBatch(CAPACITY);
+        post(batchMessage(filling, memories[filling] as SharedArrayBuffer, CAPACITY, batch));
+        filling = free.pop() ?? newSlot();
+        return batchIn(filling);
       },
     });
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));

@@ -1,5 +1,5 @@
 /** Messages between the main thread and replay workers. */
-import type { Batch } from "../engine/batch.js";
+import { type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
 import type { MsrStats } from "../engine/back.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
@@ -32,20 +32,45 @@ export interface TraceOutcome {
 export type ToWorker =
   /** Run the strategies (the back half) over batches that follow. */
   | { readonly type: "back"; readonly spec: ReplaySpec }
-  | { readonly type: "batch"; readonly batch: Batch }
+  | BatchMessage
   | { readonly type: "end" }
   /** Replay a whole trace in the worker. */
   | { readonly type: "trace"; readonly file: string; readonly spec: ReplaySpec };
 
 export type FromWorker =
-  /** A consumed batch, sent back to be filled again. */
-  | { readonly type: "batch"; readonly batch: Batch }
+  /** The batch in this slot is consumed: it can be filled again. */
+  | { readonly type: "batch"; readonly slot: number }
   | { readonly type: "results"; readonly results: StrategyResult[]; readonly msrs?: MsrStats[] }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
   | { readonly type: "error"; readonly message: string; readonly input: boolean };
 
-/** The buffers a batch can hand over without copying. */
-export function batchBuffers(batch: Batch): ArrayBuffer[] {
-  return [batch.code.buffer, batch.vcpu.buffer, batch.msr.buffer] as ArrayBuffer[];
+/**
+ * A full batch. Its arrays live in shared memory, one buffer per slot, so
+ * only the counts and the few machine events are copied.
+ */
+export interface BatchMessage {
+  readonly type: "batch";
+  readonly slot: number;
+  readonly memory: SharedArrayBuffer;
+  readonly capacity: number;
+  readonly count: number;
+  readonly accesses: number;
+  readonly marks: number[];
+  readonly machineEvents: MachineEvent[];
+}
+
+export function batchMessage(slot: number, memory: SharedArrayBuffer, capacity: number, batch: Batch): BatchMessage {
+  const { count, accesses, marks, machineEvents } = batch;
+  return { type: "batch", slot, memory, capacity, count, accesses, marks, machineEvents };
+}
+
+/** The batch a message describes, over the same shared memory. */
+export function batchOf(message: BatchMessage): Batch {
+  const batch = newBatch(message.capacity, message.memory);
+  batch.count = message.count;
+  batch.accesses = message.accesses;
+  batch.marks.push(...message.marks);
+  batch.machineEvents.push(...message.machineEvents);
+  return batch;
 }

@@ -7,7 +7,7 @@ import { ReplayBack } from "../engine/back.js";
 import type { CostModel } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
 import { InputError } from "../io/errors.js";
-import { type FromWorker, type ToWorker, batchBuffers } from "./protocol.js";
+import { type FromWorker, type ToWorker, batchOf } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("run/worker.js is a worker thread's entry point");
@@ -16,8 +16,8 @@ let back: ReplayBack | null = null;
 let breakdown = false;
 let cost: CostModel | null = null;
 
-function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
-  port?.postMessage(message, transfer);
+function send(message: FromWorker): void {
+  port?.postMessage(message);
 }
 
 function fail(error: unknown): void {
@@ -40,8 +40,8 @@ port.on("message", (message: ToWorker) => {
         return;
       case "batch":
         if (!back) throw new Error("internal: a batch before the back was set up");
-        back.consume(message.batch);
-        send({ type: "batch", batch: message.batch }, batchBuffers(message.batch));
+        back.consume(batchOf(message));
+        send({ type: "batch", slot: message.slot });
         return;
       case "end":
         if (!back || !cost) throw new Error("internal: end before the back was set up");
