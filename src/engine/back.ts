@@ -24,6 +24,10 @@ const TILE = 2048;
 /** The oracle's answer per access (SPEC section 6): L1 wants it; L1 or L0 wants it. */
 const L1_WANTS = 1;
 const WANTED = 2;
+/** The MSR has no bit in the bitmap (so every access to it exits). */
+const NO_BIT = 4;
+/** Where an access's bit position sits in its judgement, above the flags. */
+const POSITION_SHIFT = 3;
 
 // Event and delivery codes as plain constants for the loops below.
 const WRMSR: number = Ev.wrmsr;
@@ -81,17 +85,16 @@ export class ReplayBack {
   readonly machine: Machine;
   private readonly runs: Run[];
   private accesses = 0;
-  // The oracle's answers for the tile being run (judge()).
-  private readonly position = new Int32Array(TILE);
-  private readonly wants = new Uint8Array(TILE);
+  /** The oracle's answers for the tile being run (judge()): the bit's position, NO_BIT and the want bits. */
+  private readonly judged = new Int32Array(TILE);
   /** Per vCPU, what the oracle reads (refreshViews). */
-  private readonly l1View: (Uint8Array | null)[] = new Array<Uint8Array | null>(MAX_VCPUS).fill(null);
+  private readonly l1View: Uint8Array[] = new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP);
   private readonly l0View: Uint8Array[];
 
   constructor(options: BackOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
     this.l0View = new Array<Uint8Array>(MAX_VCPUS).fill(options.l0.longmode);
-    if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? null);
+    if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? NO_BITMAP);
     this.runs = options.strategies.map((strategy) => {
       const counters = zeroCounters();
       return {
@@ -134,40 +137,40 @@ export class ReplayBack {
 
   /**
    * The oracle for the accesses in [from, to), once for all strategies: the
-   * machine does not change among them. Fills position[] and wants[] (indexed
-   * from `from`).
+   * machine does not change among them. Fills judged[] (indexed from `from`).
    */
   private judge(batch: Batch, from: number, to: number): void {
     const { code: codes, vcpu: vcpus, msr: msrs } = batch;
-    const { position: positions, wants, l1View, l0View } = this;
+    const { judged, l1View, l0View } = this;
     for (let i = from; i < to; i++) {
       const code = codes[i] as number;
       if (code > WRMSR) continue;
-      const v = vcpus[i] as number;
       const position = bitPosition(msrs[i] as number, code === WRMSR);
-      // The oracle: L1 wants the access when it runs L2 without a bitmap, the
-      // MSR has no bit, or its bit is set in vmcs12's bitmap (KVM:
-      // nested_vmx_exit_handled_msr()); otherwise L0 wants it if its own bit is set.
-      let want = L1_WANTS | WANTED;
-      if (position >= 0) {
-        const l1 = l1View[v] as Uint8Array | null;
-        if (l1 !== null && ((l1[position >> 3] as number) & (1 << (position & 7))) === 0) {
-          const l0 = l0View[v] as Uint8Array;
-          want = ((l0[position >> 3] as number) & (1 << (position & 7))) === 0 ? 0 : WANTED;
-        }
+      if (position < 0) {
+        // No bit: the access always exits, and L1 wants it.
+        judged[i - from] = NO_BIT | L1_WANTS | WANTED;
+        continue;
       }
-      positions[i - from] = position;
-      wants[i - from] = want;
+      // The oracle: L1 wants the access when it runs L2 without a bitmap (its
+      // view is then all ones) or its bit is set in vmcs12's bitmap (KVM:
+      // nested_vmx_exit_handled_msr()); otherwise L0 wants it if its own bit
+      // is set. Arithmetic, not branches: the answers follow the data.
+      const v = vcpus[i] as number;
+      const byte = position >> 3;
+      const shift = position & 7;
+      const l1 = ((l1View[v] as Uint8Array)[byte] as number) >> shift;
+      const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
+      judged[i - from] = (position << POSITION_SHIFT) | ((l1 & 1) * (L1_WANTS | WANTED)) | ((l0 & 1) << 1);
     }
   }
 
   /**
-   * What the oracle reads for vCPU v: L1's page (null when L1 runs L2 without
-   * a bitmap, so it wants everything) and L0's bitmap for its mode.
+   * What the oracle reads for vCPU v: L1's page (all ones when L1 runs L2
+   * without a bitmap, so it wants everything) and L0's bitmap for its mode.
    */
   private refreshViews(v: number): void {
     const state = this.machine.vcpu(v);
-    this.l1View[v] = state.useBitmap ? (this.machine.l1Page(state) ?? null) : null;
+    this.l1View[v] = state.useBitmap ? (this.machine.l1Page(state) ?? NO_BITMAP) : NO_BITMAP;
     this.l0View[v] = state.l0Bitmap();
   }
 
@@ -200,15 +203,15 @@ export class ReplayBack {
    */
   private runSegment(run: Run, batch: Batch, from: number, to: number): void {
     const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
-    const { position: positions, wants } = this;
+    const judged = this.judged;
     const { running, vmcs02, delivered, msrs } = run;
-    const l1WantsEverything = run.l1WantsEverything;
+    const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
     const withoutBitmap = run.withoutBitmap;
     let otherExits = 0;
     let entries = 0;
-    let none = 0;
-    let l0 = 0;
-    let l1 = 0;
+    let accesses = 0;
+    let exits = 0;
+    let reflected = 0;
     for (let i = from; i < to; i++) {
       const v = vcpus[i] as number;
       const code = codes[i] as number;
@@ -229,30 +232,25 @@ export class ReplayBack {
       // The CPU consults vmcs02's bitmap: none (an all-ones page here), no
       // bit, or a set bit exits to L0 (SDM "MSR-Bitmap Address"), which
       // reflects the exit if L1 wants it (KVM: nested_vmx_exit_handled_msr()).
-      const position = positions[i - from] as number;
-      const want = wants[i - from] as number;
-      let delivery: number;
-      if (position < 0 || (((vmcs02[v] as Uint8Array)[position >> 3] as number) & (1 << (position & 7))) !== 0) {
-        if ((want & L1_WANTS) !== 0 || l1WantsEverything) {
-          l1++;
-          running[v] = 0;
-          delivery = L1;
-        } else {
-          l0++;
-          delivery = L0;
-        }
-      } else {
-        none++;
-        delivery = NONE;
-        // An exit always goes where the oracle says, so only an access that
-        // did not exit can be a violation: when L1 or L0 wanted it.
-        if (want !== 0) this.violation(run, v, position);
-      }
-      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, delivery as Delivery);
+      // Computed as 0/1 values rather than branched on: which way an access
+      // goes depends on the data, and mispredicted branches cost more.
+      const judgement = judged[i - from] as number;
+      const position = judgement >> POSITION_SHIFT;
+      const bit = ((vmcs02[v] as Uint8Array)[position >> 3] as number) >> (position & 7);
+      const exit = (bit | (judgement >> 2)) & 1;
+      const toL1 = exit & (judgement | l1WantsEverything);
+      accesses++;
+      exits += exit;
+      reflected += toL1;
+      running[v] = toL1 ^ 1; // a reflected exit leaves L2
+      // An exit always goes where the oracle says, so only an access that did
+      // not exit can be a violation: when L1 or L0 wanted it.
+      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position);
+      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
     }
-    delivered[NONE] = (delivered[NONE] as number) + none;
-    delivered[L0] = (delivered[L0] as number) + l0;
-    delivered[L1] = (delivered[L1] as number) + l1;
+    delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
+    delivered[L0] = (delivered[L0] as number) + exits - reflected;
+    delivered[L1] = (delivered[L1] as number) + reflected;
     run.counters.other_exits += otherExits;
     run.counters.entries += entries;
   }
