@@ -131,7 +131,10 @@ export class ReplayBack {
     for (let tile = from; tile < to; tile += TILE) {
       const end = Math.min(tile + TILE, to);
       this.judge(batch, tile, end);
-      for (const run of this.runs) this.runSegment(run, batch, tile, end);
+      for (const run of this.runs) {
+        if (run.withoutBitmap) this.runWithoutBitmap(run, batch, tile, end);
+        else this.runSegment(run, batch, tile, end);
+      }
     }
   }
 
@@ -206,22 +209,15 @@ export class ReplayBack {
     const judged = this.judged;
     const { running, vmcs02, delivered, msrs } = run;
     const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
-    const withoutBitmap = run.withoutBitmap;
     let otherExits = 0;
-    let entries = 0;
     let accesses = 0;
     let exits = 0;
     let reflected = 0;
     for (let i = from; i < to; i++) {
       const v = vcpus[i] as number;
       const code = codes[i] as number;
-      if (running[v] === 0) {
-        if (withoutBitmap) {
-          entries++;
-          running[v] = 1;
-          if (run.unjudged[v] !== null) run.unjudged[v] = null;
-        } else this.enter(run, v);
-      } else if (code === VMENTRY) continue; // L2 runs already: nothing happens
+      if (running[v] === 0) this.enter(run, v);
+      else if (code === VMENTRY) continue; // L2 runs already: nothing happens
       if (code >= VMEXIT) {
         if (code === VMEXIT) {
           otherExits++;
@@ -250,6 +246,47 @@ export class ReplayBack {
     }
     delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
     delivered[L0] = (delivered[L0] as number) + exits - reflected;
+    delivered[L1] = (delivered[L1] as number) + reflected;
+    run.counters.other_exits += otherExits;
+  }
+
+  /**
+   * runSegment for a strategy that runs L2 without an MSR bitmap: every
+   * access exits to L0, so vmcs02 need not be consulted and nothing can slip
+   * past; only where L0 sends the exit varies. (The loop is runSegment's,
+   * repeated so that each stays one tight loop.)
+   */
+  private runWithoutBitmap(run: Run, batch: Batch, from: number, to: number): void {
+    const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
+    const judged = this.judged;
+    const { running, unjudged, delivered, msrs } = run;
+    const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
+    let otherExits = 0;
+    let entries = 0;
+    let accesses = 0;
+    let reflected = 0;
+    for (let i = from; i < to; i++) {
+      const v = vcpus[i] as number;
+      const code = codes[i] as number;
+      if (running[v] === 0) {
+        entries++;
+        running[v] = 1;
+        if (unjudged[v] !== null) unjudged[v] = null;
+      } else if (code === VMENTRY) continue;
+      if (code >= VMEXIT) {
+        if (code === VMEXIT) {
+          otherExits++;
+          running[v] = 0;
+        }
+        continue;
+      }
+      const toL1 = ((judged[i - from] as number) | l1WantsEverything) & L1_WANTS;
+      accesses++;
+      reflected += toL1;
+      running[v] = toL1 ^ 1;
+      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
+    }
+    delivered[L0] = (delivered[L0] as number) + accesses - reflected;
     delivered[L1] = (delivered[L1] as number) + reflected;
     run.counters.other_exits += otherExits;
     run.counters.entries += entries;
