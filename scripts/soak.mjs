@@ -5,7 +5,7 @@
 //   npm run soak -- --events 30M       a shorter run (k, M, G suffixes; 1.5M works)
 //
 // Streams a generated trace through what `compare` runs (the pipelined replay of
-// dist/run/pipeline.js: this thread reads the trace and runs the replay's front, a
+// dist/pipeline.js: this thread reads the trace and runs the replay's front, a
 // worker the four default strategies) and prints, every 10M events, the events so
 // far, the elapsed seconds, the rate, the RSS now and the peak RSS of the process
 // (process.resourceUsage().maxRSS: the worker thread counts too). Then a verdict:
@@ -117,12 +117,12 @@ function trace(events) {
 // main
 
 const options = parseArgs(process.argv.slice(2));
-if (!existsSync(join(DIST, "run", "pipeline.js"))) die("dist/ is missing: run `npm run build` first (npm run soak does)");
+if (!existsSync(join(DIST, "pipeline.js"))) die("dist/ is missing: run `npm run build` first (npm run soak does)");
 mkdirSync(CACHE, { recursive: true });
 
 const file = trace(options.events);
-const { replayPipelined } = await import(pathToFileURL(join(DIST, "run", "pipeline.js")).href);
-const { DEFAULT_COST_MODEL, findL0Profile } = await import(pathToFileURL(join(DIST, "engine", "index.js")).href);
+const { replayPipelined } = await import(pathToFileURL(join(DIST, "pipeline.js")).href);
+const { DEFAULT_COST_MODEL, findL0Profile } = await import(pathToFileURL(join(DIST, "engine.js")).href);
 
 const every = options.events >= 2 * MARK ? MARK : Math.max(1, Math.floor(options.events / 10));
 if (every !== MARK) log(`a run under ${label(2 * MARK)} events: a line every ${int(every)} events`);

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// scripts/bench/cli-rss.mjs — runs the built CLI (dist/cli/index.js) like
+// scripts/bench/cli-rss.mjs — runs the built CLI (dist/cli.js) like
 // bin/nvmx-replay.js does, and on exit writes the process's peak RSS to stderr
 // as `maxrss_kib=N` (process.resourceUsage().maxRSS, KiB; worker threads
 // included, they share the process). Used by scripts/bench.mjs.
 //
 //   node scripts/bench/cli-rss.mjs compare TRACE [options…]
-import { main } from "../../dist/cli/index.js";
+import { main } from "../../dist/cli.js";
 
 process.on("exit", () => {
   process.stderr.write(`maxrss_kib=${process.resourceUsage().maxRSS}\n`);

@@ -2,8 +2,8 @@
  * The command line: commander wiring and the one place errors become exit
  * statuses. Exit 0 success, 1 bad input or I/O failure, 2 usage error.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import pkg from "../../package.json" with { type: "json" };
 import { InputError } from "../io/errors.js";
 import { registerBitmap } from "./commands/bitmap.js";
 import { registerCompare } from "./commands/compare.js";
@@ -16,18 +16,13 @@ import { registerValidate } from "./commands/validate.js";
 import { isEpipe } from "./emit.js";
 import { EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command("nvmx-replay")
     .description(
       "Replays nested-VMX MSR traces (what L2 does with RDMSR/WRMSR, and L1's MSR bitmaps) through " +
         "models of L0's MSR-bitmap strategies, and counts the exits, merges and faults each one costs.",
     )
-    .version(version(), "-V, --version")
+    .version(pkg.version, "-V, --version")
     .exitOverride()
     .addHelpText(
       "after",

@@ -8,6 +8,7 @@ import { AtomicStreamWriter } from "../gen/writer.js";
 import { InputError, at, reason } from "../io/errors.js";
 import { refuseOverwritingInput } from "../io/output.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
+import { count as formatCount } from "../render/text-table.js";
 import { type ImportStats, Importer, SKIP_LABELS, rowCount } from "./importer.js";
 import { headerComments, trailerComments } from "./summary.js";
 
@@ -82,9 +83,9 @@ export async function importTrace(options: ImportOptions): Promise<ImportStats> 
 function nothingToImport(stats: ImportStats): string {
   const seen = (Object.entries(stats.skipped) as [keyof typeof SKIP_LABELS, number][])
     .filter(([, count]) => count > 0)
-    .map(([key, count]) => `${SKIP_LABELS[key]} ${count.toLocaleString("en-US")}`);
+    .map(([key, count]) => `${SKIP_LABELS[key]} ${formatCount(count)}`);
   return (
-    `nothing to import: none of its ${stats.lines.toLocaleString("en-US")} lines is a kvm_msr, kvm_nested_vmenter, ` +
+    `nothing to import: none of its ${formatCount(stats.lines)} lines is a kvm_msr, kvm_nested_vmenter, ` +
     `kvm_nested_vmrun or kvm_nested_vmexit_inject event that can be replayed` +
     `${seen.length > 0 ? ` (${seen.join(", ")})` : ""}; see docs/recording.md for how to record one`
   );

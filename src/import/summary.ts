@@ -2,11 +2,9 @@
  * What `import` says about its work: the `#` comments that open and close the
  * trace it writes, and the summary it prints on stderr.
  */
+import { count } from "../render/text-table.js";
 import { CSV_HEADER, type ImportStats, SKIP_LABELS, SKIP_REASONS, rowCount, skippedCount } from "./importer.js";
 
-function n(value: number): string {
-  return value.toLocaleString("en-US");
-}
 
 /** The comment block that opens an imported trace. */
 export function headerComments(input: string): string {
@@ -33,10 +31,10 @@ export function headerComments(input: string): string {
 
 /** The comment block that closes an imported trace: the counts. */
 export function trailerComments(stats: ImportStats): string {
-  const skipped = SKIP_REASONS.filter((r) => stats.skipped[r] > 0).map((r) => `${SKIP_LABELS[r]} ${n(stats.skipped[r])}`);
+  const skipped = SKIP_REASONS.filter((r) => stats.skipped[r] > 0).map((r) => `${SKIP_LABELS[r]} ${count(stats.skipped[r])}`);
   const lines = [
-    `import: ${n(stats.lines)} lines read; ${n(stats.rdmsr + stats.wrmsr)} accesses (rdmsr ${n(stats.rdmsr)}, wrmsr ${n(stats.wrmsr)}, #GP ${n(stats.gp)}),`,
-    `${n(stats.vmentry)} vmentry, ${n(stats.vmexit)} vmexit; ${n(skippedCount(stats))} lines skipped${skipped.length > 0 ? `: ${skipped.join(", ")}` : ""}`,
+    `import: ${count(stats.lines)} lines read; ${count(stats.rdmsr + stats.wrmsr)} accesses (rdmsr ${count(stats.rdmsr)}, wrmsr ${count(stats.wrmsr)}, #GP ${count(stats.gp)}),`,
+    `${count(stats.vmentry)} vmentry, ${count(stats.vmexit)} vmexit; ${count(skippedCount(stats))} lines skipped${skipped.length > 0 ? `: ${skipped.join(", ")}` : ""}`,
   ];
   return lines.map((l) => `# ${l}\n`).join("");
 }
@@ -45,20 +43,20 @@ export function trailerComments(stats: ImportStats): string {
 export function renderSummary(input: string, output: string | null, stats: ImportStats): string {
   const rows: [string, string, string?][] = [];
   const accesses = stats.rdmsr + stats.wrmsr;
-  rows.push(["lines read", n(stats.lines)]);
-  rows.push(["accesses imported", n(accesses), `rdmsr ${n(stats.rdmsr)}, wrmsr ${n(stats.wrmsr)}`]);
-  rows.push(["  #GP accesses", n(stats.gp), stats.gp > 0 ? "kept: KVM injected #GP, the access still exited" : undefined]);
-  rows.push(["vmentry rows", n(stats.vmentry)]);
-  rows.push(["vmexit rows", n(stats.vmexit)]);
-  rows.push(["vCPU-number lines", n(stats.hints), "kvm_exit, kvm_entry, kvm_nested_vmexit: no row"]);
-  rows.push(["lines skipped", n(skippedCount(stats))]);
+  rows.push(["lines read", count(stats.lines)]);
+  rows.push(["accesses imported", count(accesses), `rdmsr ${count(stats.rdmsr)}, wrmsr ${count(stats.wrmsr)}`]);
+  rows.push(["  #GP accesses", count(stats.gp), stats.gp > 0 ? "kept: KVM injected #GP, the access still exited" : undefined]);
+  rows.push(["vmentry rows", count(stats.vmentry)]);
+  rows.push(["vmexit rows", count(stats.vmexit)]);
+  rows.push(["vCPU-number lines", count(stats.hints), "kvm_exit, kvm_entry, kvm_nested_vmexit: no row"]);
+  rows.push(["lines skipped", count(skippedCount(stats))]);
   for (const reason of SKIP_REASONS) {
-    const count = stats.skipped[reason];
-    if (count === 0 && reason !== "msrExit" && reason !== "malformed" && reason !== "otherEvent" && reason !== "notTrace") continue;
+    const skipped = stats.skipped[reason];
+    if (skipped === 0 && reason !== "msrExit" && reason !== "malformed" && reason !== "otherEvent" && reason !== "notTrace") continue;
     let note: string | undefined;
     if (reason === "malformed" && stats.firstMalformed !== null) note = `first on line ${stats.firstMalformed}; --strict stops there`;
-    if (reason === "lost" && count > 0) note = "events were lost while recording: counts are low";
-    rows.push([`  ${SKIP_LABELS[reason]}`, n(count), note]);
+    if (reason === "lost" && skipped > 0) note = "events were lost while recording: counts are low";
+    rows.push([`  ${SKIP_LABELS[reason]}`, count(skipped), note]);
   }
   const width = Math.max(...rows.map((r) => r[0].length));
   const numWidth = Math.max(...rows.map((r) => r[1].length));
@@ -69,10 +67,10 @@ export function renderSummary(input: string, output: string | null, stats: Impor
   return [
     `nvmx-replay import: ${input} -> ${output ?? "stdout"}`,
     ...body,
-    `  vCPUs: ${vcpus.length === 0 ? "none" : ranges(vcpus)}; numbered from CPU N/KVM thread names ${n(src.task)} rows, ` +
-      `from vcpu N ${n(src.hint)}, by order of appearance ${n(src.order)}`,
-    `  layouts: ftrace/trace-cmd ${n(formats.ftrace)} lines, perf script ${n(formats.perf)}, short ${n(formats.short)}`,
-    `  wrote ${n(rowCount(stats))} rows; no bitmap rows: give L1's bitmap to compare/replay with --l1-bitmap FILE`,
+    `  vCPUs: ${vcpus.length === 0 ? "none" : ranges(vcpus)}; numbered from CPU N/KVM thread names ${count(src.task)} rows, ` +
+      `from vcpu N ${count(src.hint)}, by order of appearance ${count(src.order)}`,
+    `  layouts: ftrace/trace-cmd ${count(formats.ftrace)} lines, perf script ${count(formats.perf)}, short ${count(formats.short)}`,
+    `  wrote ${count(rowCount(stats))} rows; no bitmap rows: give L1's bitmap to compare/replay with --l1-bitmap FILE`,
     "",
   ].join("\n");
 }
