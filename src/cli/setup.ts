@@ -62,12 +62,6 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
   };
 }
 
-
-/**
- * What `compare` and `replay` share: read the setup, check the output path,
- * replay the traces, collect the report. One trace is read here while a
- * worker runs the strategies; several are replayed a worker per core.
- */
 /** Below this a trace replays faster in one thread than a worker starts. */
 const THREAD_WORTHY_BYTES = 8 << 20;
 
@@ -91,6 +85,11 @@ function isGzipFile(file: string): boolean {
   }
 }
 
+/**
+ * What `compare` and `replay` share: read the setup, check the output path,
+ * replay the traces, collect the report. One trace is read here while a
+ * worker runs the strategies; several are replayed a worker per core.
+ */
 export async function replayReport(
   traces: readonly string[],
   options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number },
