@@ -259,7 +259,7 @@ export class ReplayBack {
   private runWithoutBitmap(run: Run, batch: Batch, from: number, to: number): void {
     const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
     const judged = this.judged;
-    const { running, unjudged, delivered, msrs } = run;
+    const { running, delivered, msrs } = run;
     const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
     let otherExits = 0;
     let entries = 0;
@@ -271,7 +271,6 @@ export class ReplayBack {
       if (running[v] === 0) {
         entries++;
         running[v] = 1;
-        if (unjudged[v] !== null) unjudged[v] = null;
       } else if (code === VMENTRY) continue;
       if (code >= VMEXIT) {
         if (code === VMEXIT) {
@@ -356,7 +355,8 @@ export class ReplayBack {
     for (const u of this.machine.seen) {
       if (u === v || this.machine.vcpu(u).bitmapPtr !== gpa) continue;
       for (const run of this.runs) {
-        if (run.running[u] === 0) continue;
+        // Without a bitmap every access exits: nothing to leave unjudged.
+        if (run.withoutBitmap || run.running[u] === 0) continue;
         let mask = run.unjudged[u];
         if (!mask) {
           mask = new Uint8Array(PAGE_SIZE);
