@@ -311,6 +311,32 @@ describe("disagreements found", () => {
     }
   });
 
+  it("a UTF-8 BOM that does not start the file is a character, also after the handover", async () => {
+    // Line 2 starts with EF BB BF: U+FEFF is column 1, so "gile" starts in column 8.
+    const text = Buffer.concat([Buffer.from("\n"), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("event,gile\nvmentry\n")]);
+    for (const plan of [[Infinity], [1]]) {
+      const { fast, ref } = await both(text, plan);
+      expect(errorOf(ref)).toMatch(/^t\.csv:2:8: unknown column "gile"/);
+      expect(fast, `fast cut ${JSON.stringify(plan)}`).toEqual(ref);
+    }
+  });
+
+  it("a quote closed on the next line and followed by a character: the error is on the line of that character", async () => {
+    // The quoted field opens on line 2 and closes on line 3, where "w" follows the closing quote.
+    for (const header of ["event,t\r\n", "event,t\n", "\r\nevent,t\r\n"]) {
+      const line = header.startsWith("\r") ? 4 : 3;
+      const { fast, ref } = await both(`${header}"w\n"w\n`);
+      expect(errorOf(ref), JSON.stringify(header)).toMatch(new RegExp(`^t\\.csv:${line}: not valid CSV: Invalid Closing Quote`));
+      expect(fast).toEqual(ref);
+    }
+  });
+
+  it("a quote inside an unquoted header field after a blank CRLF line is on line 2", async () => {
+    const { fast, ref } = await both('\r\net","0"\n');
+    expect(errorOf(ref)).toMatch(/^t\.csv:2: not valid CSV: Invalid Opening Quote/);
+    expect(fast).toEqual(ref);
+  });
+
   it("an opening quote inside a field after the handover names the line of the file", async () => {
     // The fast path takes lines 1-2 and hands line 3 to csv-parse.
     const { fast, ref } = await both('event\nvmentry\nx"\n');

@@ -1,8 +1,9 @@
 /**
- * Line numbers by byte offset, for the csv-parse path: csv-parse counts every
- * CR as a line end, we count LF only (SPEC: lines end with \n or \r\n), so
- * lines are found from the offsets csv-parse reports (`bytes`), counting LFs.
- * Offsets are asked in increasing order; chunks are dropped once passed.
+ * Line numbers for the csv-parse path, where lines end with LF only (SPEC:
+ * \n or \r\n; csv-parse's own count takes CRs for line ends in some places).
+ * Records are placed by the byte offsets csv-parse reports; the bytes after
+ * the last one are kept (`rest`) to place an error. Offsets are asked in
+ * increasing order; chunks are dropped once passed.
  */
 export class LineIndex {
   private readonly chunks: Uint8Array[] = [];
@@ -14,12 +15,8 @@ export class LineIndex {
   private lastByte = -1;
   private total = 0;
 
-  /** Whether any CR came by: without one, csv-parse's own line count is right. */
-  sawCR = false;
-
   add(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    if (!this.sawCR && chunk.indexOf(0x0d) >= 0) this.sawCR = true;
     this.chunks.push(chunk);
     this.total += chunk.length;
   }
@@ -30,10 +27,15 @@ export class LineIndex {
     return this.lfs + 1 - (this.lastByte === 0x0a ? 1 : 0);
   }
 
-  /** The line holding the byte at offset `at` (where csv-parse stopped on an error). */
-  lineAt(at: number): number {
-    this.advance(Math.min(at, this.total));
-    return this.lfs + 1;
+  /**
+   * The bytes added past the last offset asked about, the line they start on
+   * (the offsets asked about are ends of records, so a line's start), and
+   * whether they start the input.
+   */
+  rest(): { bytes: Buffer; line: number; atStart: boolean } {
+    const from = this.scanned - this.base;
+    const parts = this.chunks.map((chunk, i) => (i === 0 ? chunk.subarray(from) : chunk));
+    return { bytes: Buffer.concat(parts), line: this.lfs + 1, atStart: this.scanned === 0 };
   }
 
   /** Lines in everything added: LF-ended ones, and a last one without an LF. */

@@ -7,6 +7,7 @@
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
+import type { Options as CsvOptions } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
 import { InputError, at, reason } from "./errors.js";
@@ -83,7 +84,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   try {
     stats =
       options.reader === "csv-parse"
-        ? await readWithCsvParse(chunks, rows, onEvent, { lineOffset: 0, afterHeader: false, events: 0 })
+        ? await readWithCsvParse(chunks, rows, onEvent, { lineOffset: 0, afterHeader: false, events: 0, atFileStart: true })
         : await readFast(chunks, rows, onEvent, options.pace);
   } catch (error) {
     throw asInputError(error, file);
@@ -121,6 +122,7 @@ async function readFast(
     lineOffset: handover.line - (header === null ? 1 : 2),
     afterHeader: header !== null,
     events: fast.events,
+    atFileStart: false,
   });
 }
 
@@ -145,7 +147,25 @@ interface CsvStart {
   readonly afterHeader: boolean;
   /** Events already delivered. */
   readonly events: number;
+  /**
+   * The bytes start the file, so a UTF-8 BOM there is dropped. After a
+   * handover they do not: the scanner has dropped the file's BOM, and one
+   * further on is a character (U+FEFF) for csv-parse as for the scanner.
+   */
+  readonly atFileStart: boolean;
 }
+
+/** csv-parse as both of its uses here read a trace. */
+const CSV_OPTIONS: CsvOptions = {
+  comment: "#",
+  comment_no_infix: true,
+  skip_empty_lines: true,
+  // Rows may have fewer fields than the header; TraceRows refuses more. (csv-parse
+  // would measure rows against the first record, which may be a line of spaces.)
+  relax_column_count: true,
+  record_delimiter: ["\r\n", "\n"],
+  max_record_size: MAX_LINE,
+};
 
 /** The reference reader: csv-parse does the CSV, TraceRows the rest. */
 async function readWithCsvParse(
@@ -158,20 +178,13 @@ async function readWithCsvParse(
   let skipHeader = start.afterHeader;
   // Per field of the record being parsed: was it quoted? csv-parse tells `cast`.
   const quoted: boolean[] = [];
-  // csv-parse's own line count takes a CR for a line end: lines come from byte offsets.
+  // Lines come from byte offsets: csv-parse's own count takes CRs for line ends.
   const lineIndex = new LineIndex();
   // Loaded only when a trace needs it: plain traces never do.
   const { parse } = await import("csv-parse");
   const parser = parse({
-    bom: true,
-    comment: "#",
-    comment_no_infix: true,
-    skip_empty_lines: true,
-    // Rows may have fewer fields than the header; TraceRows refuses more. (csv-parse
-    // would measure rows against the first record, which may be a line of spaces.)
-    relax_column_count: true,
-    record_delimiter: ["\r\n", "\n"],
-    max_record_size: MAX_LINE,
+    ...CSV_OPTIONS,
+    bom: start.atFileStart,
     cast: (value, context) => {
       quoted[context.index] = context.quoting;
       return value;
@@ -227,7 +240,8 @@ async function readWithCsvParse(
     }
     await feed(pending, true);
   } catch (error) {
-    throw fixLine(error, lineIndex, start.lineOffset);
+    if (isCsvError(error)) error.lines = (await csvErrorLine(error, lineIndex, start.atFileStart)) + start.lineOffset;
+    throw error;
   }
   stats.lines = lineIndex.lines() + start.lineOffset;
   return stats;
@@ -271,7 +285,6 @@ interface CsvErrorLike {
   code: string;
   message: string;
   lines?: number;
-  bytes?: number;
 }
 
 /** csv-parse's own errors (its class is loaded lazily, so they are told by shape). */
@@ -281,16 +294,36 @@ function isCsvError(error: unknown): error is CsvErrorLike {
 }
 
 /**
- * csv-parse errors carry csv-parse's line count, which takes every CR for a
- * line end: the line is found again from the byte offset where it stopped.
+ * The line of a csv-parse error, found by parsing again. (csv-parse's own
+ * count takes a CR for a line end inside quotes but not in a CRLF that ends a
+ * record, and the offset it reports is where the last field began.) The
+ * record that failed starts where the last good one ended: the error is on
+ * the last line of the shortest run of whole lines from there that fails.
  */
-function fixLine(error: unknown, lineIndex: LineIndex, lineOffset: number): unknown {
-  if (!isCsvError(error)) return error;
+async function csvErrorLine(error: CsvErrorLike, lineIndex: LineIndex, bomAtStart: boolean): Promise<number> {
   // A quote still open at the end is reported on the last line.
-  if (error.code === "CSV_QUOTE_NOT_CLOSED") error.lines = lineIndex.lines() + lineOffset;
-  else if (!lineIndex.sawCR || typeof error.bytes !== "number") error.lines = (error.lines as number) + lineOffset;
-  else error.lines = lineIndex.lineAt(error.bytes) + lineOffset;
-  return error;
+  if (error.code === "CSV_QUOTE_NOT_CLOSED") return lineIndex.lines();
+  const { bytes, line, atStart } = lineIndex.rest();
+  const ends: number[] = [];
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) ends.push(i + 1);
+  if (ends[ends.length - 1] !== bytes.length) ends.push(bytes.length);
+  const { parse } = await import("csv-parse/sync");
+  const fails = (lines: number) => {
+    try {
+      parse(bytes.subarray(0, ends[lines - 1]), { ...CSV_OPTIONS, bom: bomAtStart && atStart });
+      return false;
+    } catch (again) {
+      return isCsvError(again) && again.code !== "CSV_QUOTE_NOT_CLOSED";
+    }
+  };
+  let low = 1;
+  let high = ends.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (fails(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return line + low - 1;
 }
 
 function asInputError(error: unknown, file: string): Error {
