@@ -3,7 +3,7 @@
 // bundles it with esbuild into dist/, dependencies included.
 //
 // Why a bundle: a start-up that loads one file instead of about 200 modules
-// (ours, zod's, commander's) is about 100 ms shorter, which every command
+// (ours, zod's, commander's) is about 80 ms shorter, which every command
 // pays. The entry points sit side by side in dist/, with the chunks they
 // share, so `new URL("./worker.js", import.meta.url)` finds the worker from
 // any of them:
