@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, readdirSync, symlinkSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -58,6 +58,24 @@ describe("the worker pipeline", () => {
       });
       expect(json(cli.stdout).results).toEqual(here.results);
     }
+  });
+
+  it("a trace of many batches (L1 edits among them) gives the one-thread results", { timeout: 60_000 }, () => {
+    // Over 8 MiB, so the pipeline takes it: about 15 batches of 32K events go
+    // through the shared slots and come back to be refilled, with machine
+    // events in most of them. --jobs 1 replays it in one thread.
+    const dir = tempDir({});
+    const gen = runCli(["gen", "bitmap-churn", "--events", "500k", "--vcpus", "3", "-o", "big.csv"], { cwd: dir });
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(statSync(join(dir, "big.csv")).size).toBeGreaterThan(8 << 20);
+    const piped = runCli(["compare", "big.csv", "--strategies", "all", "-f", "json"], { cwd: dir });
+    const single = runCli(["compare", "big.csv", "--strategies", "all", "-f", "json", "--jobs", "1"], { cwd: dir });
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(single.status, single.stderr).toBe(0);
+    const results = json(piped.stdout).results;
+    expect(results).toEqual(json(single.stdout).results);
+    expect(results.map((r) => r.accesses)).toEqual(Array(5).fill(results[0]?.accesses));
+    expect(Number(results.find((r) => r.strategy === "merged")?.wp_faults)).toBeGreaterThan(100);
   });
 
   it("--jobs 1 replays several traces in one thread, with the same results", () => {
