@@ -163,7 +163,7 @@ export class ReplayBack {
       const shift = position & 7;
       const l1 = ((l1View[v] as Uint8Array)[byte] as number) >> shift;
       const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
-      judged[i - from] = (position << POSITION_SHIFT) | ((l1 & 1) * (L1_WANTS | WANTED)) | ((l0 & 1) << 1);
+      judged[i - from] = (position << POSITION_SHIFT) | ((l1 & 1) * (L1_WANTS | WANTED)) | ((l0 & 1) * WANTED);
     }
   }
 
