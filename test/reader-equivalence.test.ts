@@ -321,6 +321,14 @@ describe("disagreements found", () => {
     }
   });
 
+  it("a second BOM after the file's own is a character for the text check too, after the handover", async () => {
+    // The first BOM is dropped; the second is U+FEFF in column 1, so 0xFF is in column 9.
+    const text = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from("event,t\xff\n", "latin1")]);
+    const { fast, ref } = await both(text);
+    expect(errorOf(ref)).toMatch(/^t\.csv:1:9: invalid UTF-8/);
+    expect(fast).toEqual(ref);
+  });
+
   it("a quote closed on the next line and followed by a character: the error is on the line of that character", async () => {
     // The quoted field opens on line 2 and closes on line 3, where "w" follows the closing quote.
     for (const header of ["event,t\r\n", "event,t\n", "\r\nevent,t\r\n"]) {

@@ -215,7 +215,7 @@ async function readWithCsvParse(
   // before write() returns: errors come in file order.
   const failed = () => parser.errored ?? null;
   parser.on("error", () => {}); // read through failed(), in file order
-  const text = new TextChecker(start.lineOffset === 0 && !start.afterHeader);
+  const text = new TextChecker(start.atFileStart);
   // Whole lines only reach the parser, each checked as text first, so a bad
   // byte is reported before any part of its line is decoded.
   const feed = async (bytes: Buffer, last: boolean) => {
