@@ -43,8 +43,9 @@ const NO_BITMAP = filledPage(true);
 export interface BackOptions {
   readonly strategies: readonly Strategy[];
   readonly l0: L0Bitmaps;
+  /** `--l1-bitmap`: placed at 0x1000 and used by every vCPU from the start. */
   readonly l1Bitmap?: Uint8Array | null;
-  /** Keep per-MSR counts. */
+  /** Keep per-MSR counts (for `replay`). */
   readonly breakdown?: boolean;
 }
 

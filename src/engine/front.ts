@@ -23,9 +23,12 @@ export class ReplayError extends Error {
 export interface FrontOptions {
   readonly l0: L0Bitmaps;
   readonly l1Bitmap?: Uint8Array | null;
-  /** Queued events per batch. */
+  /** Queued events per batch, when the front makes its first batch itself. */
   readonly capacity?: number;
-  /** The first batch to fill (one over shared memory, say); by default a new one. */
+  /**
+   * The first batch to fill (one over shared memory, say), instead of a new
+   * one; its size is the capacity, and emit() returns batches of that size.
+   */
   readonly batch?: Batch;
   /**
    * Takes each full batch. A consumer that keeps the batch (another thread)
@@ -46,8 +49,8 @@ export class ReplayFront {
 
   constructor(private readonly options: FrontOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
-    this.capacity = options.capacity ?? 1 << 14;
-    this.batch = options.batch ?? newBatch(this.capacity);
+    this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14);
+    this.capacity = this.batch.code.length;
   }
 
   /**

@@ -1,25 +1,18 @@
 /**
- * A replay in one thread: the front judges events as they come, the back
- * runs the strategies over each batch the front fills. Pure: it takes events
- * and returns results.
+ * A replay in one thread: the front checks events as they come (the machine,
+ * the entry checks), the back judges each batch the front fills and runs the
+ * strategies over it. Pure: it takes events and returns results.
  */
-import { ReplayBack, type MsrStats } from "./back.js";
+import { type BackOptions, ReplayBack, type MsrStats } from "./back.js";
 import type { TraceEvent } from "./events.js";
 import { ReplayFront, ReplayError } from "./front.js";
-import type { L0Bitmaps, Machine } from "./machine.js";
+import type { Machine } from "./machine.js";
 import { type CostModel, DEFAULT_COST_MODEL, type StrategyResult } from "./results.js";
-import type { Strategy } from "./strategy.js";
 
 export { ReplayError, type MsrStats };
 
-export interface ReplayOptions {
-  readonly strategies: readonly Strategy[];
-  readonly l0: L0Bitmaps;
-  /** `--l1-bitmap`: placed at 0x1000 and used by every vCPU from the start. */
-  readonly l1Bitmap?: Uint8Array | null;
-  /** Keep per-MSR counts (for `replay`). */
-  readonly breakdown?: boolean;
-}
+/** A whole replay takes what its back half does. */
+export type ReplayOptions = BackOptions;
 
 export class Replay {
   private readonly front: ReplayFront;

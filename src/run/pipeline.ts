@@ -30,13 +30,10 @@ export interface PipelineOptions {
 export async function replayPipelined(file: string, spec: ReplaySpec, options: PipelineOptions = {}): Promise<TraceOutcome> {
   const worker = new Worker(WORKER_URL);
   // Batches over shared memory, by slot; `free` holds the slots not in use.
-  const memories: SharedArrayBuffer[] = [];
   const batches: Batch[] = [];
   const free: number[] = [];
   const newSlot = (): number => {
-    const memory = new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT);
-    memories.push(memory);
-    batches.push(newBatch(CAPACITY, memory));
+    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT)));
     return batches.length - 1;
   };
   const batchIn = (slot: number) => batches[slot] as Batch;
@@ -67,11 +64,10 @@ export async function replayPipelined(file: string, spec: ReplaySpec, options: P
     const front = new ReplayFront({
       l0: spec.l0,
       l1Bitmap: spec.l1Bitmap,
-      capacity: CAPACITY,
       batch: batchIn(filling),
       emit: (batch) => {
         inFlight++;
-        post(batchMessage(filling, memories[filling] as SharedArrayBuffer, CAPACITY, batch));
+        post(batchMessage(filling, batch));
         filling = free.pop() ?? newSlot();
         return batchIn(filling);
       },

@@ -1,5 +1,5 @@
 /** Messages between the main thread and replay workers. */
-import { type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
+import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
 import type { MsrStats } from "../engine/back.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
@@ -53,21 +53,22 @@ export interface BatchMessage {
   readonly type: "batch";
   readonly slot: number;
   readonly memory: SharedArrayBuffer;
-  readonly capacity: number;
   readonly count: number;
   readonly accesses: number;
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
 }
 
-export function batchMessage(slot: number, memory: SharedArrayBuffer, capacity: number, batch: Batch): BatchMessage {
+/** The message for a batch made by newBatch() over a SharedArrayBuffer. */
+export function batchMessage(slot: number, batch: Batch): BatchMessage {
   const { count, accesses, marks, machineEvents } = batch;
-  return { type: "batch", slot, memory, capacity, count, accesses, marks, machineEvents };
+  const memory = batch.msr.buffer as SharedArrayBuffer;
+  return { type: "batch", slot, memory, count, accesses, marks, machineEvents };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
-  const batch = newBatch(message.capacity, message.memory);
+  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory);
   batch.count = message.count;
   batch.accesses = message.accesses;
   batch.marks.push(...message.marks);
