@@ -1,7 +1,7 @@
 /** bitmap-churn: L1 edits its bitmap every few hundred events. */
 import { KVM_L1_BITMAP, LinuxL2, MSR, type Weights } from "./linux-l2.js";
 import { Prefixes, type Rows, exit, l1 } from "./rows.js";
-import { setUpVcpus } from "./setup.js";
+import { afterSetUp, setUpVcpus } from "./setup.js";
 import type { RowSource, Workload, WorkloadContext } from "./workload.js";
 
 /** vCPU v's page: one page per vCPU, so no edit touches a page in use on another vCPU. */
@@ -66,7 +66,6 @@ export const bitmapChurn: Workload = {
     /** Per vCPU, bit i set while WATCHED[i] is intercepted on its page. */
     const armed = new Uint8Array(vcpus);
     let nextEdit = 0;
-    let started = false;
     const edit = (out: Rows, v: number) => {
       const page = pageOf(v);
       if (l2.halted[v] === 1) l2.wake(out, v); // the vCPU runs when L2 loads CR3
@@ -82,14 +81,12 @@ export const bitmapChurn: Workload = {
       }
       out.add(P.entry[v] as string, "");
     };
-    return {
-      burst(out: Rows): void {
-        if (!started) {
-          started = true;
-          setUpVcpus(out, P, vcpus, pageOf, ctx.files.l1 as string);
-          nextEdit = out.count + rng.between(100, 500);
-          return;
-        }
+    return afterSetUp(
+      (out) => {
+        setUpVcpus(out, P, vcpus, pageOf, ctx.files.l1 as string);
+        nextEdit = out.count + rng.between(100, 500);
+      },
+      (out) => {
         const v = rng.below(vcpus);
         if (out.count >= nextEdit) {
           edit(out, v);
@@ -97,6 +94,6 @@ export const bitmapChurn: Workload = {
         }
         l2.visit(out, v);
       },
-    };
+    );
   },
 };

@@ -1,10 +1,8 @@
 /** linux-idle: a mostly idle Linux L2, timers and interrupts. */
-import { KVM_L1_BITMAP, MSR } from "./linux-l2.js";
-import { Prefixes, type Rows, exit, rd, wr } from "./rows.js";
-import { setUpVcpus } from "./setup.js";
+import { MSR, SHARED_KVM_L1_SNAPSHOT, SHARED_L1_PAGE } from "./linux-l2.js";
+import { Prefixes, exit, rd, wr } from "./rows.js";
+import { afterSetUp, setUpVcpus } from "./setup.js";
 import type { RowSource, Workload, WorkloadContext } from "./workload.js";
-
-const PAGE = 0x10000;
 
 const EOI = wr(MSR.X2APIC_EOI, 0);
 const TSC = rd(MSR.TSC);
@@ -22,13 +20,7 @@ export const linuxIdle: Workload = {
     "TSC_DEADLINE (0x6e0) and halts again. Now and then L1's own interrupt (EXTERNAL_INTERRUPT) hits",
     "a vCPU that is awake. vCPUs interleave.",
   ],
-  snapshots: [
-    {
-      key: "l1",
-      about: "KVM's own MSR bitmap for a 64-bit x2APIC guest, loaded at 0x10000 and used by every vCPU",
-      bitmap: KVM_L1_BITMAP,
-    },
-  ],
+  snapshots: [SHARED_KVM_L1_SNAPSHOT],
   create(ctx: WorkloadContext): RowSource {
     const { vcpus } = ctx.params;
     const rng = ctx.rng;
@@ -40,14 +32,9 @@ export const linuxIdle: Workload = {
     const fs = Array.from({ length: 16 }, () => wr(MSR.FS_BASE, 0x7f00_0000_0000 + rng.below(0x1000_0000) * 0x1000 + 0x740));
     const icr: string[] = [];
     for (let w = 0; w < vcpus; w++) icr.push(wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfd), wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfb));
-    let started = false;
-    return {
-      burst(out: Rows): void {
-        if (!started) {
-          started = true;
-          setUpVcpus(out, P, vcpus, () => PAGE, ctx.files.l1 as string);
-          return;
-        }
+    return afterSetUp(
+      (out) => setUpVcpus(out, P, vcpus, () => SHARED_L1_PAGE, ctx.files.l1 as string),
+      (out) => {
         const v = rng.below(vcpus);
         const w = P.wr[v] as string;
         const r = rng.next();
@@ -74,6 +61,6 @@ export const linuxIdle: Workload = {
         out.add(P.exit[v] as string, HLT);
         halted[v] = 1;
       },
-    };
+    );
   },
 };

@@ -12,7 +12,7 @@
  */
 import type { Rng } from "./rng.js";
 import { type Prefixes, type Rows, exit, rd, wr } from "./rows.js";
-import type { BitmapJson } from "./workload.js";
+import type { BitmapJson, SnapshotDef } from "./workload.js";
 
 /** MSR indices (Intel SDM vol. 4, Linux msr-index.h, hyperv-tlfs.h, kvm_para.h). */
 export const MSR = {
@@ -98,6 +98,16 @@ export const KVM_L1_BITMAP: BitmapJson = {
     "0x83f:w",
   ],
   intercept: [],
+};
+
+/** The page linux-idle and linux-mixed point every vCPU's vmcs12 at (L1 never edits it). */
+export const SHARED_L1_PAGE = 0x10000;
+
+/** KVM_L1_BITMAP at SHARED_L1_PAGE, as the workloads that share one page describe it. */
+export const SHARED_KVM_L1_SNAPSHOT: SnapshotDef = {
+  key: "l1",
+  about: "KVM's own MSR bitmap for a 64-bit x2APIC guest, loaded at 0x10000 and used by every vCPU",
+  bitmap: KVM_L1_BITMAP,
 };
 
 /** Activities, picked per step from a 1024-entry table. */

@@ -1,11 +1,8 @@
 /** linux-mixed: the benchmark workload, a busy Linux L2 under a KVM-like L1. */
-import { KVM_L1_BITMAP, LinuxL2 } from "./linux-l2.js";
-import { Prefixes, type Rows } from "./rows.js";
-import { setUpVcpus } from "./setup.js";
+import { LinuxL2, SHARED_KVM_L1_SNAPSHOT, SHARED_L1_PAGE } from "./linux-l2.js";
+import { Prefixes } from "./rows.js";
+import { afterSetUp, setUpVcpus } from "./setup.js";
 import type { RowSource, Workload, WorkloadContext } from "./workload.js";
-
-/** The page every vCPU's vmcs12 points at (L1 never edits it, so one page serves all). */
-const PAGE = 0x10000;
 
 export const linuxMixed: Workload = {
   name: "linux-mixed",
@@ -20,28 +17,15 @@ export const linuxMixed: Workload = {
     "EPT_VIOLATION, EPT_MISCONFIG, HLT), each followed by a vmentry on the same vCPU (for HLT, at",
     "the vCPU's wake-up). About 88% of events are MSR accesses. vCPUs interleave in bursts.",
   ],
-  snapshots: [
-    {
-      key: "l1",
-      about: "KVM's own MSR bitmap for a 64-bit x2APIC guest, loaded at 0x10000 and used by every vCPU",
-      bitmap: KVM_L1_BITMAP,
-    },
-  ],
+  snapshots: [SHARED_KVM_L1_SNAPSHOT],
   create(ctx: WorkloadContext): RowSource {
     const { vcpus } = ctx.params;
     const rng = ctx.rng;
     const P = new Prefixes(vcpus);
     const l2 = new LinuxL2(rng, vcpus, P);
-    let started = false;
-    return {
-      burst(out: Rows): void {
-        if (!started) {
-          started = true;
-          setUpVcpus(out, P, vcpus, () => PAGE, ctx.files.l1 as string);
-          return;
-        }
-        l2.visit(out, rng.below(vcpus));
-      },
-    };
+    return afterSetUp(
+      (out) => setUpVcpus(out, P, vcpus, () => SHARED_L1_PAGE, ctx.files.l1 as string),
+      (out) => l2.visit(out, rng.below(vcpus)),
+    );
   },
 };

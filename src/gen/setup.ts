@@ -1,5 +1,6 @@
 /** The opening every workload shares: L1 sets up each vCPU's bitmap before L2 runs there. */
 import { type Prefixes, type Rows, l1 } from "./rows.js";
+import type { RowSource } from "./workload.js";
 
 /**
  * For each vCPU: `bitmap-ptr` to its page, `use-bitmap,1`, `vmentry`; each
@@ -17,4 +18,18 @@ export function setUpVcpus(out: Rows, P: Prefixes, vcpus: number, pageOf: (v: nu
     out.add(l1.use(v, 1), "");
     out.add(P.entry[v] as string, "");
   }
+}
+
+/** A row source whose first burst is the opening (`setUp`) and every later one `burst`. */
+export function afterSetUp(setUp: (out: Rows) => void, burst: (out: Rows) => void): RowSource {
+  let started = false;
+  return {
+    burst(out: Rows): void {
+      if (started) burst(out);
+      else {
+        started = true;
+        setUp(out);
+      }
+    },
+  };
 }
