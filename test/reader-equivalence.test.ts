@@ -11,40 +11,20 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EVENT_NAMES, type TraceEvent } from "../src/engine/events.js";
+import type { TraceEvent } from "../src/engine/events.js";
 import { InputError } from "../src/io/errors.js";
 import { type TraceStats, readTrace } from "../src/io/trace-reader.js";
 import { useTempDirs } from "./helpers/cli.js";
+import { type CopiedEvent, copyEvent } from "./helpers/copied-events.js";
 import { SNAPSHOT_FILES, chunkPlan, cut, traceText } from "./helpers/trace-gen.js";
 
 const tempDir = useTempDirs("all");
 
 type Reader = "fast" | "csv-parse";
 
-/** A copy of the reader's shared event object; content as a digest of its bytes. */
-interface Copied {
-  event: string;
-  vcpu: number;
-  msr: number;
-  dir: number;
-  flag: number;
-  page: number;
-  line: number;
-  content: string | null;
-}
-
-function copy(ev: TraceEvent): Copied {
-  return {
-    event: EVENT_NAMES[ev.code],
-    vcpu: ev.vcpu,
-    msr: ev.msr,
-    dir: ev.dir,
-    flag: ev.flag,
-    page: ev.page,
-    line: ev.line,
-    content: ev.content === null ? null : createHash("sha1").update(ev.content).digest("hex"),
-  };
-}
+/** The events as read, snapshot bytes as a digest. */
+type Copied = CopiedEvent<string>;
+const copy = (ev: TraceEvent): Copied => copyEvent(ev, (content) => createHash("sha1").update(content).digest("hex"));
 
 type Outcome = { events: Copied[]; stats: TraceStats } | { error: string };
 

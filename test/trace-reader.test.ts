@@ -7,39 +7,19 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it, expect } from "vitest";
 import { DIR_R, DIR_RW, DIR_W, filledPage } from "../src/engine/bitmap.js";
-import { EVENT_NAMES, MODE_LEGACY, MODE_LONGMODE, type TraceEvent } from "../src/engine/events.js";
+import { MODE_LEGACY, MODE_LONGMODE, type TraceEvent } from "../src/engine/events.js";
 import { Replay } from "../src/engine/replay.js";
 import { InputError } from "../src/io/errors.js";
 import { readSnapshot } from "../src/io/snapshot.js";
 import { readTrace } from "../src/io/trace-reader.js";
 import { useTempDirs, writeFiles } from "./helpers/cli.js";
+import { type CopiedEvent, copyEvent } from "./helpers/copied-events.js";
 
 const tempDir = useTempDirs("each");
 
-/** A copy of the reader's shared event object, with the event's name. */
-interface Decoded {
-  event: string;
-  vcpu: number;
-  msr: number;
-  dir: number;
-  flag: number;
-  page: number;
-  line: number;
-  content: Uint8Array | null;
-}
-
-function decoded(ev: TraceEvent): Decoded {
-  return {
-    event: EVENT_NAMES[ev.code],
-    vcpu: ev.vcpu,
-    msr: ev.msr,
-    dir: ev.dir,
-    flag: ev.flag,
-    page: ev.page,
-    line: ev.line,
-    content: ev.content ? ev.content.slice() : null,
-  };
-}
+/** The events as read, snapshot bytes copied. */
+type Decoded = CopiedEvent<Uint8Array>;
+const decoded = (ev: TraceEvent): Decoded => copyEvent(ev, (content) => content.slice());
 
 type Chunks = string | Buffer | readonly (string | Buffer)[];
 
