@@ -3,7 +3,7 @@
  * wants it and it is not delivered to l1, L1 does not want it and it is
  * delivered to l1, or L0 wants it and it is delivered to none. Expected values
  * are derived by hand from the SPEC; columns as in strategies.test.ts:
- *   acc l0x l1x l0h none mrg wp ent oth vio est
+ *   acc l0x l1x l0h none mrg wp dc ent oth vio est
  */
 import { describe, it, expect } from "vitest";
 import {
@@ -47,12 +47,12 @@ describe("in-place edits of L1's page", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 4, 2, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 2, 1, 4, 2, 0, 35000],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 4, 2, 0, 34000],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 3, 2, 2, 1000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
+        merged:         [3, 2, 2, 0, 1, 2, 1, 0, 4, 2, 0, 35000],
+        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
       }),
     );
   });
@@ -71,11 +71,11 @@ describe("in-place edits of L1's page", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "l1-filter":    [2, 2, 1, 1, 0, 0, 0, 2, 0, 0, 16500],
-        merged:         [2, 1, 1, 0, 1, 2, 1, 2, 0, 0, 20000],
-        "merged-eager": [2, 1, 1, 0, 1, 2, 0, 2, 0, 0, 17000],
-        "merged-stale": [2, 2, 1, 1, 0, 1, 0, 2, 0, 0, 17500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "l1-filter":    [2, 2, 1, 1, 0, 0, 0, 0, 2, 0, 0, 16500],
+        merged:         [2, 1, 1, 0, 1, 2, 1, 0, 2, 0, 0, 20000],
+        "merged-eager": [2, 1, 1, 0, 1, 2, 0, 0, 2, 0, 0, 17000],
+        "merged-stale": [2, 2, 1, 1, 0, 1, 0, 0, 2, 0, 0, 17500],
       }),
     );
   });
@@ -130,12 +130,12 @@ describe("a cross-vCPU edit of a page in use is not judged until the next entry"
     // merged-stale: none at 4 8 9 12; mrg 1; ent 3 (4 6 11); oth 2 (5 10); vio 2.
     expect(run("all", events(), { l0: "pass-all" })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 5, 2, 0, 46500],
-        merged:         [4, 2, 2, 0, 2, 3, 2, 4, 2, 0, 39000],
-        "merged-eager": [4, 2, 2, 0, 2, 4, 0, 4, 2, 0, 34000],
-        "merged-stale": [4, 0, 0, 0, 4, 1, 0, 3, 2, 2, 1000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 0, 5, 2, 0, 46500],
+        merged:         [4, 2, 2, 0, 2, 3, 2, 0, 4, 2, 0, 39000],
+        "merged-eager": [4, 2, 2, 0, 2, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale": [4, 0, 0, 0, 4, 1, 0, 0, 3, 2, 2, 1000],
       }),
     );
   });
@@ -189,12 +189,12 @@ describe("l0-set", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 3, 0, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 1, 0, 0, 4500],
-        merged:         [3, 1, 0, 1, 2, 3, 0, 1, 0, 0, 4500],
-        "merged-eager": [3, 1, 0, 1, 2, 3, 0, 1, 0, 0, 4500],
-        "merged-stale": [3, 1, 0, 1, 2, 3, 0, 1, 0, 0, 4500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
+        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 1, 0, 0, 4500],
+        merged:         [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        "merged-eager": [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        "merged-stale": [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
       }),
     );
   });
@@ -221,12 +221,12 @@ describe("l0-set", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 2, 1, 0, 4500],
-        merged:         [3, 2, 0, 2, 1, 2, 0, 2, 1, 0, 5000],
-        "merged-eager": [3, 2, 0, 2, 1, 2, 0, 2, 1, 0, 5000],
-        "merged-stale": [3, 2, 0, 2, 1, 2, 0, 2, 1, 0, 5000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
+        merged:         [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        "merged-eager": [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        "merged-stale": [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
       }),
     );
   });
@@ -238,7 +238,7 @@ describe("l0-set", () => {
     // 3 l0-set FS_BASE r 1 L2 runs, but use_bitmap is 0: nothing to rebuild.
     // 4 rd FS_BASE        l1 everywhere.
     const r = run("all", [rd(0, FS_BASE), vmentry(0), l0set(0, FS_BASE, "r", 1), rd(0, FS_BASE)]);
-    const row = [2, 2, 2, 0, 0, 0, 0, 2, 0, 0, 30000] as const;
+    const row = [2, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 30000] as const;
     expect(r).toEqual(
       table({
         "no-bitmap": row,
@@ -273,9 +273,9 @@ describe("l0-set", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        merged:         [4, 1, 0, 1, 3, 3, 0, 2, 0, 0, 4500],
-        "merged-stale": [4, 1, 0, 1, 3, 3, 0, 2, 0, 0, 4500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        merged:         [4, 1, 0, 1, 3, 3, 0, 0, 2, 0, 0, 4500],
+        "merged-stale": [4, 1, 0, 1, 3, 3, 0, 0, 2, 0, 0, 4500],
       }),
     );
   });

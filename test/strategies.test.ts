@@ -3,10 +3,11 @@
  * SPEC section 6 and 7. Each test's comment walks the events; the table then
  * states the result. Columns (SPEC section 7 order):
  *   acc  accesses      l0x  l0_exits    l1x  l1_exits   l0h  l0_handled
- *   none no_exit       mrg  merges      wp   wp_faults  ent  entries
- *   oth  other_exits   vio  violations  est  est_cycles
+ *   none no_exit       mrg  merges      wp   wp_faults  dc   dirty_checks
+ *   ent  entries       oth  other_exits vio  violations est  est_cycles
  * Default cost model: l0_exit 1500 (per l0_handled), l1_exit 15000 (per
- * l1_exits), merge 1000, wp_fault 3000.
+ * l1_exits), merge 1000, merge_sparse 700 (per merge of sparse and
+ * sparse-clean), wp_fault 3000, dirty_check 300.
  */
 import { describe, it, expect } from "vitest";
 import { ReplayError } from "../src/engine/replay.js";
@@ -61,12 +62,12 @@ describe("entries and use_bitmap = 0", () => {
     const r = run("all", [rd(0, FS_BASE), vmentry(0), vmentry(0), wr(0, TSC), vmexit(0), vmexit(0)]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [2, 2, 2, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "l1-filter":    [2, 2, 2, 0, 0, 0, 0, 4, 2, 0, 30000],
-        merged:         [2, 2, 2, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "merged-eager": [2, 2, 2, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "merged-stale": [2, 2, 2, 0, 0, 0, 0, 4, 2, 0, 30000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "l1-filter":    [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        merged:         [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-eager": [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-stale": [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
       }),
     );
   });
@@ -92,12 +93,12 @@ describe("entries and use_bitmap = 0", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 3, 0, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 3, 1, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 1, 0, 3, 1, 0, 31000],
-        "merged-eager": [3, 2, 2, 0, 1, 1, 0, 3, 1, 0, 31000],
-        "merged-stale": [3, 2, 2, 0, 1, 1, 0, 3, 1, 0, 31000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
+        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 3, 1, 0, 31500],
+        merged:         [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        "merged-eager": [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        "merged-stale": [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
       }),
     );
   });
@@ -149,12 +150,12 @@ describe("deliveries with an L1 bitmap", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [7, 7, 7, 0, 0, 0, 0, 8, 1, 0, 105000],
-        "l1-filter":    [7, 7, 4, 3, 0, 0, 0, 5, 1, 0, 64500],
-        merged:         [7, 5, 4, 1, 2, 1, 0, 5, 1, 0, 62500],
-        "merged-eager": [7, 5, 4, 1, 2, 5, 0, 5, 1, 0, 66500],
-        "merged-stale": [7, 5, 4, 1, 2, 1, 0, 5, 1, 0, 62500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [7, 7, 7, 0, 0, 0, 0, 0, 8, 1, 0, 105000],
+        "l1-filter":    [7, 7, 4, 3, 0, 0, 0, 0, 5, 1, 0, 64500],
+        merged:         [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
+        "merged-eager": [7, 5, 4, 1, 2, 5, 0, 0, 5, 1, 0, 66500],
+        "merged-stale": [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
       }),
     );
   });
@@ -183,12 +184,12 @@ describe("deliveries with an L1 bitmap", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 4, 0, 0, 60000],
-        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 4, 0, 0, 46500],
-        merged:         [4, 3, 3, 0, 1, 1, 0, 4, 0, 0, 46000],
-        "merged-eager": [4, 3, 3, 0, 1, 4, 0, 4, 0, 0, 49000],
-        "merged-stale": [4, 3, 3, 0, 1, 1, 0, 4, 0, 0, 46000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 4, 0, 0, 60000],
+        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 0, 4, 0, 0, 46500],
+        merged:         [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
+        "merged-eager": [4, 3, 3, 0, 1, 4, 0, 0, 4, 0, 0, 49000],
+        "merged-stale": [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
       }),
     );
   });
@@ -233,12 +234,12 @@ describe("L1 events while L2 runs", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 1, 3, 0, 0, 0, 4, 3, 0, 19500],
-        merged:         [4, 2, 1, 1, 2, 2, 0, 4, 3, 0, 18500],
-        "merged-eager": [4, 2, 1, 1, 2, 2, 0, 4, 3, 0, 18500],
-        "merged-stale": [4, 2, 1, 1, 2, 2, 0, 4, 3, 0, 18500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":    [4, 4, 1, 3, 0, 0, 0, 0, 4, 3, 0, 19500],
+        merged:         [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        "merged-eager": [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        "merged-stale": [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
       }),
     );
   });
@@ -293,12 +294,12 @@ describe("when the merged strategies merge", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [6, 6, 6, 0, 0, 0, 0, 8, 2, 0, 90000],
-        "l1-filter":    [6, 6, 2, 4, 0, 0, 0, 5, 3, 0, 36000],
-        merged:         [6, 2, 2, 0, 4, 2, 0, 5, 3, 0, 32000],
-        "merged-eager": [6, 2, 2, 0, 4, 4, 0, 5, 3, 0, 34000],
-        "merged-stale": [6, 2, 2, 0, 4, 2, 0, 5, 3, 0, 32000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [6, 6, 6, 0, 0, 0, 0, 0, 8, 2, 0, 90000],
+        "l1-filter":    [6, 6, 2, 4, 0, 0, 0, 0, 5, 3, 0, 36000],
+        merged:         [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
+        "merged-eager": [6, 2, 2, 0, 4, 4, 0, 0, 5, 3, 0, 34000],
+        "merged-stale": [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
       }),
     );
   });
@@ -334,12 +335,12 @@ describe("when the merged strategies merge", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
-        "l1-filter":    [0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
-        merged:         [0, 0, 0, 0, 0, 1, 0, 5, 4, 0, 1000],
-        "merged-eager": [0, 0, 0, 0, 0, 3, 0, 5, 4, 0, 3000],
-        "merged-stale": [0, 0, 0, 0, 0, 1, 0, 5, 4, 0, 1000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
+        "l1-filter":    [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
+        merged:         [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
+        "merged-eager": [0, 0, 0, 0, 0, 3, 0, 0, 5, 4, 0, 3000],
+        "merged-stale": [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
       }),
     );
   });
@@ -372,12 +373,12 @@ describe("when the merged strategies merge", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 5, 1, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 2, 1, 0, 4500],
-        merged:         [3, 1, 0, 1, 2, 2, 0, 2, 1, 0, 3500],
-        "merged-eager": [3, 1, 0, 1, 2, 2, 0, 2, 1, 0, 3500],
-        "merged-stale": [3, 1, 0, 1, 2, 2, 0, 2, 1, 0, 3500],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 5, 1, 0, 45000],
+        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
+        merged:         [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        "merged-eager": [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        "merged-stale": [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
       }),
     );
   });
@@ -428,12 +429,12 @@ describe("write protection under merged", () => {
     // merged-stale 1 x 1000.
     expect(run("all", events(), { l0: "pass-all" })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 4, 2, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 3, 2, 4, 2, 0, 39000],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 4, 2, 0, 34000],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 3, 2, 2, 1000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
+        merged:         [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 39000],
+        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
       }),
     );
   });
@@ -445,12 +446,12 @@ describe("write protection under merged", () => {
     const cost = { l0_exit: 2, l1_exit: 10, merge: 100, wp_fault: 1000 };
     expect(run("all", events(), { l0: "pass-all", cost })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 4, 1, 0, 30],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 4, 2, 0, 22],
-        merged:         [3, 2, 2, 0, 1, 3, 2, 4, 2, 0, 2320],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 4, 2, 0, 420],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 3, 2, 2, 100],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 30],
+        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 22],
+        merged:         [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 2320],
+        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 420],
+        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 100],
       }),
     );
   });
@@ -468,9 +469,9 @@ describe("write protection under merged", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        merged:         [1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 15000],
-        "merged-stale": [1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 15000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        merged:         [1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 15000],
+        "merged-stale": [1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 15000],
       }),
     );
   });
@@ -499,12 +500,12 @@ describe("--l1-bitmap (the l1Bitmap option)", () => {
     });
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 2, 2, 0, 0, 0, 3, 1, 0, 33000],
-        merged:         [4, 2, 2, 0, 2, 2, 0, 3, 1, 0, 32000],
-        "merged-eager": [4, 2, 2, 0, 2, 2, 0, 3, 1, 0, 32000],
-        "merged-stale": [4, 2, 2, 0, 2, 2, 0, 3, 1, 0, 32000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":    [4, 4, 2, 2, 0, 0, 0, 0, 3, 1, 0, 33000],
+        merged:         [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        "merged-eager": [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        "merged-stale": [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
       }),
     );
   });
@@ -523,9 +524,9 @@ describe("--l1-bitmap (the l1Bitmap option)", () => {
     });
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        "l1-filter":    [2, 2, 1, 1, 0, 0, 0, 2, 1, 0, 16500],
-        merged:         [2, 1, 1, 0, 1, 2, 1, 2, 1, 0, 20000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "l1-filter":    [2, 2, 1, 1, 0, 0, 0, 0, 2, 1, 0, 16500],
+        merged:         [2, 1, 1, 0, 1, 2, 1, 0, 2, 1, 0, 20000],
       }),
     );
   });
@@ -583,8 +584,8 @@ describe("entry errors (VM entry fails on hardware)", () => {
     // write (zeros) -> none.
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp ent oth vio est
-        merged:         [2, 1, 1, 0, 1, 1, 0, 2, 0, 0, 16000],
+        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
+        merged:         [2, 1, 1, 0, 1, 1, 0, 0, 2, 0, 0, 16000],
       }),
     );
   });

@@ -188,7 +188,7 @@ export class ReplayBack {
         l0_handled: delivered[Delivery.l0] as number,
         no_exit: delivered[Delivery.none] as number,
       };
-      return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost) };
+      return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost, strategy.mergeCost) };
     });
   }
 

@@ -1,18 +1,19 @@
 /**
- * The shadow MSR bitmap of the merged strategies: vmcs02's bitmap, built as
- * vmcs01's bitmap OR vmcs12's (kernel bug 53761; KVM today:
- * nested_vmx_prepare_msr_bitmap()). Remembers what each shadow was built from
- * so a strategy can tell whether it may be stale.
+ * The shadow MSR bitmaps of the merged family: vmcs02's bitmap per vCPU,
+ * built from vmcs01's and vmcs12's in the strategy's layout (kernel bug
+ * 53761; KVM today: nested_vmx_prepare_msr_bitmap()). Remembers what each
+ * shadow was built from, so a strategy can tell whether it may be stale.
  */
-import { orPages } from "./bitmap.js";
 import { MAX_VCPUS, type Machine, type VcpuState } from "./machine.js";
 import type { StrategyCounters } from "./strategy.js";
+import { FULL_OR, type Vmcs02Layout } from "./vmcs02.js";
 
 export class ShadowBitmaps {
   private readonly shadow: (Uint8Array | undefined)[] = new Array(MAX_VCPUS);
   private readonly builtFromGpa = new Float64Array(MAX_VCPUS);
   private readonly builtInMode = new Uint8Array(MAX_VCPUS);
   private readonly builtWithOverrides = new Float64Array(MAX_VCPUS);
+  /** The page's store count (Machine.pageVersion) at the build. */
   private readonly builtFromVersion = new Float64Array(MAX_VCPUS);
   /** The machine's epoch at the last build: unchanged, the inputs are too. */
   private readonly builtInEpoch = new Float64Array(MAX_VCPUS).fill(-1);
@@ -21,20 +22,31 @@ export class ShadowBitmaps {
   constructor(
     private readonly machine: Machine,
     private readonly counters: StrategyCounters,
+    private readonly layout: Vmcs02Layout = FULL_OR,
   ) {}
 
-  /**
-   * The shadow exists, is not marked stale, and was built from the page,
-   * mode and L0 overrides the vCPU has now.
-   */
-  isCurrent(v: number, state: VcpuState): boolean {
+  /** The shadow exists and was built from the page, mode and L0 overrides the vCPU has now. */
+  builtFromNow(v: number, state: VcpuState): boolean {
     return (
       this.shadow[v] !== undefined &&
-      this.stale[v] === 0 &&
       this.builtFromGpa[v] === state.bitmapPtr &&
       this.builtInMode[v] === state.mode &&
       this.builtWithOverrides[v] === state.l0Overrides
     );
+  }
+
+  /** builtFromNow, and not marked stale (by a write-protection fault). */
+  isCurrent(v: number, state: VcpuState): boolean {
+    return this.stale[v] === 0 && this.builtFromNow(v, state);
+  }
+
+  /**
+   * Whether L1 stored to the page v's shadow was built from since the build
+   * (SPEC section 8: any bitmap-load or bitmap-set on that GPA, by any vCPU,
+   * whether or not it changed a bit).
+   */
+  storedSinceBuilt(v: number): boolean {
+    return this.builtFromVersion[v] !== this.machine.pageVersion(this.builtFromGpa[v] as number);
   }
 
   /** (Re)merges v's shadow from live state and returns it; the caller has checked the page exists. */
@@ -49,22 +61,20 @@ export class ShadowBitmaps {
     const gpa = state.bitmapPtr;
     const version = this.machine.pageVersion(gpa);
     const unchanged =
-      shadow !== undefined &&
-      this.builtFromGpa[v] === gpa &&
-      this.builtFromVersion[v] === version &&
-      this.builtInMode[v] === state.mode &&
-      this.builtWithOverrides[v] === state.l0Overrides;
+      shadow !== undefined && this.builtFromNow(v, state) && this.builtFromVersion[v] === version;
     this.stale[v] = 0;
-    // The merge is counted either way; the OR itself is skipped when its inputs
-    // are the very ones of the last merge (merged-eager re-merges them a lot).
+    // The merge is counted either way; the work itself is skipped when its
+    // inputs are the very ones of the last merge (eager strategies re-merge
+    // the same inputs a lot).
     if (unchanged) return shadow as Uint8Array;
     const l1Page = this.machine.l1Page(state);
     if (l1Page === undefined) throw new Error(`internal: merge on vCPU ${v} without an L1 bitmap page`);
+    const fresh = shadow === undefined;
     if (shadow === undefined) {
       shadow = new Uint8Array(4096);
       this.shadow[v] = shadow;
     }
-    orPages(shadow, state.l0Bitmap(), l1Page);
+    this.layout.build(shadow, state.l0Bitmap(), l1Page, fresh);
     this.builtFromGpa[v] = gpa;
     this.builtFromVersion[v] = version;
     this.builtInMode[v] = state.mode;
@@ -72,7 +82,7 @@ export class ShadowBitmaps {
     return shadow;
   }
 
-  /** v's shadow as last built (merged keeps using it while it is current). */
+  /** v's shadow as last built (a strategy keeps using it while it is current). */
   current(v: number): Uint8Array {
     const shadow = this.shadow[v];
     if (shadow === undefined) throw new Error(`internal: vCPU ${v} has no shadow bitmap`);

@@ -5,6 +5,7 @@
  * entries and exits, counters, the violation oracle).
  */
 import type { Machine, VcpuState } from "./machine.js";
+import type { MergeCost } from "./results.js";
 
 /** Where an L2 access goes (SPEC section 6). */
 export const Delivery = {
@@ -20,8 +21,12 @@ export type Delivery = (typeof Delivery)[keyof typeof Delivery];
 
 /** The counters a strategy updates itself; the rest belong to the replay loop. */
 export interface StrategyCounters {
+  /** vmcs02 bitmaps built, full or sparse (SPEC section 7). */
   merges: number;
+  /** L1 stores that hit a page this strategy write-protected. */
   wp_faults: number;
+  /** Dirty-bit checks of L1's page at nested entries. */
+  dirty_checks: number;
 }
 
 /** One strategy's L0 for one replay; it keeps its own per-vCPU state. */
@@ -42,8 +47,19 @@ export interface NestedL0 {
 export interface Strategy {
   /** The name the CLI, CSV and JSON use (SPEC section 1). */
   readonly name: string;
-  /** One line for `nvmx-replay strategies`. */
+  /** One line for `nvmx-replay strategies`: how L0 builds vmcs02's bitmap. */
   readonly summary: string;
+  /**
+   * Who does this today, with the kernel function or source file it models
+   * (or why nobody does), for `nvmx-replay strategies`.
+   */
+  readonly origin: string;
+  /**
+   * The cost-model key a merge is charged at in est_cycles (SPEC section 7):
+   * `merge`, a full 4 KiB OR (the default), or `merge_sparse`, KVM's rewrite
+   * of an allow-list of bits.
+   */
+  readonly mergeCost?: MergeCost;
   /**
    * L1 is offered no MSR bitmaps, so it wants every access: L0 reflects
    * every exit. Otherwise L0 reflects what L1's bitmap asks for
@@ -58,7 +74,8 @@ export interface Strategy {
   /**
    * entry() called again on a vCPU with no machine event since its last call
    * returns the same bitmap and counts nothing, so the replay loop may skip
-   * the call (merged rebuilds only on change; merged-eager counts every merge).
+   * the call (merged rebuilds only on change; merged-eager counts every merge,
+   * merged-dirty every dirty check).
    */
   readonly entryIdempotent?: boolean;
   /** A fresh L0 for one replay over `machine`. */

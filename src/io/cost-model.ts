@@ -1,18 +1,16 @@
 /** `--cost-model FILE`: JSON overriding any of the default costs (SPEC section 7). */
 import { z } from "zod";
-import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
+import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { InputError, at } from "./errors.js";
 import { readJsonFile } from "./json-file.js";
 import { firstIssue } from "./zod-errors.js";
 
 const cycles = z.number().finite().nonnegative({ message: "a cost is a number of cycles, 0 or more" });
 
-export const CostModelFileSchema = z.strictObject({
-  l0_exit: cycles.optional(),
-  l1_exit: cycles.optional(),
-  merge: cycles.optional(),
-  wp_fault: cycles.optional(),
-});
+/** Every cost key optional, nothing else allowed (an unknown key is most likely a typo). */
+export const CostModelFileSchema = z.strictObject(
+  Object.fromEntries(COST_KEYS.map((key) => [key, cycles.optional()])) as Record<CostKey, z.ZodOptional<typeof cycles>>,
+);
 
 export type CostModelFile = z.infer<typeof CostModelFileSchema>;
 

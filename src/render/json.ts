@@ -2,11 +2,12 @@ import type { MsrStats } from "../engine/back.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
 
-export const JSON_SCHEMA_VERSION = 1;
+/** 2 added `dirty_checks` to every result (SPEC section 7). */
+export const JSON_SCHEMA_VERSION = 2;
 
 /**
- * One trace: {"schema": 1, "trace", "events", "vcpus", "options", "results", ["msrs"]}.
- * Several: {"schema": 1, "options", "traces": [{"trace", "events", "vcpus"}],
+ * One trace: {"schema": 2, "trace", "events", "vcpus", "options", "results", ["msrs"]}.
+ * Several: {"schema": 2, "options", "traces": [{"trace", "events", "vcpus"}],
  * "results": [{"trace", …results of that trace's strategy}]}.
  * With --lenient, "partial" and "skipped_rows" (per trace when several).
  */

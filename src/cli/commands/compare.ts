@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
@@ -17,7 +18,7 @@ export function registerCompare(program: Command): void {
           "with a section (table) or a leading trace column (CSV, JSON) each. A trace may be gzip-compressed; - reads stdin.",
       )
       .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)")
-      .option("-s, --strategies <list>", "comma-separated strategies, or all", "no-bitmap,l1-filter,merged,merged-eager"),
+      .option("-s, --strategies <list>", "comma-separated strategies, or all (every one)", DEFAULT_COMPARE.join(",")),
   )
     .addHelpText(
       "after",

@@ -13,10 +13,13 @@ export function registerLists(program: Command): void {
   program
     .command("strategies")
     .summary("list the strategies, one line each")
-    .description("Lists the strategies compare and replay can run, one line each.")
+    .description(
+      "Lists the strategies compare and replay can run, in the order --strategies all runs them, one line each: " +
+        "how L0 builds vmcs02's MSR bitmap, then who does it today and the kernel function or file it models.",
+    )
     .addHelpText("after", examples("nvmx-replay strategies"))
     .action(() => {
-      process.stdout.write(list(STRATEGIES));
+      process.stdout.write(list(STRATEGIES.map((s) => ({ name: s.name, summary: `${s.summary} — ${s.origin}` }))));
     });
   program
     .command("profiles")

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { COST_KEYS, COST_SOURCES, DEFAULT_COST_MODEL } from "../../engine/results.js";
 import { FORMATS, L1_PROFILE_NAMES, PROFILE_NAMES } from "../options.js";
 
 /** The options of every command that replays: bitmaps, profile, cost model, output. */
@@ -10,12 +11,24 @@ export function withReplayOptions(command: Command): Command {
     .option("--l0-profile <name>", `L0's built-in bitmaps: ${PROFILE_NAMES.join(", ")}`, "kvm-2013")
     .option("--l0-bitmap <file>", "L0's bitmap for both modes, replacing the profile")
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
-    .option("--cost-model <file>", "JSON overriding any of l0_exit, l1_exit, merge, wp_fault (cycles)")
+    .option("--cost-model <file>", `JSON overriding any of ${COST_KEYS.join(", ")} (cycles; defaults below)`)
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
     .option("-q, --quiet", "no progress line on stderr")
     .option("--lenient", "skip bad rows (reported on stderr, results marked partial) instead of stopping")
-    .option("-j, --jobs <n>", "threads to use (default: one per core); 1 replays everything in the main thread");
+    .option("-j, --jobs <n>", "threads to use (default: one per core); 1 replays everything in the main thread")
+    .addHelpText("after", costModelHelp());
+}
+
+/**
+ * The cost model's defaults and where each comes from, for the help of the
+ * commands that replay. `merge_sparse` is what the sparse strategies pay per
+ * merge instead of `merge`.
+ */
+export function costModelHelp(): string {
+  const width = Math.max(...COST_KEYS.map((k) => k.length));
+  const lines = COST_KEYS.map((k) => `  ${k.padEnd(width)}  ${String(DEFAULT_COST_MODEL[k]).padStart(5)}  ${COST_SOURCES[k]}`);
+  return `\nCost model defaults, in cycles (est_cycles; --cost-model FILE overrides any):\n${lines.join("\n")}`;
 }
 
 export function examples(...lines: string[]): string {

@@ -8,6 +8,7 @@ import type { Strategy } from "../strategy.js";
 export const l1Filter: Strategy = {
   name: "l1-filter",
   summary: "L2 runs with no bitmap; L0 checks L1's bitmap on each exit and reflects what L1 wants",
+  origin: "KVM before 2015 (prepare_vmcs02() cleared the control; nested_vmx_exit_handled_msr())",
   withoutBitmap: true,
   create: () => ({
     entry: () => null,

@@ -1,22 +1,16 @@
-import { ShadowBitmaps } from "../shadow.js";
+import { FULL_OR } from "../vmcs02.js";
 import type { Strategy } from "../strategy.js";
+import { eagerL0 } from "./eager.js";
 
 /**
- * What KVM, Xen and VirtualBox do today: the same shadow bitmap, re-merged on
- * every nested entry (KVM: nested_vmx_prepare_msr_bitmap() from
- * prepare_vmcs02()), so nothing needs write protection.
+ * The shadow bitmap of kernel bug 53761, vmcs01 OR vmcs12 over the whole
+ * page, re-merged on every nested entry instead of tracking L1's page: what
+ * VirtualBox does today (hmR0VmxMergeMsrBitmapNested() in HMVMXR0.cpp) and
+ * Xen too, but for Xen's x2APIC rule (merged-eager-x2apic).
  */
 export const mergedEager: Strategy = {
   name: "merged-eager",
-  summary: "the same shadow bitmap, re-merged on every nested entry (KVM, Xen, VirtualBox today)",
-  create(machine, counters) {
-    const shadows = new ShadowBitmaps(machine, counters);
-    return {
-      entry: (v, state) => (state.useBitmap ? shadows.build(v, state) : null),
-      l1Write() {},
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) shadows.build(v, state);
-      },
-    };
-  },
+  summary: "the same shadow bitmap, vmcs01 OR vmcs12, re-merged in full on every nested entry",
+  origin: "VirtualBox today (hmR0VmxMergeMsrBitmapNested(), HMVMXR0.cpp); Xen but for x2APIC",
+  create: eagerL0(FULL_OR),
 };

@@ -10,6 +10,7 @@ import type { Strategy } from "../strategy.js";
 export const mergedStale: Strategy = {
   name: "merged-stale",
   summary: "the shadow bitmap without write tracking: misses in-place edits of L1's page (unsafe)",
+  origin: "nobody (unsafe on purpose): kernel bug 53761's merge without noticing L1's stores",
   entryIdempotent: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);

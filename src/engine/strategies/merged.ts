@@ -13,6 +13,7 @@ import type { Strategy } from "../strategy.js";
 export const merged: Strategy = {
   name: "merged",
   summary: "shadow bitmap = vmcs01 OR vmcs12, re-merged only when stale; L1's page write-protected",
+  origin: "nobody: kernel bug 53761's proposal (2013), with KVM's write tracking (kvm_page_track)",
   entryIdempotent: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);

@@ -7,6 +7,7 @@ import type { Strategy } from "../strategy.js";
 export const noBitmap: Strategy = {
   name: "no-bitmap",
   summary: "L1 gets no MSR bitmaps: every L2 access exits to L0 and is reflected to L1",
+  origin: 'nobody: the upper bound, an L0 whose VMX capabilities offer L1 no "use MSR bitmaps"',
   l1WantsEverything: true,
   withoutBitmap: true,
   create: () => ({
