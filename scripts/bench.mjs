@@ -23,14 +23,13 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BIN, CACHE, M, ROOT, SEED, VCPUS, WORKLOAD, cachedTrace, head, int, label, messages, shown } from "./lib/cache.mjs";
+import { CACHE, cachedTrace, head, int, label, M, messages, ROOT, SEED, shown, VCPUS, WORKLOAD } from "./lib/cache.mjs";
 
 const { log, die } = messages("bench");
 
 const CLI = join(ROOT, "scripts", "bench", "cli-rss.mjs");
 const CSV_PARSE = join(ROOT, "scripts", "bench", "csv-parse-baseline.mjs");
 const BYTE_SCAN = join(ROOT, "scripts", "bench", "byte-scan.mjs");
-
 
 const TARGET = {
   eventsPerSec: 8_000_000, // 4 strategies
@@ -59,7 +58,9 @@ function parseArgs(argv) {
     } else if (arg === "--runs" || arg.startsWith("--runs=")) {
       value = arg === "--runs" ? argv[++i] : arg.slice("--runs=".length);
       if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100) {
-        process.stderr.write(`error: --runs needs a whole number from 1 to 100, got ${value === undefined ? "nothing" : `"${value}"`}\n${usage()}`);
+        process.stderr.write(
+          `error: --runs needs a whole number from 1 to 100, got ${value === undefined ? "nothing" : `"${value}"`}\n${usage()}`,
+        );
         process.exit(2);
       }
       options.runs = Number(value);
@@ -74,14 +75,11 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------
 // helpers
 
-
-
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
-
 
 /** Runs `node ARGS…`, stdout discarded; returns wall seconds and what the child said on stderr. */
 function runNode(args, what) {
@@ -183,7 +181,8 @@ function padded(source) {
           if (byte === 0x2c) commas++;
           else if (byte === 0x22) die(`${shown(source)} has a quoted field: padding it is not supported`);
         }
-        if (width < 0) width = commas; // the header
+        if (width < 0)
+          width = commas; // the header
         else for (; commas < width; commas++) out[o++] = 0x2c;
       }
       out[o++] = 0x0a;
@@ -221,15 +220,46 @@ const mainPadded = padded(main);
 const mainLabel = label(mainEvents);
 /** Each measurement: what it runs, on how many events, and how it is shown. */
 const measurements = [
-  { key: "one", name: `compare --strategies merged (1 strategy), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main, "--strategies", "merged"] },
-  { key: "four", name: `compare (4 default strategies), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main] },
-  { key: "five", name: `compare --strategies all (5 strategies), ${mainLabel}`, events: mainEvents, args: [CLI, "compare", main, "--strategies", "all"] },
+  {
+    key: "one",
+    name: `compare --strategies merged (1 strategy), ${mainLabel}`,
+    events: mainEvents,
+    args: [CLI, "compare", main, "--strategies", "merged"],
+  },
+  {
+    key: "four",
+    name: `compare (4 default strategies), ${mainLabel}`,
+    events: mainEvents,
+    args: [CLI, "compare", main],
+  },
+  {
+    key: "five",
+    name: `compare --strategies all (5 strategies), ${mainLabel}`,
+    events: mainEvents,
+    args: [CLI, "compare", main, "--strategies", "all"],
+  },
   // Run once whatever --runs says: csv-parse builds an error object (a CsvError, stack
   // trace and all) for every row shorter than the header, which makes one run take
   // minutes on the 10M trace; its figure is not the one the target is checked against.
-  { key: "csvShort", name: `csv-parse only, rows as written, ${mainLabel}`, events: mainEvents, args: [CSV_PARSE, main], maxRuns: 1 },
-  { key: "csvPadded", name: `csv-parse only, rows padded, ${mainLabel}`, events: mainEvents, args: [CSV_PARSE, mainPadded] },
-  { key: "bytes", name: `byte scan (1 MiB reads, count \\n), ${mainLabel}`, events: mainEvents, args: [BYTE_SCAN, main] },
+  {
+    key: "csvShort",
+    name: `csv-parse only, rows as written, ${mainLabel}`,
+    events: mainEvents,
+    args: [CSV_PARSE, main],
+    maxRuns: 1,
+  },
+  {
+    key: "csvPadded",
+    name: `csv-parse only, rows padded, ${mainLabel}`,
+    events: mainEvents,
+    args: [CSV_PARSE, mainPadded],
+  },
+  {
+    key: "bytes",
+    name: `byte scan (1 MiB reads, count \\n), ${mainLabel}`,
+    events: mainEvents,
+    args: [BYTE_SCAN, main],
+  },
 ];
 if (!options.quick) {
   measurements.push(
@@ -239,7 +269,8 @@ if (!options.quick) {
 }
 
 // Warm the page cache, so no run pays for reading a file from disk.
-for (const file of new Set([small, main, mainPadded, large].filter(Boolean))) runNode([BYTE_SCAN, file], "byte scan (warm-up)");
+for (const file of new Set([small, main, mainPadded, large].filter(Boolean)))
+  runNode([BYTE_SCAN, file], "byte scan (warm-up)");
 
 const results = new Map(measurements.map((m) => [m.key, { ...m, seconds: [], rss: [] }]));
 for (let run = 1; run <= options.runs; run++) {
@@ -251,8 +282,10 @@ for (let run = 1; run <= options.runs; run++) {
     result.seconds.push(seconds);
     if (said.maxrss_kib !== undefined) result.rss.push(said.maxrss_kib * 1024);
     // Sanity: the baselines must have read the whole file.
-    if (m.key.startsWith("csv") && said.records !== m.events + 1) die(`${m.name}: csv-parse gave ${said.records} records, expected ${m.events + 1} (header + events)`);
-    if (m.key === "bytes" && !(said.lines > m.events)) die(`${m.name}: counted ${said.lines} lines for ${m.events} events`);
+    if (m.key.startsWith("csv") && said.records !== m.events + 1)
+      die(`${m.name}: csv-parse gave ${said.records} records, expected ${m.events + 1} (header + events)`);
+    if (m.key === "bytes" && !(said.lines > m.events))
+      die(`${m.name}: counted ${said.lines} lines for ${m.events} events`);
   }
 }
 
@@ -270,12 +303,18 @@ const machine = `${cpuList.length} CPU${cpuList.length === 1 ? "" : "s"}, ${cpuL
 const lines = [];
 lines.push(`nvmx-replay benchmark${options.quick ? " (--quick: smoke run on the 1M trace only)" : ""}`);
 lines.push(`machine: ${machine}`);
-lines.push(`traces:  ${WORKLOAD}, ${VCPUS} vCPUs, seed ${SEED}; ${shown(main)} is ${(statSync(main).size / 1e6).toFixed(1)} MB`);
-lines.push(`figures: median of ${options.runs} run${options.runs === 1 ? "" : "s"}, each a separate process (wall time includes Node's start-up)`);
+lines.push(
+  `traces:  ${WORKLOAD}, ${VCPUS} vCPUs, seed ${SEED}; ${shown(main)} is ${(statSync(main).size / 1e6).toFixed(1)} MB`,
+);
+lines.push(
+  `figures: median of ${options.runs} run${options.runs === 1 ? "" : "s"}, each a separate process (wall time includes Node's start-up)`,
+);
 lines.push("");
 
 const widthName = Math.max(...measurements.map((m) => m.name.length));
-lines.push(`${"measurement".padEnd(widthName)}  ${"median s".padStart(8)}  ${"events/s".padStart(11)}  ${"peak RSS".padStart(9)}  runs (s)`);
+lines.push(
+  `${"measurement".padEnd(widthName)}  ${"median s".padStart(8)}  ${"events/s".padStart(11)}  ${"peak RSS".padStart(9)}  runs (s)`,
+);
 for (const m of measurements) {
   const r = results.get(m.key);
   const s = median(r.seconds);
@@ -300,10 +339,25 @@ const fiveVsOne = med("five") / med("one");
 const vsBytes = four / med("bytes");
 
 const checks = [
-  ["4 strategies, events/s", int(eventsPerSec), `>= ${int(TARGET.eventsPerSec)}`, pass(eventsPerSec >= TARGET.eventsPerSec)],
-  [`4 strategies vs csv-parse (${csvWhich}, the faster)`, `${vsCsv.toFixed(2)}x faster`, `>= ${TARGET.vsCsvParse}x`, pass(vsCsv >= TARGET.vsCsvParse)],
+  [
+    "4 strategies, events/s",
+    int(eventsPerSec),
+    `>= ${int(TARGET.eventsPerSec)}`,
+    pass(eventsPerSec >= TARGET.eventsPerSec),
+  ],
+  [
+    `4 strategies vs csv-parse (${csvWhich}, the faster)`,
+    `${vsCsv.toFixed(2)}x faster`,
+    `>= ${TARGET.vsCsvParse}x`,
+    pass(vsCsv >= TARGET.vsCsvParse),
+  ],
   [`  (vs csv-parse on rows as written)`, `${(csvShort / four).toFixed(2)}x faster`, "", ""],
-  ["5 strategies vs 1, time", `${fiveVsOne.toFixed(2)}x`, `<= ${TARGET.fiveVsOne}x`, pass(fiveVsOne <= TARGET.fiveVsOne)],
+  [
+    "5 strategies vs 1, time",
+    `${fiveVsOne.toFixed(2)}x`,
+    `<= ${TARGET.fiveVsOne}x`,
+    pass(fiveVsOne <= TARGET.fiveVsOne),
+  ],
   ["4 strategies vs byte-scan floor, time", `${vsBytes.toFixed(2)}x`, "(no target)", ""],
 ];
 if (!options.quick) {
@@ -311,12 +365,32 @@ if (!options.quick) {
   const rssLarge = rss("rssLarge");
   const growth = rssLarge / rssSmall - 1;
   checks.push(
-    ["peak RSS, compare (4), 1M events", mb(rssSmall), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rssSmall < TARGET.rssBytes)],
-    ["peak RSS, compare (4), 20M events", mb(rssLarge), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rssLarge < TARGET.rssBytes)],
-    ["peak RSS growth, 1M -> 20M", `${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}%`, `< ${TARGET.rssGrowth * 100}%`, pass(growth < TARGET.rssGrowth)],
+    [
+      "peak RSS, compare (4), 1M events",
+      mb(rssSmall),
+      `< ${mb(TARGET.rssBytes).replace(".0", "")}`,
+      pass(rssSmall < TARGET.rssBytes),
+    ],
+    [
+      "peak RSS, compare (4), 20M events",
+      mb(rssLarge),
+      `< ${mb(TARGET.rssBytes).replace(".0", "")}`,
+      pass(rssLarge < TARGET.rssBytes),
+    ],
+    [
+      "peak RSS growth, 1M -> 20M",
+      `${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}%`,
+      `< ${TARGET.rssGrowth * 100}%`,
+      pass(growth < TARGET.rssGrowth),
+    ],
   );
 } else {
-  checks.push(["peak RSS, compare (4), 1M events", mb(rss("four")), `< ${mb(TARGET.rssBytes).replace(".0", "")}`, pass(rss("four") < TARGET.rssBytes)]);
+  checks.push([
+    "peak RSS, compare (4), 1M events",
+    mb(rss("four")),
+    `< ${mb(TARGET.rssBytes).replace(".0", "")}`,
+    pass(rss("four") < TARGET.rssBytes),
+  ]);
   checks.push(["peak RSS growth, 1M -> 20M", "not measured (--quick)", "", ""]);
 }
 const w = [0, 1, 2].map((i) => Math.max(...checks.map((c) => c[i].length), ["figure", "value", "target"][i].length));
@@ -324,7 +398,8 @@ lines.push(`${"figure".padEnd(w[0])}  ${"value".padStart(w[1])}  ${"target".padE
 for (const [name, value, target, result] of checks) {
   lines.push(`${name.padEnd(w[0])}  ${value.padStart(w[1])}  ${target.padEnd(w[2])}  ${result}`.trimEnd());
 }
-if (options.quick) lines.push("", "(--quick: 1M events, where Node's start-up weighs more; targets are for the full run)");
+if (options.quick)
+  lines.push("", "(--quick: 1M events, where Node's start-up weighs more; targets are for the full run)");
 
 process.stdout.write(`\n${lines.join("\n")}\n`);
 process.exitCode = 0;

@@ -20,9 +20,13 @@ import { build } from "esbuild";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")], {
-  stdio: "inherit",
-});
+const tsc = spawnSync(
+  process.execPath,
+  [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")],
+  {
+    stdio: "inherit",
+  },
+);
 if (tsc.status !== 0) {
   process.stderr.write("build: type errors (above); nothing was bundled\n");
   process.exitCode = 1;
@@ -46,6 +50,8 @@ if (tsc.status !== 0) {
     logLevel: "warning",
     // commander is CommonJS and calls require("node:events"): an ES module has
     // no require of its own, so the bundle makes one.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
+    },
   });
 }

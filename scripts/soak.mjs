@@ -20,10 +20,10 @@
 // is checked first. Exits 0 whatever the verdict; 1 if it cannot run (no disk
 // space, a failed build, gen or replay), 2 on a bad option.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, statfsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CACHE, M, ROOT, SEED, VCPUS, WORKLOAD, cachedTrace, int, label, messages, shown } from "./lib/cache.mjs";
+import { CACHE, cachedTrace, int, label, M, messages, ROOT, SEED, shown, VCPUS, WORKLOAD } from "./lib/cache.mjs";
 
 const { log, die } = messages("soak");
 
@@ -67,7 +67,10 @@ function parseArgs(argv) {
     } else if (arg === "--events" || arg.startsWith("--events=")) {
       const value = arg === "--events" ? argv[++i] : arg.slice("--events=".length);
       const n = value === undefined ? null : parseCount(value);
-      if (n === null) badOption(`--events needs a count of events such as 100M, 30M or 500000, got ${value === undefined ? "nothing" : `"${value}"`}`);
+      if (n === null)
+        badOption(
+          `--events needs a count of events such as 100M, 30M or 500000, got ${value === undefined ? "nothing" : `"${value}"`}`,
+        );
       options.events = n;
     } else badOption(`unknown option "${arg}"`);
   }
@@ -77,10 +80,8 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------
 // helpers
 
-
 const gb = (bytes) => `${(bytes / 1e9).toFixed(1)} GB`;
 const mib = (bytes) => (bytes / MiB).toFixed(1);
-
 
 // ---------------------------------------------------------------------------
 // the trace
@@ -97,7 +98,9 @@ function trace(events) {
   const { bavail, bsize } = statfsSync(CACHE);
   const free = bavail * bsize;
   if (free < need) {
-    die(`not enough free disk space for the trace: ${label(events)} events need about ${gb(need)} in ${shown(CACHE)}/, and only ${gb(free)} is free (try a shorter run: --events 30M)`);
+    die(
+      `not enough free disk space for the trace: ${label(events)} events need about ${gb(need)} in ${shown(CACHE)}/, and only ${gb(free)} is free (try a shorter run: --events 30M)`,
+    );
   }
   log(`generating ${shown(file)} (${int(events)} events, about ${gb(events * 23.3)}; ${gb(free)} free)…`);
   const start = process.hrtime.bigint();

@@ -1,20 +1,20 @@
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
+  bitPosition,
   DIR_R,
   DIR_RW,
   DIR_W,
-  PAGE_SIZE,
-  bitPosition,
   filledPage,
   hasBit,
   intercepts,
   orPages,
+  PAGE_SIZE,
   testBit,
   writeBit,
   writeMsrBits,
 } from "../src/engine/bitmap.js";
-import { L0_PROFILES, findL0Profile } from "../src/engine/profiles.js";
-import { type MsrEntry, bitmapPage } from "./helpers/events.js";
+import { findL0Profile, L0_PROFILES } from "../src/engine/profiles.js";
+import { bitmapPage, type MsrEntry } from "./helpers/events.js";
 
 /**
  * SPEC section 2 (SDM "MSR-Bitmap Address"):

@@ -6,18 +6,18 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { PAGE_SIZE, bitPosition, filledPage, testBit, writeMsrBits } from "../src/engine/bitmap.js";
-import { L0_PROFILES, findL0Profile } from "../src/engine/profiles.js";
-import { BitmapSpecSchema, buildBitmap } from "../src/io/bitmap-spec.js";
-import { readSnapshot } from "../src/io/snapshot.js";
+import { describe, expect, it } from "vitest";
 import { builtinBitmap } from "../src/bitmaps/builtin.js";
 import { describeBitmap, descriptionJson, showText } from "../src/bitmaps/describe.js";
 import { diffBitmaps } from "../src/bitmaps/diff.js";
-import { L1_PROFILES, findL1Profile } from "../src/bitmaps/l1-profiles.js";
+import { findL1Profile, L1_PROFILES } from "../src/bitmaps/l1-profiles.js";
 import { MSR_RANGES, runs } from "../src/bitmaps/runs.js";
-import { ROOT, lines, runCli, useTempDirs } from "./helpers/cli.js";
+import { bitPosition, filledPage, PAGE_SIZE, testBit, writeMsrBits } from "../src/engine/bitmap.js";
+import { findL0Profile, L0_PROFILES } from "../src/engine/profiles.js";
+import { BitmapSpecSchema, buildBitmap } from "../src/io/bitmap-spec.js";
+import { readSnapshot } from "../src/io/snapshot.js";
+import { lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
 
 const tempDir = useTempDirs("each");
 
@@ -69,9 +69,7 @@ function perDirectionCount(page: Uint8Array, minority: boolean): number {
 // ranges of the other state (and of the same state, overlapping), or a few
 // flipped bits; plus fully random pages.
 
-const MSR_IN_RANGE = fc
-  .tuple(fc.boolean(), fc.nat(0x1fff))
-  .map(([high, n]) => ((high ? 0xc000_0000 : 0) + n) >>> 0);
+const MSR_IN_RANGE = fc.tuple(fc.boolean(), fc.nat(0x1fff)).map(([high, n]) => ((high ? 0xc000_0000 : 0) + n) >>> 0);
 
 const EDIT = fc
   .tuple(MSR_IN_RANGE, fc.nat(400), fc.constantFrom(R, W, RW), fc.boolean())
@@ -83,13 +81,11 @@ const EDIT = fc
 const STRUCTURED_PAGE = fc.oneof(
   fc.boolean().map((b) => filledPage(b)),
   fc.tuple(fc.boolean(), fc.array(EDIT, { maxLength: 8 })).map(([b, edits]) => pageOf(b, edits)),
-  fc
-    .tuple(fc.boolean(), fc.array(fc.nat(PAGE_SIZE * 8 - 1), { maxLength: 40 }))
-    .map(([b, flips]) => {
-      const page = filledPage(b);
-      for (const bit of flips) page[bit >> 3] = (page[bit >> 3] as number) ^ (1 << (bit & 7));
-      return page;
-    }),
+  fc.tuple(fc.boolean(), fc.array(fc.nat(PAGE_SIZE * 8 - 1), { maxLength: 40 })).map(([b, flips]) => {
+    const page = filledPage(b);
+    for (const bit of flips) page[bit >> 3] = (page[bit >> 3] as number) ^ (1 << (bit & 7));
+    return page;
+  }),
 );
 
 const RANDOM_PAGE = fc.uint8Array({ minLength: PAGE_SIZE, maxLength: PAGE_SIZE }).map((bytes) => new Uint8Array(bytes));
@@ -243,12 +239,11 @@ describe("bitmap diff", () => {
     const doc = JSON.parse(result.stdout);
     expect(doc.identical).toBe(false);
     expect(doc.differing).toEqual({ read: 2, write: 2 });
-    expect(doc.differences.map((d: { sign: string; direction: string; first: string }) => `${d.sign}${d.direction}${d.first}`)).toEqual([
-      "-read0x10",
-      "+read0xc0000101",
-      "+write0xc0000101",
-      "-write0xc0000102",
-    ]);
+    expect(
+      doc.differences.map(
+        (d: { sign: string; direction: string; first: string }) => `${d.sign}${d.direction}${d.first}`,
+      ),
+    ).toEqual(["-read0x10", "+read0xc0000101", "+write0xc0000101", "-write0xc0000102"]);
   });
 });
 
@@ -310,7 +305,8 @@ describe("bitmap profile", () => {
     const dir = tempDir();
     for (const profile of L0_PROFILES) {
       const pages = findL0Profile(profile.name)!.bitmaps();
-      const modes = profile.name === "kvm-2013" ? ([undefined, "longmode", "legacy"] as const) : ([undefined, "legacy"] as const);
+      const modes =
+        profile.name === "kvm-2013" ? ([undefined, "longmode", "legacy"] as const) : ([undefined, "legacy"] as const);
       for (const mode of modes) {
         const out = `${profile.name}-${mode ?? "default"}.bin`;
         const args = ["bitmap", "profile", profile.name, "-o", out, ...(mode ? ["--mode", mode] : [])];
@@ -467,7 +463,10 @@ describe("errors: one line, the right exit status", () => {
       [["bitmap", "show", "profile:nope"], /^error: "profile:nope": unknown profile "nope"/],
       [["bitmap", "profile", "kvm", "--mode", "legacy"], /^error: --mode: "kvm" is an L1 profile/],
       [["bitmap", "profile", "kvm-2013", "--mode", "real"], /^error: option --mode: expected longmode or legacy/],
-      [["bitmap", "build", "traces/kvm-l1.json", "-o", "out.txt"], /^error: option --output: "out\.txt" must end in \.bin/],
+      [
+        ["bitmap", "build", "traces/kvm-l1.json", "-o", "out.txt"],
+        /^error: option --output: "out\.txt" must end in \.bin/,
+      ],
       [["bitmap", "show", "traces/kvm-l1.json", "--format", "csv"], /^error: option --format: expected text or json/],
       [["bitmap", "profile"], /^error: name a profile/],
     ];

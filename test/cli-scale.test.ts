@@ -4,19 +4,20 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_COST_MODEL } from "../src/engine/results.js";
 import { findL0Profile } from "../src/engine/profiles.js";
+import { DEFAULT_COST_MODEL } from "../src/engine/results.js";
 import { STRATEGIES } from "../src/engine/strategies/index.js";
 import { replayHere } from "../src/run/replay-trace.js";
 import { ROOT, runCli, useTempDirs } from "./helpers/cli.js";
 
 const tempDir = useTempDirs("each");
 const BUNDLED = ["linux-kvm", "bitmap-churn", "multi-vcpu", "edge-cases"].map((t) => `traces/${t}.csv`);
-const HEADER = "strategy,accesses,l0_exits,l1_exits,l0_handled,no_exit,merges,wp_faults,entries,other_exits,violations,est_cycles";
+const HEADER =
+  "strategy,accesses,l0_exits,l1_exits,l0_handled,no_exit,merges,wp_faults,dirty_checks,entries,other_exits,violations,est_cycles";
 
 // A small trace (hand-checked): L1 passes FS_BASE, L0 (kvm-2013) does too.
 // 5 wrmsr FS_BASE: entry, merged none; 6 wrmsr 0x6e0: L1 intercepts -> l1.
@@ -74,8 +75,12 @@ describe("the worker pipeline", () => {
     expect(single.status, single.stderr).toBe(0);
     const results = json(piped.stdout).results;
     expect(results).toEqual(json(single.stdout).results);
-    expect(results.map((r) => r.accesses)).toEqual(Array(5).fill(results[0]?.accesses));
+    expect(results.map((r) => r.accesses)).toEqual(Array(STRATEGIES.length).fill(results[0]?.accesses));
     expect(Number(results.find((r) => r.strategy === "merged")?.wp_faults)).toBeGreaterThan(100);
+    // The L1 edits reach the strategies of SPEC section 8 through the slots too.
+    expect(Number(results.find((r) => r.strategy === "merged-dirty")?.dirty_checks)).toBeGreaterThan(100);
+    const merges = (name: string) => Number(results.find((r) => r.strategy === name)?.merges);
+    expect(merges("sparse-clean")).toBeLessThan(merges("sparse"));
   });
 
   it("--jobs 1 replays several traces in one thread, with the same results", () => {
@@ -89,7 +94,15 @@ describe("the worker pipeline", () => {
 
 describe("several traces", () => {
   it("CSV has a leading trace column and one row per trace and strategy, in the order given", () => {
-    const r = runCli(["compare", BUNDLED[0] as string, BUNDLED[3] as string, "--strategies", "merged,l1-filter", "-f", "csv"]);
+    const r = runCli([
+      "compare",
+      BUNDLED[0] as string,
+      BUNDLED[3] as string,
+      "--strategies",
+      "merged,l1-filter",
+      "-f",
+      "csv",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe(`trace,${HEADER}`);
@@ -140,7 +153,10 @@ describe("several traces", () => {
 describe("inputs", () => {
   it("a gzip trace is recognised by its magic bytes, whatever its name", () => {
     const text = readFileSync(join(ROOT, BUNDLED[0] as string));
-    const dir = tempDir({ "trace.data": gzipSync(text), "kvm-l1.json": readFileSync(join(ROOT, "traces/kvm-l1.json"), "utf8") });
+    const dir = tempDir({
+      "trace.data": gzipSync(text),
+      "kvm-l1.json": readFileSync(join(ROOT, "traces/kvm-l1.json"), "utf8"),
+    });
     const plain = runCli(["compare", BUNDLED[0] as string, "-f", "csv"]);
     const zipped = runCli(["compare", "trace.data", "-f", "csv"], { cwd: dir });
     expect(zipped.status, zipped.stderr).toBe(0);
@@ -153,9 +169,7 @@ describe("inputs", () => {
       const r = runCli(["compare", "-", "--strategies", "merged,l1-filter", "-f", "csv"], { cwd: dir, input });
       expect(r.status, r.stderr).toBe(0);
       // merged: FS_BASE none, 0x6e0 l1 (1 merge); l1-filter: FS_BASE l0, 0x6e0 l1.
-      expect(r.stdout).toBe(
-        `${HEADER}\nmerged,2,1,1,0,1,1,0,1,0,0,16000\nl1-filter,2,2,1,1,0,0,0,1,0,0,16500\n`,
-      );
+      expect(r.stdout).toBe(`${HEADER}\nmerged,2,1,1,0,1,1,0,0,1,0,0,16000\nl1-filter,2,2,1,1,0,0,0,0,1,0,0,16500\n`);
     }
   });
 
@@ -180,7 +194,11 @@ describe("snapshot paths stay inside the trace's folder", () => {
     `event,vcpu,msr,value,page,file\nbitmap-load,0,,,0x1000,${file}\nbitmap-ptr,0,,,0x1000,\nuse-bitmap,0,,1,,\nrdmsr,0,0x10,,,\n`;
 
   it("refuses ../ and absolute paths and links out, unless --snapshots-dir allows the folder", () => {
-    const dir = tempDir({ "t/a.csv": trace("../s/l1.json"), "t/b.csv": trace(join(ROOT, "traces/kvm-l1.json")), "s/l1.json": L1_PAGE });
+    const dir = tempDir({
+      "t/a.csv": trace("../s/l1.json"),
+      "t/b.csv": trace(join(ROOT, "traces/kvm-l1.json")),
+      "s/l1.json": L1_PAGE,
+    });
     const up = runCli(["validate", "t/a.csv"], { cwd: dir });
     expect(up.status).toBe(1);
     // "bitmap-load,0,,,0x1000," is 23 characters: file starts at column 24.
@@ -210,7 +228,7 @@ describe("--lenient", () => {
     const dir = tempDir({ "t.csv": TRACE });
     const csv = runCli(["compare", "t.csv", "--lenient", "--strategies", "merged", "-f", "csv"], { cwd: dir });
     expect(csv.status, csv.stderr).toBe(0);
-    expect(csv.stdout).toBe(`${HEADER},skipped_rows\nmerged,2,2,2,0,0,0,0,2,0,0,30000,3\n`);
+    expect(csv.stdout).toBe(`${HEADER},skipped_rows\nmerged,2,2,2,0,0,0,0,0,2,0,0,30000,3\n`);
     expect(csv.stderr).toContain("skipped 3 bad rows (--lenient)");
     expect(csv.stderr).toContain('t.csv:3:9: column msr: "0xZZ"');
     expect(csv.stderr).toContain("t.csv:5:1: column event:");
@@ -236,12 +254,17 @@ describe("--lenient", () => {
 describe("a killed run", () => {
   it("SIGTERM while gen streams leaves the old file as it was and no temporary file", async () => {
     const dir = tempDir({ "out.csv": "old content\n" });
-    const child = spawn(process.execPath, [join(ROOT, "bin/nvmx-replay.js"), "gen", "linux-mixed", "--events", "200M", "-o", "out.csv"], {
-      cwd: dir,
-      stdio: "ignore",
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "bin/nvmx-replay.js"), "gen", "linux-mixed", "--events", "200M", "-o", "out.csv"],
+      {
+        cwd: dir,
+        stdio: "ignore",
+      },
+    );
     // Wait for the temporary file to appear, then kill the run.
-    for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.endsWith(".tmp")); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !readdirSync(dir).some((f) => f.endsWith(".tmp")); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync(dir).some((f) => f.endsWith(".tmp"))).toBe(true);
     child.kill("SIGTERM");
     const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
@@ -254,10 +277,17 @@ describe("a killed run", () => {
     // Enough output (import writes a row per line) that the pipe closes mid-write.
     const line = " CPU 0/KVM-7289  [003] d..1.  1234.567890: kvm_msr: msr_write c0000100 = 0x7f00\n";
     const dir = tempDir({ "run.txt": line.repeat(100_000) });
-    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin/nvmx-replay.js")}" import run.txt 2>err.txt | head -1`], {
-      cwd: dir,
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin/nvmx-replay.js")}" import run.txt 2>err.txt | head -1`,
+      ],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout.split("\n").filter(Boolean)).toHaveLength(1);
     expect(readFileSync(join(dir, "err.txt"), "utf8")).not.toMatch(/EPIPE|Error/);

@@ -2,10 +2,10 @@
  * The CLI as a process: `node bin/nvmx-replay.js …` (the built dist/), its
  * exit statuses, stdout/stderr split, formats, colours and `-o`.
  */
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, it, expect } from "vitest";
-import { ROOT, lines, runCli, useTempDirs } from "./helpers/cli.js";
+import { describe, expect, it } from "vitest";
+import { lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
 
 const tempDir = useTempDirs("each");
 
@@ -19,13 +19,25 @@ const RESULT_FIELDS = [
   "no_exit",
   "merges",
   "wp_faults",
+  "dirty_checks",
   "entries",
   "other_exits",
   "violations",
   "est_cycles",
 ];
 const CSV_HEADER = RESULT_FIELDS.join(",");
-const ALL_STRATEGIES = ["no-bitmap", "l1-filter", "merged", "merged-eager", "merged-stale"];
+/** SPEC section 8: every strategy, in the order `strategies` lists them and `all` runs them. */
+const ALL_STRATEGIES = [
+  "no-bitmap",
+  "l1-filter",
+  "merged",
+  "merged-eager",
+  "merged-stale",
+  "sparse",
+  "sparse-clean",
+  "merged-dirty",
+  "merged-eager-x2apic",
+];
 const ALL_PROFILES = ["kvm-2013", "kvm-modern", "intercept-all", "pass-all"];
 const ESC = "\u001b[";
 const RED = "\u001b[31m";
@@ -54,10 +66,24 @@ const RED = "\u001b[31m";
  *           - merged-stale: pointer, mode, L0 unchanged -> no merge, old shadow
  *             bit 0 -> none while L1 wants it: a violation.
  *
- * est_cycles = 1500 l0_handled + 15000 l1_exits + 1000 merges + 3000 wp_faults:
+ * The four of SPEC section 8 (nothing write-protected, wp_faults 0):
+ *   line 5  entry #1, merge #1 under each (no shadow yet, so merged-dirty
+ *           checks nothing). FS_BASE read is on the sparse allow-list and
+ *           outside the x2APIC range: vmcs02's bit = L0 0 OR L1 0 = 0 -> none.
+ *   line 6  L1 event: other_exits 1 under each. The store makes the page
+ *           dirty (L1 stored to it since the shadows were built).
+ *   line 7  entry #2. sparse and merged-eager-x2apic rebuild (merge #2) as on
+ *           every entry; sparse-clean rebuilds because L1 stored to the page
+ *           (merge #2); merged-dirty's shadow matches GPA, mode and L0, so it
+ *           checks the dirty bit (dirty_checks 1), finds it set, merge #2.
+ *           Bit 1 -> exit, L1 wants it -> l1 under each.
+ *
+ * est_cycles = 1500 l0_handled + 15000 l1_exits + 1000 merges (700 for
+ * sparse and sparse-clean) + 3000 wp_faults + 300 dirty_checks:
  *   no-bitmap 2*15000 = 30000; l1-filter 1500+15000 = 16500;
  *   merged 15000+2000+3000 = 20000; merged-eager 15000+2000 = 17000;
- *   merged-stale 1000.
+ *   merged-stale 1000; sparse and sparse-clean 15000+2*700 = 16400;
+ *   merged-dirty 15000+2000+300 = 17300; merged-eager-x2apic 17000.
  */
 const STALE_TRACE = [
   "event,vcpu,msr,value,page,dir",
@@ -71,12 +97,16 @@ const STALE_TRACE = [
 ].join("\n");
 
 const STALE_ROWS: Record<string, string> = {
-  //            accesses,l0_exits,l1_exits,l0_handled,no_exit,merges,wp_faults,entries,other_exits,violations,est_cycles
-  "no-bitmap": "no-bitmap,2,2,2,0,0,0,0,2,0,0,30000",
-  "l1-filter": "l1-filter,2,2,1,1,0,0,0,2,1,0,16500",
-  merged: "merged,2,1,1,0,1,2,1,2,1,0,20000",
-  "merged-eager": "merged-eager,2,1,1,0,1,2,0,2,1,0,17000",
-  "merged-stale": "merged-stale,2,0,0,0,2,1,0,2,1,1,1000",
+  //            accesses,l0_exits,l1_exits,l0_handled,no_exit,merges,wp_faults,dirty_checks,entries,other_exits,violations,est_cycles
+  "no-bitmap": "no-bitmap,2,2,2,0,0,0,0,0,2,0,0,30000",
+  "l1-filter": "l1-filter,2,2,1,1,0,0,0,0,2,1,0,16500",
+  merged: "merged,2,1,1,0,1,2,1,0,2,1,0,20000",
+  "merged-eager": "merged-eager,2,1,1,0,1,2,0,0,2,1,0,17000",
+  "merged-stale": "merged-stale,2,0,0,0,2,1,0,0,2,1,1,1000",
+  sparse: "sparse,2,1,1,0,1,2,0,0,2,1,0,16400",
+  "sparse-clean": "sparse-clean,2,1,1,0,1,2,0,0,2,1,0,16400",
+  "merged-dirty": "merged-dirty,2,1,1,0,1,2,0,1,2,1,0,17300",
+  "merged-eager-x2apic": "merged-eager-x2apic,2,1,1,0,1,2,0,0,2,1,0,17000",
 };
 
 /**
@@ -145,13 +175,16 @@ describe("help and version", () => {
     expect(r.stdout).toMatch(/^\s+\$ nvmx-replay \S+/m);
   });
 
-  it.each(["compare", "replay", "validate", "strategies", "profiles"])("%s --help exits 0 and shows an example of itself", (command) => {
-    const r = runCli([command, "--help"]);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toContain(`Usage: nvmx-replay ${command}`);
-    expect(r.stdout).toMatch(new RegExp(`^\\s+\\$ nvmx-replay ${command}\\b`, "m"));
-  });
+  it.each(["compare", "replay", "validate", "strategies", "profiles"])(
+    "%s --help exits 0 and shows an example of itself",
+    (command) => {
+      const r = runCli([command, "--help"]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain(`Usage: nvmx-replay ${command}`);
+      expect(r.stdout).toMatch(new RegExp(`^\\s+\\$ nvmx-replay ${command}\\b`, "m"));
+    },
+  );
 
   it.each(["--version", "-V"])("%s prints the package version", (flag) => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -291,11 +324,19 @@ describe("CSV output", () => {
     expect(lines(r.stdout)).toEqual([CSV_HEADER, STALE_ROWS.merged, STALE_ROWS["no-bitmap"]]);
   });
 
-  it("--strategies all gives all five, with the counters worked out by hand", () => {
+  it("--strategies all gives all nine in the SPEC's order, with the counters worked out by hand", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
     const r = runCli(["compare", "t.csv", "--strategies", "all", "--format", "csv"], { cwd: dir });
     expect(r.status).toBe(0);
     expect(lines(r.stdout)).toEqual([CSV_HEADER, ...ALL_STRATEGIES.map((s) => STALE_ROWS[s])]);
+  });
+
+  it("without --strategies, compare runs the SPEC's default five, in order", () => {
+    const dir = tempDir({ "t.csv": STALE_TRACE });
+    const r = runCli(["compare", "t.csv", "--format", "csv"], { cwd: dir });
+    expect(r.status).toBe(0);
+    const defaults = ["no-bitmap", "l1-filter", "merged", "merged-eager", "sparse"];
+    expect(lines(r.stdout)).toEqual([CSV_HEADER, ...defaults.map((s) => STALE_ROWS[s])]);
   });
 
   it("replay --format csv has the same header and its one strategy", () => {
@@ -309,18 +350,18 @@ describe("CSV output", () => {
     const dir = tempDir({ "t.csv": BASIC_TRACE });
     const r = runCli(["compare", "t.csv", "-s", "all", "-f", "csv"], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(lines(r.stdout)).toEqual([CSV_HEADER, ...ALL_STRATEGIES.map((s) => `${s},2,2,2,0,0,0,0,4,1,0,30000`)]);
+    expect(lines(r.stdout)).toEqual([CSV_HEADER, ...ALL_STRATEGIES.map((s) => `${s},2,2,2,0,0,0,0,0,4,1,0,30000`)]);
   });
 });
 
 describe("JSON output", () => {
-  it("compare: schema 1, trace, options.strategies, results with the 12 SPEC fields in order", () => {
+  it("compare: schema 2, trace, options.strategies, results with the 13 SPEC fields in order", () => {
     const dir = tempDir({ "t.csv": BASIC_TRACE });
     const r = runCli(["compare", "t.csv", "--strategies", "merged,no-bitmap", "--format", "json"], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
     const out = parseJson(r.stdout);
-    expect(out.schema).toBe(1);
+    expect(out.schema).toBe(2);
     expect(out.trace).toBe("t.csv");
     expect(out.events).toBe(4);
     expect(out.vcpus).toBe(2);
@@ -343,6 +384,7 @@ describe("JSON output", () => {
       no_exit: 0,
       merges: 0,
       wp_faults: 0,
+      dirty_checks: 0,
       entries: 4,
       other_exits: 1,
       violations: 0,
@@ -355,7 +397,7 @@ describe("JSON output", () => {
     const r = runCli(["replay", "t.csv", "--format", "json"], { cwd: dir });
     expect(r.status).toBe(0);
     const out = parseJson(r.stdout);
-    expect(out.schema).toBe(1);
+    expect(out.schema).toBe(2);
     expect(out.trace).toBe("t.csv");
     expect((out.options as Record<string, unknown>).strategies).toEqual(["merged"]);
     const results = out.results as Record<string, unknown>[];
@@ -371,6 +413,7 @@ describe("JSON output", () => {
       no_exit: 1,
       merges: 1,
       wp_faults: 0,
+      dirty_checks: 0,
       entries: 1,
       other_exits: 0,
       violations: 0,
@@ -380,13 +423,21 @@ describe("JSON output", () => {
     expect(Array.isArray(msrs)).toBe(true);
     expect(msrs).toHaveLength(3);
     for (const m of msrs) {
-      expect(Object.keys(m)).toEqual(expect.arrayContaining(["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"]));
+      expect(Object.keys(m)).toEqual(
+        expect.arrayContaining(["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"]),
+      );
       expect(m.name === null || typeof m.name === "string").toBe(true);
     }
     const find = (msr: string, dirName: string) => msrs.find((m) => m.msr === msr && m.dir === dirName);
     expect(find("0x10", "r")).toMatchObject({ name: "TSC", accesses: 2, l0_exits: 2, l1_exits: 0, no_exit: 0 });
     expect(find("0x40000000", "r")).toMatchObject({ accesses: 1, l0_exits: 1, l1_exits: 1, no_exit: 0 });
-    expect(find("0xc0000100", "w")).toMatchObject({ name: "FS_BASE", accesses: 1, l0_exits: 0, l1_exits: 0, no_exit: 1 });
+    expect(find("0xc0000100", "w")).toMatchObject({
+      name: "FS_BASE",
+      accesses: 1,
+      l0_exits: 0,
+      l1_exits: 0,
+      no_exit: 1,
+    });
     // Busiest first.
     expect(msrs[0]).toMatchObject({ msr: "0x10", dir: "r" });
   });
@@ -399,11 +450,16 @@ describe("JSON output", () => {
 });
 
 describe("colour", () => {
-  const violationsLine = (stdout: string) => lines(stdout).find((l) => l.replace(/\u001b\[[0-9;]*m/g, "").startsWith("violations "));
+  const violationsLine = (stdout: string) =>
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour sequence starts with ESC
+    lines(stdout).find((l) => l.replace(/\u001b\[[0-9;]*m/g, "").startsWith("violations "));
 
   it("FORCE_COLOR=1 colours merged-stale's violations red", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
-    const r = runCli(["compare", "t.csv", "--strategies", "merged,merged-stale"], { cwd: dir, env: { FORCE_COLOR: "1" } });
+    const r = runCli(["compare", "t.csv", "--strategies", "merged,merged-stale"], {
+      cwd: dir,
+      env: { FORCE_COLOR: "1" },
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(ESC);
     expect(violationsLine(r.stdout)).toContain(RED);
@@ -418,7 +474,10 @@ describe("colour", () => {
 
   it("no red on the violations row when there are none", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
-    const r = runCli(["compare", "t.csv", "--strategies", "merged,merged-eager"], { cwd: dir, env: { FORCE_COLOR: "1" } });
+    const r = runCli(["compare", "t.csv", "--strategies", "merged,merged-eager"], {
+      cwd: dir,
+      env: { FORCE_COLOR: "1" },
+    });
     expect(r.status).toBe(0);
     expect(violationsLine(r.stdout)).toBeDefined();
     expect(violationsLine(r.stdout)).not.toContain(RED);
@@ -426,7 +485,10 @@ describe("colour", () => {
 
   it("NO_COLOR=1 wins over FORCE_COLOR=1", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
-    for (const command of [["compare", "t.csv", "-s", "all"], ["replay", "t.csv", "-s", "merged-stale"]]) {
+    for (const command of [
+      ["compare", "t.csv", "-s", "all"],
+      ["replay", "t.csv", "-s", "merged-stale"],
+    ]) {
       const r = runCli(command, { cwd: dir, env: { FORCE_COLOR: "1", NO_COLOR: "1" } });
       expect(r.status).toBe(0);
       expect(r.stdout).toContain("merged-stale");
@@ -479,7 +541,9 @@ describe("-o FILE", () => {
 
   it("replaces an existing file on success", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE, "out.csv": "old content\n" });
-    const r = runCli(["compare", "t.csv", "-s", "merged,merged-stale", "-f", "csv", "--output", "out.csv"], { cwd: dir });
+    const r = runCli(["compare", "t.csv", "-s", "merged,merged-stale", "-f", "csv", "--output", "out.csv"], {
+      cwd: dir,
+    });
     expect(r.status).toBe(0);
     expect(readFileSync(join(dir, "out.csv"), "utf8")).toBe(expectedCsv);
   });
@@ -545,9 +609,19 @@ describe("strategies and profiles", () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
     const names = lines(r.stdout).map((l) => l.split(/\s+/)[0]);
-    expect(names).toHaveLength(ALL_STRATEGIES.length);
-    expect([...names].sort()).toEqual([...ALL_STRATEGIES].sort());
+    expect(names).toEqual(ALL_STRATEGIES);
     for (const l of lines(r.stdout)) expect(l.trim().split(/\s+/).length).toBeGreaterThan(1);
+  });
+
+  it("each strategy's line says who does it today and what it models (SPEC section 8)", () => {
+    const byName = new Map(lines(runCli(["strategies"]).stdout).map((l) => [l.split(/\s+/)[0], l]));
+    expect(byName.get("sparse")).toMatch(/KVM since 2021.*nested_vmx_prepare_msr_bitmap\(\)/);
+    expect(byName.get("sparse-clean")).toMatch(/enlightened L1.*clean field/);
+    expect(byName.get("merged-dirty")).toMatch(/53761.*dirty bits/);
+    expect(byName.get("merged-eager-x2apic")).toMatch(/Xen.*vvmx\.c/);
+    expect(byName.get("merged-eager")).toMatch(/VirtualBox/);
+    expect(byName.get("l1-filter")).toMatch(/KVM before 2015.*nested_vmx_exit_handled_msr\(\)/);
+    expect(byName.get("merged")).toMatch(/53761/);
   });
 
   it("profiles lists one line per profile, with the SPEC names", () => {
@@ -556,7 +630,12 @@ describe("strategies and profiles", () => {
     expect(r.stderr).toBe("");
     const rows = lines(r.stdout).map((l) => l.split(/\s+/));
     // The SPEC's L0 profiles, then the L1 profiles (issue 4), each marked.
-    expect(rows.filter((w) => w[1] === "L0").map((w) => w[0]).sort()).toEqual([...ALL_PROFILES].sort());
+    expect(
+      rows
+        .filter((w) => w[1] === "L0")
+        .map((w) => w[0])
+        .sort(),
+    ).toEqual([...ALL_PROFILES].sort());
     expect(rows.filter((w) => w[1] === "L1").map((w) => w[0])).toEqual(["kvm", "xen", "virtualbox"]);
     expect(rows).toHaveLength(ALL_PROFILES.length + 3);
   });
@@ -626,7 +705,7 @@ describe("validate", () => {
     const r = runCli(["validate", "t.csv", "--format", "json"], { cwd: dir });
     expect(r.status).toBe(0);
     const out = parseJson(r.stdout);
-    expect(out.schema).toBe(1);
+    expect(out.schema).toBe(2);
     expect(out.events).toBe(12);
     expect(out.by_event).toEqual(COUNTS);
     expect(out.vcpus).toEqual([0, 1]);

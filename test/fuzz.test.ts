@@ -21,7 +21,7 @@
  * event loop: a synchronous endless loop would stall the run instead.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -32,11 +32,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TraceEvent } from "../src/engine/events.js";
 import { findL0Profile } from "../src/engine/profiles.js";
 import { Replay, ReplayError } from "../src/engine/replay.js";
+import type { StrategyResult } from "../src/engine/results.js";
 import { STRATEGIES } from "../src/engine/strategies/index.js";
 import { readCostModel } from "../src/io/cost-model.js";
 import { InputError } from "../src/io/errors.js";
 import { readSnapshot } from "../src/io/snapshot.js";
-import { type TraceStats, readTrace } from "../src/io/trace-reader.js";
+import { readTrace, type TraceStats } from "../src/io/trace-reader.js";
 
 // ---------------------------------------------------------------------------
 // Bounds.
@@ -101,7 +102,8 @@ async function settle<T>(promise: Promise<T>, what: string): Promise<{ value: T 
 }
 
 function shown(error: unknown): string {
-  if (error instanceof Error) return `${error.constructor.name}: ${JSON.stringify(error.message)}\n${error.stack ?? ""}`;
+  if (error instanceof Error)
+    return `${error.constructor.name}: ${JSON.stringify(error.message)}\n${error.stack ?? ""}`;
   return `a thrown ${typeof error}: ${String(error)}`;
 }
 
@@ -118,9 +120,11 @@ function checkInputError(error: unknown, file: string): void {
   if (!(error instanceof InputError)) throw new Error(`expected an InputError, got ${shown(error)}`);
   const message = error.message;
   if (/[\r\n]/.test(message)) throw new Error(`the InputError's message is not one line: ${JSON.stringify(message)}`);
-  if (!message.startsWith(`${file}:`)) throw new Error(`the InputError's message does not start with "${file}:": ${JSON.stringify(message)}`);
+  if (!message.startsWith(`${file}:`))
+    throw new Error(`the InputError's message does not start with "${file}:": ${JSON.stringify(message)}`);
   // User text is quoted in messages: only the tool's own words count.
-  if (INTERNAL.test(message.replace(/"[^"]*"/g, '""'))) throw new Error(`the InputError wraps what looks like an internal error: ${JSON.stringify(message)}`);
+  if (INTERNAL.test(message.replace(/"[^"]*"/g, '""')))
+    throw new Error(`the InputError wraps what looks like an internal error: ${JSON.stringify(message)}`);
 }
 
 type Reader = "fast" | "csv-parse";
@@ -147,7 +151,12 @@ const l0 = () => {
  * ReplayError (the reader makes it an InputError); anything else it throws
  * fails the property even though the reader wraps it.
  */
-async function readChecked(chunks: readonly Buffer[], reader: Reader, replay: boolean, file = TRACE_NAME): Promise<ReadOutcome> {
+async function readChecked(
+  chunks: readonly Buffer[],
+  reader: Reader,
+  replay: boolean,
+  file = TRACE_NAME,
+): Promise<ReadOutcome> {
   const engine = replay ? new Replay({ strategies: STRATEGIES, l0: l0() }) : null;
   let delivered = 0;
   let internal: unknown = null;
@@ -174,13 +183,14 @@ async function readChecked(chunks: readonly Buffer[], reader: Reader, replay: bo
     return { stats: null, error: (outcome.error as Error).message, digest: digest.digest("hex") };
   }
   const stats = outcome.value;
-  if (stats.events !== delivered) throw new Error(`readTrace says ${stats.events} events, but handed ${delivered} to the callback`);
+  if (stats.events !== delivered)
+    throw new Error(`readTrace says ${stats.events} events, but handed ${delivered} to the callback`);
   if (!(Number.isInteger(stats.lines) && stats.lines >= stats.events + 1)) {
     throw new Error(`readTrace says ${stats.lines} lines for ${stats.events} events and a header`);
   }
   if (engine !== null) {
     if (engine.eventCount !== delivered) throw new Error(`the replay took ${engine.eventCount} of ${delivered} events`);
-    let results;
+    let results: StrategyResult[];
     try {
       results = engine.results();
     } catch (error) {
@@ -204,11 +214,57 @@ const ascii = (text: string) => Buffer.from(text, "latin1");
 
 /** Pieces of traces and of CSV, and bytes that trip up byte scanners and decoders. */
 const TOKENS: readonly Buffer[] = [
-  ...["event", "vcpu", "msr", "value", "page", "dir", "file", "t", "event,vcpu,msr,value", "event,vcpu,msr,value,page,dir,file,t"],
-  ...["rdmsr", "wrmsr", "vmexit", "vmentry", "bitmap-load", "bitmap-set", "bitmap-ptr", "use-bitmap", "l1-mode", "l0-set"],
-  ...["0x", "0X", "0xc0000100", "0x1fff", "0xc0002000", "0xffffffff", "0x100000000", "0x10000", "0x1001", "0xfffffffffffff000"],
+  ...[
+    "event",
+    "vcpu",
+    "msr",
+    "value",
+    "page",
+    "dir",
+    "file",
+    "t",
+    "event,vcpu,msr,value",
+    "event,vcpu,msr,value,page,dir,file,t",
+  ],
+  ...[
+    "rdmsr",
+    "wrmsr",
+    "vmexit",
+    "vmentry",
+    "bitmap-load",
+    "bitmap-set",
+    "bitmap-ptr",
+    "use-bitmap",
+    "l1-mode",
+    "l0-set",
+  ],
+  ...[
+    "0x",
+    "0X",
+    "0xc0000100",
+    "0x1fff",
+    "0xc0002000",
+    "0xffffffff",
+    "0x100000000",
+    "0x10000",
+    "0x1001",
+    "0xfffffffffffff000",
+  ],
   ...["18446744073709551615", "18446744073709551616", "0000000000000000000001", "4095", "4096", "0", "1", "2", "9"],
-  ...["longmode", "legacy", "r", "w", "rw", "kvm-l1.json", "kvm-l1.bin", "edge-pass-all.json", "nope.bin", "x.txt", "/", ".."],
+  ...[
+    "longmode",
+    "legacy",
+    "r",
+    "w",
+    "rw",
+    "kvm-l1.json",
+    "kvm-l1.bin",
+    "edge-pass-all.json",
+    "nope.bin",
+    "x.txt",
+    "/",
+    "..",
+  ],
   ...[",", ",", ",,,,", "\n", "\n", "\r\n", "\r", '"', '""', '"a,b"', '"\n"', "#", "# comment\n", " ", "\t", "-", ":"],
 ].map(ascii);
 const ODD_BYTES: readonly Buffer[] = [
@@ -240,7 +296,15 @@ const piece = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...TOKENS) }, { w
 /** Bytes made of CSV-ish tokens and odd bytes, sometimes after a valid header. */
 const soup: fc.Arbitrary<Buffer> = fc
   .tuple(
-    fc.constantFrom("", "", "event\n", "event,vcpu,msr,value\n", "event,vcpu,msr,value,page,dir,file,t\r\n", "\ufeffevent,msr\n", "msr,event\n"),
+    fc.constantFrom(
+      "",
+      "",
+      "event\n",
+      "event,vcpu,msr,value\n",
+      "event,vcpu,msr,value,page,dir,file,t\r\n",
+      "\ufeffevent,msr\n",
+      "msr,event\n",
+    ),
     fc.array(piece, { maxLength: 80 }),
   )
   .map(([head, pieces]) => Buffer.concat([Buffer.from(head, "utf8"), ...pieces]));
@@ -285,13 +349,29 @@ const position = fc.integer({ min: 0, max: 1 << 20 });
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant("set" as const), at: position, bytes: piece }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("insert" as const), at: position, bytes: piece }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("delete" as const), at: position, length: fc.integer({ min: 1, max: 12 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("delete" as const), at: position, length: fc.integer({ min: 1, max: 12 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("truncate" as const), at: position }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("dupLine" as const), line: position, times: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("dupLine" as const),
+      line: position,
+      times: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("dropLine" as const), line: position }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("swapLines" as const), a: position, b: position }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("swapFields" as const), line: position, a: position, b: position }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("flipBit" as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("swapFields" as const), line: position, a: position, b: position }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("flipBit" as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }),
+  },
 );
 const mutations = fc.array(mutation, { minLength: 1, maxLength: 6 });
 
@@ -398,31 +478,51 @@ type Row = Partial<Record<Column, string>>;
 const hexOrDec = (n: fc.Arbitrary<number>) =>
   fc.tuple(n, fc.boolean()).map(([v, hex]) => (hex ? `0x${v.toString(16)}` : String(v)));
 const vcpu = fc.oneof(fc.constantFrom("0", "1", "3"), fc.integer({ min: 0, max: 4095 }).map(String));
-const bitMsr = hexOrDec(fc.oneof(fc.integer({ min: 0, max: 0x1fff }), fc.integer({ min: 0xc000_0000, max: 0xc000_1fff })));
+const bitMsr = hexOrDec(
+  fc.oneof(fc.integer({ min: 0, max: 0x1fff }), fc.integer({ min: 0xc000_0000, max: 0xc000_1fff })),
+);
 const anyMsr = fc.oneof(bitMsr, hexOrDec(fc.constantFrom(0x2000, 0x4000_0000, 0xffff_ffff, 0xc000_2000)));
 const page = hexOrDec(fc.constantFrom(0x1000, 0x2000, 0x10000, 0x4_0000_0000));
 const dir = fc.constantFrom("r", "w", "rw");
 const flag = fc.constantFrom("0", "1");
-const snapshotName = fc.constantFrom("kvm-l1.json", "kvm-l1.bin", "edge-pass-all.json", "edge-range-ends.json", "multi-vcpu-l1.json");
-const value64 = fc.oneof(hexOrDec(fc.nat()), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => `0x${v.toString(16)}`));
+const snapshotName = fc.constantFrom(
+  "kvm-l1.json",
+  "kvm-l1.bin",
+  "edge-pass-all.json",
+  "edge-range-ends.json",
+  "multi-vcpu-l1.json",
+);
+const value64 = fc.oneof(
+  hexOrDec(fc.nat()),
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => `0x${v.toString(16)}`),
+);
 
 const row: fc.Arbitrary<Row> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ event: fc.constant("rdmsr"), vcpu, msr: anyMsr }) },
   { weight: 5, arbitrary: fc.record({ event: fc.constant("wrmsr"), vcpu, msr: anyMsr, value: value64 }) },
-  { weight: 2, arbitrary: fc.record({ event: fc.constant("vmexit"), vcpu, value: fc.constantFrom("", "HLT", "EPT_VIOLATION") }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ event: fc.constant("vmexit"), vcpu, value: fc.constantFrom("", "HLT", "EPT_VIOLATION") }),
+  },
   { weight: 3, arbitrary: fc.record({ event: fc.constant("vmentry"), vcpu }) },
   { weight: 1, arbitrary: fc.record({ event: fc.constant("bitmap-load"), vcpu, page, file: snapshotName }) },
   { weight: 2, arbitrary: fc.record({ event: fc.constant("bitmap-set"), vcpu, msr: bitMsr, value: flag, page, dir }) },
   { weight: 1, arbitrary: fc.record({ event: fc.constant("bitmap-ptr"), vcpu, page }) },
   { weight: 1, arbitrary: fc.record({ event: fc.constant("use-bitmap"), vcpu, value: flag }) },
-  { weight: 1, arbitrary: fc.record({ event: fc.constant("l1-mode"), vcpu, value: fc.constantFrom("longmode", "legacy") }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ event: fc.constant("l1-mode"), vcpu, value: fc.constantFrom("longmode", "legacy") }),
+  },
   { weight: 1, arbitrary: fc.record({ event: fc.constant("l0-set"), vcpu, msr: bitMsr, value: flag, dir }) },
 );
 
 /** A valid trace: a header of every column in some order, rows, maybe quoted fields, CRLF and a BOM. */
 const generatedTrace: fc.Arbitrary<Buffer> = fc
   .record({
-    columns: fc.oneof(fc.constant<Column[]>([...COLUMNS]), fc.shuffledSubarray<Column>([...COLUMNS], { minLength: COLUMNS.length })),
+    columns: fc.oneof(
+      fc.constant<Column[]>([...COLUMNS]),
+      fc.shuffledSubarray<Column>([...COLUMNS], { minLength: COLUMNS.length }),
+    ),
     rows: fc.array(row, { maxLength: 30 }),
     quote: fc.boolean(),
     crlf: fc.boolean(),
@@ -434,7 +534,9 @@ const generatedTrace: fc.Arbitrary<Buffer> = fc
     const lines = [columns.join(",")];
     rows.forEach((r, i) => {
       const fields: Row = { ...r, ...(t ? { t: String(i * 1000) } : {}) };
-      lines.push(columns.map((c) => (quote && fields[c] !== undefined ? `"${fields[c]}"` : (fields[c] ?? ""))).join(","));
+      lines.push(
+        columns.map((c) => (quote && fields[c] !== undefined ? `"${fields[c]}"` : (fields[c] ?? ""))).join(","),
+      );
     });
     return Buffer.from((bom ? "\ufeff" : "") + lines.join(eol) + eol, "utf8");
   });
@@ -445,7 +547,20 @@ const generatedTrace: fc.Arbitrary<Buffer> = fc
 const SNAPSHOT_JSON = ["kvm-l1.json", "edge-pass-all.json", "edge-range-ends.json", "multi-vcpu-l1.json"].map((name) =>
   readFileSync(join(TRACES, name)),
 );
-const SPEC_PIECES = ["0x10", "0x10:r", "0x800-0x8ff:r", "0xc0000100-0xc0000102", "0x2000", "0x1fff-0x0", "0x0-0xc0000000", "IA32_TSC", "EFER:w", ":x", "-", ""];
+const SPEC_PIECES = [
+  "0x10",
+  "0x10:r",
+  "0x800-0x8ff:r",
+  "0xc0000100-0xc0000102",
+  "0x2000",
+  "0x1fff-0x0",
+  "0x0-0xc0000000",
+  "IA32_TSC",
+  "EFER:w",
+  ":x",
+  "-",
+  "",
+];
 
 /** A bitmap description with random (mostly sensible) parts. */
 const snapshotObject = fc.record(
@@ -458,9 +573,23 @@ const snapshotObject = fc.record(
   { requiredKeys: [] },
 );
 
-const COST_JSON = Buffer.from(`{\n  "l0_exit": 1500,\n  "l1_exit": 15000,\n  "merge": 1000,\n  "wp_fault": 3000\n}\n`);
+const COST_JSON = Buffer.from(
+  `{\n  "l0_exit": 1500,\n  "l1_exit": 15000,\n  "merge": 1000,\n  "merge_sparse": 700,\n  "wp_fault": 3000,\n  "dirty_check": 300\n}\n`,
+);
 const costObject = fc.dictionary(
-  fc.oneof(fc.constantFrom("l0_exit", "l1_exit", "merge", "wp_fault", "__proto__", "constructor"), fc.string()),
+  fc.oneof(
+    fc.constantFrom(
+      "l0_exit",
+      "l1_exit",
+      "merge",
+      "merge_sparse",
+      "wp_fault",
+      "dirty_check",
+      "__proto__",
+      "constructor",
+    ),
+    fc.string(),
+  ),
   fc.oneof(fc.double(), fc.integer(), fc.jsonValue()),
 );
 
@@ -470,7 +599,10 @@ function jsonText(samples: readonly Buffer[], object: fc.Arbitrary<unknown>): fc
     { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...samples), mutations).map(([s, m]) => mutate(s, m)) },
     { weight: 1, arbitrary: fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? "null")) },
     { weight: 2, arbitrary: object.map((v) => Buffer.from(JSON.stringify(v, null, 1))) },
-    { weight: 1, arbitrary: fc.tuple(object, mutations).map(([v, m]) => mutate(Buffer.from(JSON.stringify(v, null, 1)), m)) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(object, mutations).map(([v, m]) => mutate(Buffer.from(JSON.stringify(v, null, 1)), m)),
+    },
     { weight: 1, arbitrary: soup },
   );
 }
@@ -490,9 +622,14 @@ function checkFileReader(read: () => unknown, path: string): void {
 describe("fuzz: the trace reader", () => {
   it("random bytes: resolves or throws a one-line InputError, never hangs", { timeout: TEST_MS }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(soup, randomBytes), chunkPlan, fc.constantFrom(...READERS), async (bytes, plan, reader) => {
-        await readChecked(cut(bytes, plan), reader, true);
-      }),
+      fc.asyncProperty(
+        fc.oneof(soup, randomBytes),
+        chunkPlan,
+        fc.constantFrom(...READERS),
+        async (bytes, plan, reader) => {
+          await readChecked(cut(bytes, plan), reader, true);
+        },
+      ),
       options(),
     );
   });
@@ -502,13 +639,18 @@ describe("fuzz: the trace reader", () => {
     const gzipped = fc.oneof(
       { weight: 2, arbitrary: plain.map((b) => gzipSync(b)) },
       // Truncated anywhere, the header included.
-      { weight: 2, arbitrary: fc.tuple(plain, position).map(([b, at]) => gzipSync(b).subarray(0, scale(at, gzipSync(b).length))) },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(plain, position).map(([b, at]) => gzipSync(b).subarray(0, scale(at, gzipSync(b).length))),
+      },
       // Corrupted: flipped bits, inserted, deleted and replaced bytes.
       { weight: 3, arbitrary: fc.tuple(plain, mutations).map(([b, m]) => mutate(gzipSync(b), m)) },
       // The magic bytes, then anything (or a second gzip header).
       {
         weight: 1,
-        arbitrary: fc.tuple(fc.oneof(soup, randomBytes), fc.boolean()).map(([b, two]) => Buffer.concat([Buffer.from([0x1f, 0x8b]), two ? gzipSync(b) : b])),
+        arbitrary: fc
+          .tuple(fc.oneof(soup, randomBytes), fc.boolean())
+          .map(([b, two]) => Buffer.concat([Buffer.from([0x1f, 0x8b]), two ? gzipSync(b) : b])),
       },
     );
     await fc.assert(
@@ -576,7 +718,11 @@ describe("fuzz: big inputs", () => {
   }
 
   it("a 2 MiB line: both readers settle, with the same outcome", async () => {
-    const long = Buffer.concat([Buffer.from("event,t\nvmentry,"), Buffer.alloc(2 * MiB, 0x61), Buffer.from("\nvmentry,1\n")]);
+    const long = Buffer.concat([
+      Buffer.from("event,t\nvmentry,"),
+      Buffer.alloc(2 * MiB, 0x61),
+      Buffer.from("\nvmentry,1\n"),
+    ]);
     for (const plan of [[long.length], [1 << 16], [MiB + 3]]) {
       const fast = await readChecked(cut(long, plan), "fast", true);
       expect(await readChecked(cut(long, plan), "csv-parse", true)).toEqual(fast);
@@ -651,8 +797,15 @@ describe("fuzz: cost models", () => {
 // fault is fixed; do not weaken them.
 
 /** Reads a trace given as text with one reader: its outcome (an InputError's message, or the stats). */
-async function readText(text: string, reader: Reader, onEvent: (ev: TraceEvent) => void = () => {}): Promise<TraceStats | string> {
-  const outcome = await settle(readTrace({ file: "x.csv", input: Readable.from([Buffer.from(text, "latin1")]), onEvent, reader }), `readTrace (${reader})`);
+async function readText(
+  text: string,
+  reader: Reader,
+  onEvent: (ev: TraceEvent) => void = () => {},
+): Promise<TraceStats | string> {
+  const outcome = await settle(
+    readTrace({ file: "x.csv", input: Readable.from([Buffer.from(text, "latin1")]), onEvent, reader }),
+    `readTrace (${reader})`,
+  );
   if ("value" in outcome) return outcome.value;
   checkInputError(outcome.error, "x.csv");
   return (outcome.error as Error).message;
@@ -680,7 +833,10 @@ describe("fuzz: regressions", () => {
       expect(await readText('event,t\nvmentry,"a\rb"\nbogus\n', reader)).toMatch(/^x\.csv:3:1: /);
       // Events after it get the wrong line too, and the two readers disagree (the fast one skips comments itself).
       const lines: number[] = [];
-      expect(await readText("event\n#a\rb\nvmentry\n", reader, (ev) => lines.push(ev.line))).toEqual({ events: 1, lines: 3 });
+      expect(await readText("event\n#a\rb\nvmentry\n", reader, (ev) => lines.push(ev.line))).toEqual({
+        events: 1,
+        lines: 3,
+      });
       expect(lines).toEqual([3]);
     });
 

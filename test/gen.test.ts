@@ -3,16 +3,16 @@
  * temp folder; the CLI (built dist/, `npm run build` first) runs as a child.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasBit } from "../src/engine/bitmap.js";
-import { Replay, STRATEGIES, findL0Profile } from "../src/engine/index.js";
+import { findL0Profile, Replay, STRATEGIES } from "../src/engine/index.js";
 import { parseCount } from "../src/gen/count.js";
 import { generateTrace } from "../src/gen/generate.js";
-import { WORKLOADS, findWorkload } from "../src/gen/registry.js";
+import { findWorkload, WORKLOADS } from "../src/gen/registry.js";
 import type { Workload } from "../src/gen/workload.js";
 import { readTrace } from "../src/io/trace-reader.js";
 
@@ -41,7 +41,14 @@ interface Gen {
   readonly snapshots: readonly string[];
 }
 
-async function gen(name: string, events: number, vcpus = 4, seed = 1n, base = "trace.csv", dir = folder()): Promise<Gen> {
+async function gen(
+  name: string,
+  events: number,
+  vcpus = 4,
+  seed = 1n,
+  base = "trace.csv",
+  dir = folder(),
+): Promise<Gen> {
   const file = join(dir, base);
   const result = await generateTrace({ workload: workload(name), events, vcpus, seed, output: file });
   expect(result.events).toBe(events);
@@ -139,7 +146,9 @@ describe("every workload", () => {
         const c = await gen(w.name, 5000, 4, 8n, "same.csv");
         expect(b.text).toBe(a.text);
         expect(c.text).not.toBe(a.text);
-        a.snapshots.forEach((s, i) => expect(readFileSync(b.snapshots[i] as string)).toEqual(readFileSync(s)));
+        a.snapshots.forEach((s, i) => {
+          expect(readFileSync(b.snapshots[i] as string)).toEqual(readFileSync(s));
+        });
       });
 
       it("sets every vCPU up before its first L2 event, and interleaves vCPUs", async () => {
@@ -168,7 +177,8 @@ describe("workload specifics", () => {
     const data = rows(g.text);
     const accesses = data.filter(([e]) => e === "rdmsr" || e === "wrmsr");
     const noBit = new Set(accesses.map(([, , msr]) => Number(msr)).filter((msr) => !hasBit(msr)));
-    for (const msr of [0x4000_0070, 0x4000_0020, 0x4b56_4d01, 0x4b56_4d04]) expect(noBit.has(msr), msr.toString(16)).toBe(true);
+    for (const msr of [0x4000_0070, 0x4000_0020, 0x4b56_4d01, 0x4b56_4d04])
+      expect(noBit.has(msr), msr.toString(16)).toBe(true);
     expect(accesses.length / data.length).toBeGreaterThan(0.84);
     expect(accesses.length / data.length).toBeLessThan(0.92);
     const pending = new Map<string, string>();
@@ -184,7 +194,8 @@ describe("workload specifics", () => {
     }
     for (const r of ["HLT", "EXTERNAL_INTERRUPT", "EPT_VIOLATION"]) expect(reasons.has(r), r).toBe(true);
     // wrmsr values are short hex from small pools
-    for (const [event, , , value] of accesses.slice(0, 5000)) if (event === "wrmsr") expect(value).toMatch(/^0x[0-9a-f]{1,16}$/);
+    for (const [event, , , value] of accesses.slice(0, 5000))
+      if (event === "wrmsr") expect(value).toMatch(/^0x[0-9a-f]{1,16}$/);
   });
 
   it("linux-idle: HLT exits, each followed on its vCPU by a vmentry, and timer and interrupt writes", async () => {
@@ -239,7 +250,9 @@ describe("workload specifics", () => {
     const distinct = new Set(data.filter(([e]) => e === "rdmsr" || e === "wrmsr").map((r) => Number(r[2])));
     expect(distinct.size).toBeGreaterThan(80);
     for (let msr = 0x480; msr <= 0x491; msr++) expect(distinct.has(msr), msr.toString(16)).toBe(true);
-    for (const msr of [0xfe, 0x2ff, 0x200, 0x213, 0x250, 0x26f, 0x277, 0x1a0, 0x1b, 0x3a, 0x10a, 0x179, 0xc0000080, 0xc0000084]) {
+    for (const msr of [
+      0xfe, 0x2ff, 0x200, 0x213, 0x250, 0x26f, 0x277, 0x1a0, 0x1b, 0x3a, 0x10a, 0x179, 0xc0000080, 0xc0000084,
+    ]) {
       expect(distinct.has(msr), msr.toString(16)).toBe(true);
     }
   });

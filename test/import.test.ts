@@ -11,13 +11,12 @@
  *   trace-cmd   "<comm>-<pid> [%03d] [<flags>] <secs>: <event>:<padding> <payload>"
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError } from "../src/io/errors.js";
 import { Importer } from "../src/import/importer.js";
 import {
   isMsrExit,
@@ -28,6 +27,7 @@ import {
   vcpuFromTask,
 } from "../src/import/parse.js";
 import { LineSplitter, MAX_LINE } from "../src/import/run.js";
+import { InputError } from "../src/io/errors.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin", "nvmx-replay.js");
@@ -116,41 +116,68 @@ const MIXED_LINES: readonly (readonly [string, string | null])[] = [
   ["#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION", null],
   // ftrace, 5-character flags, task with a space.
   [`      CPU 0/KVM-7289    [002] d..1.  5123.456789: kvm_nested_vmenter: ${VMENTER}`, "vmentry,0,,,5123.456789"],
-  [`      CPU 0/KVM-7289    [002] d..1.  5123.456800: kvm_msr: ${MSR_WRITE_FS}`, "wrmsr,0,0xc0000100,0x7f3a2c000000,5123.456800"],
+  [
+    `      CPU 0/KVM-7289    [002] d..1.  5123.456800: kvm_msr: ${MSR_WRITE_FS}`,
+    "wrmsr,0,0xc0000100,0x7f3a2c000000,5123.456800",
+  ],
   // 4-character flags (older kernels).
-  [`      CPU 1/KVM-7290    [003] d..1   5123.456900: kvm_msr: ${MSR_READ_TSC}`, "rdmsr,1,0x10,0x5a3c1e2f00,5123.456900"],
+  [
+    `      CPU 1/KVM-7290    [003] d..1   5123.456900: kvm_msr: ${MSR_READ_TSC}`,
+    "rdmsr,1,0x10,0x5a3c1e2f00,5123.456900",
+  ],
   // 6-character flags, a #GP access: kept.
   [`      CPU 1/KVM-7290    [003] dNh2.. 5123.457000: kvm_msr: ${MSR_READ_GP}`, "rdmsr,1,0xc0011029,0x0,5123.457000"],
   // 7-character flags.
-  [`      CPU 1/KVM-7290    [003] d.h3.1. 5123.457100: kvm_nested_vmexit_inject: ${INJECT_EXTINT}`, "vmexit,1,,EXTERNAL_INTERRUPT,5123.457100"],
+  [
+    `      CPU 1/KVM-7290    [003] d.h3.1. 5123.457100: kvm_nested_vmexit_inject: ${INJECT_EXTINT}`,
+    "vmexit,1,,EXTERNAL_INTERRUPT,5123.457100",
+  ],
   // No flags column (trace_pipe of old kernels with irq-info off).
-  ["      CPU 0/KVM-7289    [002] 5123.457200: kvm_msr: msr_write 6e0 = 0x2d79883d2000", "wrmsr,0,0x6e0,0x2d79883d2000,5123.457200"],
+  [
+    "      CPU 0/KVM-7289    [002] 5123.457200: kvm_msr: msr_write 6e0 = 0x2d79883d2000",
+    "wrmsr,0,0x6e0,0x2d79883d2000,5123.457200",
+  ],
   // An injected MSR exit: no MSR index, skipped and counted.
   [`      CPU 0/KVM-7289    [002] d..1. 5123.457300: kvm_nested_vmexit_inject: ${INJECT_MSR_WRITE}`, null],
   // A thread not named CPU N/KVM: kvm_exit tells its vCPU, 3.
   [`        qemu-kvm-7301    [000] d..1. 5123.457400: kvm_exit: ${EXIT_VCPU3}`, null],
-  [`        qemu-kvm-7301    [000] d..1. 5123.457500: kvm_nested_vmexit_inject: ${INJECT_OLD_HLT}`, "vmexit,3,,HLT,5123.457500"],
+  [
+    `        qemu-kvm-7301    [000] d..1. 5123.457500: kvm_nested_vmexit_inject: ${INJECT_OLD_HLT}`,
+    "vmexit,3,,HLT,5123.457500",
+  ],
   // perf script: no vCPU named, numbered by first appearance (rank 3).
   [" qemu-system-x86  7302 [001]  5123.457600: kvm:kvm_msr: msr_write 80b = 0x0", "wrmsr,3,0x80b,0x0,5123.457600"],
   // perf script with pid/tid: the thread (tid) counts, rank 4.
-  [" qemu-system-x86 7280/7303 [001]  5123.457700: kvm:kvm_msr: msr_read 1b = 0xfee00d00", "rdmsr,4,0x1b,0xfee00d00,5123.457700"],
+  [
+    " qemu-system-x86 7280/7303 [001]  5123.457700: kvm:kvm_msr: msr_read 1b = 0xfee00d00",
+    "rdmsr,4,0x1b,0xfee00d00,5123.457700",
+  ],
   // perf script, a task with a space.
   [`       CPU 2/KVM  7304 [000]  5123.457800:      kvm:kvm_nested_vmrun: ${VMRUN}`, "vmentry,2,,,5123.457800"],
   // grep's file: prefix.
-  ["trace.txt:      CPU 1/KVM-7290    [003] d..1. 5123.457900: kvm_msr: msr_write c0000101 = 0xffff888237c00000", "wrmsr,1,0xc0000101,0xffff888237c00000,5123.457900"],
+  [
+    "trace.txt:      CPU 1/KVM-7290    [003] d..1. 5123.457900: kvm_msr: msr_write c0000101 = 0xffff888237c00000",
+    "wrmsr,1,0xc0000101,0xffff888237c00000,5123.457900",
+  ],
   // grep's file:line: prefix on the short layout, extra spaces in the payload; no thread, no timestamp.
   ["trace.txt:812:kvm_msr:              msr_read   c0000102  =  0x0", "rdmsr,6,0xc0000102,0x0,"],
   // A malformed kvm_msr payload (line 18).
   ["      CPU 0/KVM-7289    [002] d..1. 5123.458000: kvm_msr: msr_write c0000100", null],
   // Other events.
-  ["      CPU 0/KVM-7289    [002] d..2. 5123.458100: sched_switch: prev_comm=CPU 0/KVM prev_pid=7289 prev_prio=120 prev_state=S ==> next_comm=swapper/2 next_pid=0 next_prio=120", null],
+  [
+    "      CPU 0/KVM-7289    [002] d..2. 5123.458100: sched_switch: prev_comm=CPU 0/KVM prev_pid=7289 prev_prio=120 prev_state=S ==> next_comm=swapper/2 next_pid=0 next_prio=120",
+    null,
+  ],
   ["CPU:2 [LOST 37 EVENTS]", null],
   ["", null],
   ["      CPU 0/KVM-7289    [002] d..1. 5123.458200: kvm_nested_vmenter_failed: nested_vmx_check_controls", null],
   // kvm_entry teaches 7302 that it is vCPU 5: its later lines say so.
   [` qemu-system-x86  7302 [001]  5123.458300: kvm:kvm_entry: ${ENTRY_VCPU5}`, null],
   // trace-cmd report: the event name padded.
-  ["  qemu-system-x86-7302  [001]  5123.458400: kvm_msr:              msr_read 10 = 0x1", "rdmsr,5,0x10,0x1,5123.458400"],
+  [
+    "  qemu-system-x86-7302  [001]  5123.458400: kvm_msr:              msr_read 10 = 0x1",
+    "rdmsr,5,0x10,0x1,5123.458400",
+  ],
 ];
 const MIXED = `${MIXED_LINES.map(([line]) => line).join("\n")}\n`;
 const MIXED_ROWS = MIXED_LINES.flatMap(([, row]) => (row === null ? [] : [row]));
@@ -194,7 +221,9 @@ describe("parseTraceLine: the header of each layout", () => {
     expect(parseTraceLine(` qemu-system-x86 7280/7303 [001] 5123.4577: kvm:kvm_msr: ${MSR_READ_TSC}`)).toMatchObject({
       pid: "7303",
     });
-    expect(parseTraceLine(`       CPU 2/KVM  7304 [000]  5123.457800:      kvm:kvm_nested_vmrun: ${VMRUN}`)).toMatchObject({
+    expect(
+      parseTraceLine(`       CPU 2/KVM  7304 [000]  5123.457800:      kvm:kvm_nested_vmrun: ${VMRUN}`),
+    ).toMatchObject({
       format: "perf",
       task: "CPU 2/KVM",
       pid: "7304",
@@ -205,8 +234,16 @@ describe("parseTraceLine: the header of each layout", () => {
 
   it("reads trace-cmd report lines, padded, with or without flags", () => {
     const padded = parseTraceLine(`       CPU 0/KVM-7289  [002]  5123.457200: kvm_msr:              ${MSR_WRITE_FS}`);
-    expect(padded).toMatchObject({ format: "ftrace", task: "CPU 0/KVM", pid: "7289", event: "kvm_msr", payload: MSR_WRITE_FS });
-    const flagged = parseTraceLine(`       CPU 0/KVM-7289  [002] d..1. 5123.457200: kvm_msr:              ${MSR_WRITE_FS}`);
+    expect(padded).toMatchObject({
+      format: "ftrace",
+      task: "CPU 0/KVM",
+      pid: "7289",
+      event: "kvm_msr",
+      payload: MSR_WRITE_FS,
+    });
+    const flagged = parseTraceLine(
+      `       CPU 0/KVM-7289  [002] d..1. 5123.457200: kvm_msr:              ${MSR_WRITE_FS}`,
+    );
     expect(flagged).toMatchObject({ event: "kvm_msr", payload: MSR_WRITE_FS });
   });
 
@@ -220,18 +257,27 @@ describe("parseTraceLine: the header of each layout", () => {
       event: "kvm_msr",
       payload: MSR_READ_TSC,
     });
-    expect(parseTraceLine(`kvm:kvm_msr: ${MSR_READ_TSC}`)).toMatchObject({ format: "short", system: "kvm", event: "kvm_msr" });
+    expect(parseTraceLine(`kvm:kvm_msr: ${MSR_READ_TSC}`)).toMatchObject({
+      format: "short",
+      system: "kvm",
+      event: "kvm_msr",
+    });
   });
 
   it("takes grep's file: and file:line: prefixes", () => {
     const full = parseTraceLine(`trace.txt:      CPU 1/KVM-7290    [003] d..1. 5123.4579: kvm_msr: ${MSR_READ_TSC}`);
     expect(full).toMatchObject({ format: "ftrace", pid: "7290", event: "kvm_msr", payload: MSR_READ_TSC });
     expect(vcpuFromTask(full?.task ?? "")).toBe(1);
-    const numbered = parseTraceLine(`logs/trace.txt:1234:      CPU 1/KVM-7290    [003] 5123.4579: kvm_msr: ${MSR_READ_TSC}`);
+    const numbered = parseTraceLine(
+      `logs/trace.txt:1234:      CPU 1/KVM-7290    [003] 5123.4579: kvm_msr: ${MSR_READ_TSC}`,
+    );
     expect(numbered).toMatchObject({ pid: "7290", timestamp: "5123.4579" });
     expect(vcpuFromTask(numbered?.task ?? "")).toBe(1);
     expect(parseTraceLine(`trace.txt:kvm_msr: ${MSR_READ_TSC}`)).toMatchObject({ format: "short", event: "kvm_msr" });
-    expect(parseTraceLine(`trace.txt:812:kvm_msr:     ${MSR_READ_TSC}`)).toMatchObject({ format: "short", payload: MSR_READ_TSC });
+    expect(parseTraceLine(`trace.txt:812:kvm_msr:     ${MSR_READ_TSC}`)).toMatchObject({
+      format: "short",
+      payload: MSR_READ_TSC,
+    });
   });
 
   it("trims extra spaces around the payload", () => {
@@ -254,7 +300,12 @@ describe("payload parsers, after arch/x86/kvm/trace.h", () => {
     expect(parseKvmMsr(MSR_READ_GP)).toEqual({ write: false, msr: "0xc0011029", value: "0x0", gp: true });
     // trace_kvm_msr_write_ex(ecx, data): the refused value is printed.
     expect(parseKvmMsr("msr_write 3a = 0x5 (#GP)")).toEqual({ write: true, msr: "0x3a", value: "0x5", gp: true });
-    expect(parseKvmMsr("msr_write  C0000100  =  0xFFFF8881")).toEqual({ write: true, msr: "0xc0000100", value: "0xffff8881", gp: false });
+    expect(parseKvmMsr("msr_write  C0000100  =  0xFFFF8881")).toEqual({
+      write: true,
+      msr: "0xc0000100",
+      value: "0xffff8881",
+      gp: false,
+    });
     expect(parseKvmMsr("msr_read 10 = 0xffffffffffffffff")?.value).toBe("0xffffffffffffffff");
   });
 
@@ -288,7 +339,12 @@ describe("payload parsers, after arch/x86/kvm/trace.h", () => {
 
   it("tells MSR exits (VMX MSR_READ/MSR_WRITE, SVM msr) from the others", () => {
     expect(["MSR_READ", "MSR_WRITE", "msr"].map(isMsrExit)).toEqual([true, true, true]);
-    expect(["HLT", "EXTERNAL_INTERRUPT", "MSR_LOAD_FAIL", "msr_read"].map(isMsrExit)).toEqual([false, false, false, false]);
+    expect(["HLT", "EXTERNAL_INTERRUPT", "MSR_LOAD_FAIL", "msr_read"].map(isMsrExit)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("finds `vcpu N` in kvm_entry, kvm_exit and kvm_nested_vmexit, old formats having none", () => {
@@ -317,7 +373,15 @@ describe("Importer", () => {
     const { rows, importer } = importLines(MIXED_LINES.map(([line]) => line));
     expect(rows).toEqual(MIXED_ROWS);
     const s = importer.stats;
-    expect({ lines: s.lines, rdmsr: s.rdmsr, wrmsr: s.wrmsr, gp: s.gp, vmentry: s.vmentry, vmexit: s.vmexit, hints: s.hints }).toEqual({
+    expect({
+      lines: s.lines,
+      rdmsr: s.rdmsr,
+      wrmsr: s.wrmsr,
+      gp: s.gp,
+      vmentry: s.vmentry,
+      vmexit: s.vmexit,
+      hints: s.hints,
+    }).toEqual({
       lines: MIXED_LINES.length,
       rdmsr: 5,
       wrmsr: 4,
@@ -326,7 +390,16 @@ describe("Importer", () => {
       vmexit: 2,
       hints: 2,
     });
-    expect(s.skipped).toEqual({ blank: 4, notTrace: 0, tooLong: 0, lost: 1, otherEvent: 2, msrExit: 1, malformed: 1, vcpuRange: 0 });
+    expect(s.skipped).toEqual({
+      blank: 4,
+      notTrace: 0,
+      tooLong: 0,
+      lost: 1,
+      otherEvent: 2,
+      msrExit: 1,
+      malformed: 1,
+      vcpuRange: 0,
+    });
     expect(s.firstMalformed).toBe(MALFORMED_LINE);
     expect(s.formats).toEqual({ ftrace: 12, perf: 4, short: 1 });
     expect([...s.vcpus].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -555,14 +628,18 @@ describe("nvmx-replay import (CLI)", () => {
     write("prose.txt", "hello\n      CPU 0/KVM-1 [000] d..1. 1.1: kvm_page_fault: address 7f3a2c000000 error_code 6\n");
     const prose = cli(["import", "prose.txt", "-o", "prose.csv"]);
     expect(prose.status).toBe(1);
-    expect(prose.stderr).toMatch(/^prose\.txt: nothing to import: none of its 2 lines is a kvm_msr, .*\(not a trace line 1, other event 1\)/);
+    expect(prose.stderr).toMatch(
+      /^prose\.txt: nothing to import: none of its 2 lines is a kvm_msr, .*\(not a trace line 1, other event 1\)/,
+    );
     expect(prose.stderr.trim().split("\n")).toHaveLength(1);
     expect(existsSync(join(TMP, "prose.csv"))).toBe(false);
 
     write("trace.dat", Buffer.concat([Buffer.from([0x17, 0x08, 0x44]), Buffer.from("tracing6\0\0\0\0")]));
     const dat = cli(["import", "trace.dat"]);
     expect(dat.status).toBe(1);
-    expect(dat.stderr).toBe("trace.dat: this is trace-cmd's binary file (trace.dat): import the text of `trace-cmd report -i trace.dat`\n");
+    expect(dat.stderr).toBe(
+      "trace.dat: this is trace-cmd's binary file (trace.dat): import the text of `trace-cmd report -i trace.dat`\n",
+    );
   });
 
   it("--help shows examples", () => {

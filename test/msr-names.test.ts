@@ -1,4 +1,4 @@
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KNOWN_MSRS, msrByName, msrName } from "../src/msr/names.js";
 
 describe("msrName", () => {
@@ -44,8 +44,18 @@ describe("msrName", () => {
 
   it("returns undefined for unknown or invalid indices", () => {
     for (const msr of [
-      0x2, 0x809, 0x80e, 0x831, 0x840, 0x4b564d09, 0x4b564dff, 0x40000004,
-      0xffffffff, -1, 1.5, Number.NaN,
+      0x2,
+      0x809,
+      0x80e,
+      0x831,
+      0x840,
+      0x4b564d09,
+      0x4b564dff,
+      0x40000004,
+      0xffffffff,
+      -1,
+      1.5,
+      Number.NaN,
     ]) {
       expect(msrName(msr)).toBeUndefined();
     }
@@ -128,8 +138,7 @@ describe("KNOWN_MSRS", () => {
   });
 
   it("covers the full x2APIC, MTRR and counter ranges", () => {
-    const inRange = (lo: number, hi: number) =>
-      KNOWN_MSRS.filter((e) => e.msr >= lo && e.msr <= hi).length;
+    const inRange = (lo: number, hi: number) => KNOWN_MSRS.filter((e) => e.msr >= lo && e.msr <= hi).length;
     expect(inRange(0x800, 0x8ff)).toBe(44);
     expect(inRange(0x200, 0x213)).toBe(20);
     expect(inRange(0x250, 0x26f)).toBe(11);

@@ -13,10 +13,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../src/engine/events.js";
 import { InputError } from "../src/io/errors.js";
-import { type TraceStats, readTrace } from "../src/io/trace-reader.js";
+import { readTrace, type TraceStats } from "../src/io/trace-reader.js";
 import { useTempDirs } from "./helpers/cli.js";
 import { type CopiedEvent, copyEvent } from "./helpers/copied-events.js";
-import { SNAPSHOT_FILES, chunkPlan, cut, traceText } from "./helpers/trace-gen.js";
+import { chunkPlan, cut, SNAPSHOT_FILES, traceText } from "./helpers/trace-gen.js";
 
 const tempDir = useTempDirs("all");
 
@@ -52,7 +52,12 @@ async function read(reader: Reader, file: string, chunks?: readonly Buffer[]): P
 const bytesOf = (text: string | Buffer): Buffer => (typeof text === "string" ? Buffer.from(text, "utf8") : text);
 
 /** Both readers on the same bytes, each cut its own way. */
-async function both(text: string | Buffer, fastPlan: readonly number[] = [Infinity], refPlan: readonly number[] = [Infinity], file = "t.csv") {
+async function both(
+  text: string | Buffer,
+  fastPlan: readonly number[] = [Infinity],
+  refPlan: readonly number[] = [Infinity],
+  file = "t.csv",
+) {
   const bytes = bytesOf(text);
   const fast = await read("fast", file, cut(bytes, fastPlan));
   const ref = await read("csv-parse", file, cut(bytes, refPlan));
@@ -60,7 +65,10 @@ async function both(text: string | Buffer, fastPlan: readonly number[] = [Infini
 }
 
 /** Both readers agree under several chunkings (whole, single bytes, odd sizes); returns the reference result. */
-async function agree(text: string | Buffer, plans: readonly (readonly number[])[] = [[Infinity], [1], [3, 7, 2]]): Promise<Outcome> {
+async function agree(
+  text: string | Buffer,
+  plans: readonly (readonly number[])[] = [[Infinity], [1], [3, 7, 2]],
+): Promise<Outcome> {
   const reference = await read("csv-parse", "t.csv", [bytesOf(text)]);
   for (const fastPlan of plans) {
     for (const refPlan of [[Infinity], fastPlan]) {
@@ -108,13 +116,22 @@ describe("fast scanner and csv-parse agree on chosen traces", () => {
   /** A plain trace of `lines` lines (header included), every hot event and spelling. */
   function plainTrace(lines: number, lineAt: (n: number) => string | undefined = () => undefined): string {
     const out = ["event,vcpu,msr,value,t"];
-    const rows = ["rdmsr,1,0x10,,t1", "wrmsr,2,0XC0000080,0x500,", "vmexit,3,,HLT,", "vmentry,3,,,", "rdmsr,0,000027,,", "wrmsr,4095,0x1b,18446744073709551615,x"];
+    const rows = [
+      "rdmsr,1,0x10,,t1",
+      "wrmsr,2,0XC0000080,0x500,",
+      "vmexit,3,,HLT,",
+      "vmentry,3,,,",
+      "rdmsr,0,000027,,",
+      "wrmsr,4095,0x1b,18446744073709551615,x",
+    ];
     for (let n = 2; n <= lines; n++) out.push(lineAt(n) ?? (rows[n % rows.length] as string));
     return `${out.join("\n")}\n`;
   }
 
   it("a quote first seen on line 5000: the handover mid-file keeps the line numbers", async () => {
-    const text = plainTrace(5010, (n) => (n === 5000 ? 'rdmsr,7,0x11,,"quoted, with a comma"' : n === 5004 ? "# a comment" : n === 5005 ? "" : undefined));
+    const text = plainTrace(5010, (n) =>
+      n === 5000 ? 'rdmsr,7,0x11,,"quoted, with a comma"' : n === 5004 ? "# a comment" : n === 5005 ? "" : undefined,
+    );
     const reference = await read("csv-parse", "t.csv", [Buffer.from(text)]);
     const events = eventsOf(reference);
     expect(events).toHaveLength(5010 - 1 - 2);
@@ -122,7 +139,9 @@ describe("fast scanner and csv-parse agree on chosen traces", () => {
     expect(events.at(-1)?.line).toBe(5010);
     expect(events.map((e) => e.line)).not.toContain(5004);
     for (const plan of [[Infinity], [4096], [65_536, 13]]) {
-      expect(await read("fast", "t.csv", cut(Buffer.from(text), plan)), `fast cut ${JSON.stringify(plan)}`).toEqual(reference);
+      expect(await read("fast", "t.csv", cut(Buffer.from(text), plan)), `fast cut ${JSON.stringify(plan)}`).toEqual(
+        reference,
+      );
     }
   });
 
@@ -131,7 +150,9 @@ describe("fast scanner and csv-parse agree on chosen traces", () => {
     const expected = { error: 't.csv:5003:9: column msr: "0xZZ" is not an MSR index (32 bits, hex 0x… or decimal)' };
     expect(await read("csv-parse", "t.csv", [Buffer.from(text)])).toEqual(expected);
     for (const plan of [[Infinity], [4096]]) {
-      expect(await read("fast", "t.csv", cut(Buffer.from(text), plan)), `fast cut ${JSON.stringify(plan)}`).toEqual(expected);
+      expect(await read("fast", "t.csv", cut(Buffer.from(text), plan)), `fast cut ${JSON.stringify(plan)}`).toEqual(
+        expected,
+      );
     }
   });
 
@@ -146,14 +167,17 @@ describe("fast scanner and csv-parse agree on chosen traces", () => {
   });
 
   it("CRLF everywhere, in a quoted field too", async () => {
-    const text = 'event,vcpu,msr,value,t\r\n# c\r\n\r\nrdmsr,1,0x10,,\r\nwrmsr,1,0x10,5,"two\r\nlines"\r\nvmexit,1,,,\r\n';
+    const text =
+      'event,vcpu,msr,value,t\r\n# c\r\n\r\nrdmsr,1,0x10,,\r\nwrmsr,1,0x10,5,"two\r\nlines"\r\nvmexit,1,,,\r\n';
     const events = eventsOf(await agree(text));
     expect(events.map((e) => [e.event, e.line])).toEqual([
       ["rdmsr", 4],
       ["wrmsr", 5],
       ["vmexit", 7],
     ]);
-    expect(errorOf(await agree("event,msr\r\nrdmsr,0x10\r\nrdmsr,4294967296\r\n"))).toMatch(/^t\.csv:3:7: column msr: /);
+    expect(errorOf(await agree("event,msr\r\nrdmsr,0x10\r\nrdmsr,4294967296\r\n"))).toMatch(
+      /^t\.csv:3:7: column msr: /,
+    );
   });
 
   it("a line of spaces among the rows is skipped", async () => {
@@ -176,14 +200,22 @@ describe("fast scanner and csv-parse agree on chosen traces", () => {
     ]);
     expect(eventsOf(await agree('event,msr\nrdmsr,0x10\n"rdmsr",0x11')).at(-1)?.line).toBe(3);
     expect(errorOf(await agree("event,msr\nrdmsr,0x10\nrdmsr,0x"))).toMatch(/^t\.csv:3:7: column msr: /);
-    expect(errorOf(await agree("event,msr\r\nrdmsr,0x10\r\nrdmsr,1,2"))).toBe("t.csv:3:9: 3 fields, but the header (line 1) names 2 columns");
+    expect(errorOf(await agree("event,msr\r\nrdmsr,0x10\r\nrdmsr,1,2"))).toBe(
+      "t.csv:3:9: 3 fields, but the header (line 1) names 2 columns",
+    );
   });
 
   it("a row with more fields than the header", async () => {
-    expect(errorOf(await agree("event,msr\nrdmsr,0x10\nrdmsr,0x10,\nrdmsr,0x10\n"))).toBe("t.csv:3:12: 3 fields, but the header (line 1) names 2 columns");
-    expect(errorOf(await agree("event,vcpu,msr,value\nwrmsr,0,0x10,1,extra\n"))).toBe("t.csv:2:16: 5 fields, but the header (line 1) names 4 columns");
+    expect(errorOf(await agree("event,msr\nrdmsr,0x10\nrdmsr,0x10,\nrdmsr,0x10\n"))).toBe(
+      "t.csv:3:12: 3 fields, but the header (line 1) names 2 columns",
+    );
+    expect(errorOf(await agree("event,vcpu,msr,value\nwrmsr,0,0x10,1,extra\n"))).toBe(
+      "t.csv:2:16: 5 fields, but the header (line 1) names 4 columns",
+    );
     // After the handover too.
-    expect(errorOf(await agree('event,msr\n"rdmsr",0x10\nrdmsr,0x10,1\n'))).toBe("t.csv:3:12: 3 fields, but the header (line 1) names 2 columns");
+    expect(errorOf(await agree('event,msr\n"rdmsr",0x10\nrdmsr,0x10,1\n'))).toBe(
+      "t.csv:3:12: 3 fields, but the header (line 1) names 2 columns",
+    );
   });
 });
 
@@ -191,7 +223,11 @@ describe("gzip", () => {
   /** CRLF line ends and a quoted field on line 900: the fast path hands over mid-file. */
   const rows = ["event,vcpu,msr,value,t"];
   for (let i = 0; i < 1000; i++) {
-    rows.push(i === 898 ? 'rdmsr,1,0x10,,"a ""quoted"" t"' : `${i % 2 ? "rdmsr" : "wrmsr"},${i % 4},0x${(i % 0x1fff).toString(16)},${i},`);
+    rows.push(
+      i === 898
+        ? 'rdmsr,1,0x10,,"a ""quoted"" t"'
+        : `${i % 2 ? "rdmsr" : "wrmsr"},${i % 4},0x${(i % 0x1fff).toString(16)},${i},`,
+    );
   }
   const text = `${rows.join("\r\n")}\r\n`;
   const gz = gzipSync(Buffer.from(text));
@@ -203,7 +239,10 @@ describe("gzip", () => {
     const dir = tempDir({ "trace.csv": gz });
     for (const reader of ["fast", "csv-parse"] as const) {
       for (const plan of [[Infinity], [1, 100], [4096]]) {
-        expect(await read(reader, "t.csv", cut(gz, plan)), `${reader} from a stream cut ${JSON.stringify(plan)}`).toEqual(plain);
+        expect(
+          await read(reader, "t.csv", cut(gz, plan)),
+          `${reader} from a stream cut ${JSON.stringify(plan)}`,
+        ).toEqual(plain);
       }
       expect(await read(reader, join(dir, "trace.csv")), `${reader} from the file`).toEqual(plain);
     }
@@ -238,19 +277,27 @@ describe("gzip", () => {
 describe("disagreements found", () => {
   it("stats.lines counts comment and blank lines after the last row (TraceStats: comments and blank lines included)", async () => {
     const { fast, ref } = await both("event\nvmentry\n\n");
-    expect(fast).toEqual({ events: [expect.objectContaining({ event: "vmentry", line: 2 })], stats: { events: 1, lines: 3 } });
+    expect(fast).toEqual({
+      events: [expect.objectContaining({ event: "vmentry", line: 2 })],
+      stats: { events: 1, lines: 3 },
+    });
     expect(ref).toEqual(fast);
   });
 
   it("a line of spaces before the header is skipped, as blank lines are (SPEC 3: the first other line is the header)", async () => {
     const { fast, ref } = await both(" \nevent,t\nvmentry\n");
-    expect(fast).toEqual({ events: [expect.objectContaining({ event: "vmentry", line: 3 })], stats: { events: 1, lines: 3 } });
+    expect(fast).toEqual({
+      events: [expect.objectContaining({ event: "vmentry", line: 3 })],
+      stats: { events: 1, lines: 3 },
+    });
     expect(ref).toEqual(fast);
   });
 
   it("an input shorter than 3 bytes that the scanner hands over keeps its line numbers", async () => {
     const { fast, ref } = await both('\n"');
-    expect(ref).toEqual({ error: "t.csv:2: not valid CSV: Quote Not Closed: the parsing is finished with an opening quote" });
+    expect(ref).toEqual({
+      error: "t.csv:2: not valid CSV: Quote Not Closed: the parsing is finished with an opening quote",
+    });
     expect(fast).toEqual(ref);
   });
 
@@ -293,7 +340,11 @@ describe("disagreements found", () => {
 
   it("a UTF-8 BOM that does not start the file is a character, also after the handover", async () => {
     // Line 2 starts with EF BB BF: U+FEFF is column 1, so "gile" starts in column 8.
-    const text = Buffer.concat([Buffer.from("\n"), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("event,gile\nvmentry\n")]);
+    const text = Buffer.concat([
+      Buffer.from("\n"),
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from("event,gile\nvmentry\n"),
+    ]);
     for (const plan of [[Infinity], [1]]) {
       const { fast, ref } = await both(text, plan);
       expect(errorOf(ref)).toMatch(/^t\.csv:2:8: unknown column "gile"/);
@@ -303,7 +354,10 @@ describe("disagreements found", () => {
 
   it("a second BOM after the file's own is a character for the text check too, after the handover", async () => {
     // The first BOM is dropped; the second is U+FEFF in column 1, so 0xFF is in column 9.
-    const text = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from("event,t\xff\n", "latin1")]);
+    const text = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]),
+      Buffer.from("event,t\xff\n", "latin1"),
+    ]);
     const { fast, ref } = await both(text);
     expect(errorOf(ref)).toMatch(/^t\.csv:1:9: invalid UTF-8/);
     expect(fast).toEqual(ref);
@@ -314,7 +368,9 @@ describe("disagreements found", () => {
     for (const header of ["event,t\r\n", "event,t\n", "\r\nevent,t\r\n"]) {
       const line = header.startsWith("\r") ? 4 : 3;
       const { fast, ref } = await both(`${header}"w\n"w\n`);
-      expect(errorOf(ref), JSON.stringify(header)).toMatch(new RegExp(`^t\\.csv:${line}: not valid CSV: Invalid Closing Quote`));
+      expect(errorOf(ref), JSON.stringify(header)).toMatch(
+        new RegExp(`^t\\.csv:${line}: not valid CSV: Invalid Closing Quote`),
+      );
       expect(fast).toEqual(ref);
     }
   });

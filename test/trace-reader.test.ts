@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DIR_R, DIR_RW, DIR_W, filledPage } from "../src/engine/bitmap.js";
 import { MODE_LEGACY, MODE_LONGMODE, type TraceEvent } from "../src/engine/events.js";
 import { Replay } from "../src/engine/replay.js";
@@ -186,7 +186,9 @@ describe("CSV syntax", () => {
 
 describe("numbers and fields", () => {
   it("reads MSRs in hex (either case of x) and decimal", async () => {
-    const { events } = await read("event,msr\nrdmsr,0x1b\nrdmsr,27\nrdmsr,0XC0000080\nrdmsr,0xffffffff\nrdmsr,4294967295\nrdmsr,0\n");
+    const { events } = await read(
+      "event,msr\nrdmsr,0x1b\nrdmsr,27\nrdmsr,0XC0000080\nrdmsr,0xffffffff\nrdmsr,4294967295\nrdmsr,0\n",
+    );
     expect(events.map((e) => e.msr)).toEqual([0x1b, 27, 0xc0000080, 0xffffffff, 0xffffffff, 0]);
   });
 
@@ -353,10 +355,17 @@ describe("errors in rows name file:line:column and the column", () => {
     await expectError("event\nbitmap-ptr\n", "t.csv:2: ", "column page");
   });
 
-  it.each(["0x2000", "0xbfffffff", "0xc0002000", "0xffffffff"])("bitmap-set on MSR %s, which has no bit", async (msr) => {
-    // "bitmap-set,0x1000,": msr starts at column 19.
-    await expectError(`event,page,msr,dir,value\nbitmap-set,0x1000,${msr},rw,1\n`, "t.csv:2:19: column msr: ", "no bit");
-  });
+  it.each(["0x2000", "0xbfffffff", "0xc0002000", "0xffffffff"])(
+    "bitmap-set on MSR %s, which has no bit",
+    async (msr) => {
+      // "bitmap-set,0x1000,": msr starts at column 19.
+      await expectError(
+        `event,page,msr,dir,value\nbitmap-set,0x1000,${msr},rw,1\n`,
+        "t.csv:2:19: column msr: ",
+        "no bit",
+      );
+    },
+  );
 
   it("l0-set on MSR 0x2000, which has no bit", async () => {
     // "l0-set,": msr starts at column 8.
@@ -556,7 +565,11 @@ describe("nested entries that fail", () => {
       "vmentry,1,,,,,",
       "",
     ].join("\n");
-    const stats = await readTrace({ file: join(dir, "t.csv"), input: stream(text), onEvent: (ev) => machine.apply(ev) });
+    const stats = await readTrace({
+      file: join(dir, "t.csv"),
+      input: stream(text),
+      onEvent: (ev) => machine.apply(ev),
+    });
     expect(stats.events).toBe(8);
   });
 });

@@ -43,10 +43,25 @@ export function head(path, bytes = 4096) {
 export function cachedTrace(events) {
   const file = join(CACHE, `${WORKLOAD}-${VCPUS}v-s${SEED}-${label(events)}.csv`);
   const snapshot = file.replace(/\.csv$/, ".l1.json");
-  const expected = [`# nvmx-replay gen trace: workload ${WORKLOAD}\n`, `# parameters: events=${events} vcpus=${VCPUS} seed=${SEED}\n`];
+  const expected = [
+    `# nvmx-replay gen trace: workload ${WORKLOAD}\n`,
+    `# parameters: events=${events} vcpus=${VCPUS} seed=${SEED}\n`,
+  ];
   return {
     file,
-    genArgs: [BIN, "gen", WORKLOAD, "--events", String(events), "--vcpus", String(VCPUS), "--seed", String(SEED), "-o", file],
+    genArgs: [
+      BIN,
+      "gen",
+      WORKLOAD,
+      "--events",
+      String(events),
+      "--vcpus",
+      String(VCPUS),
+      "--seed",
+      String(SEED),
+      "-o",
+      file,
+    ],
     ready: () => existsSync(file) && existsSync(snapshot) && expected.every((line) => head(file).includes(line)),
     expected: expected.map((l) => l.trim()).join(" / "),
   };

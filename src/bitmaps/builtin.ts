@@ -3,8 +3,8 @@
  * mode, src/engine/profiles.ts) and the L1 profiles (vmcs12's bitmap, one
  * page, ./l1-profiles.ts). Their names do not overlap. Pure: no I/O.
  */
-import { L0_PROFILES, findL0Profile } from "../engine/profiles.js";
-import { L1_PROFILES, findL1Profile } from "./l1-profiles.js";
+import { findL0Profile, L0_PROFILES } from "../engine/profiles.js";
+import { findL1Profile, L1_PROFILES } from "./l1-profiles.js";
 
 export const MODES = ["longmode", "legacy"] as const;
 export type Mode = (typeof MODES)[number];

@@ -16,7 +16,17 @@
  * Pure: no I/O.
  */
 import { PAGE_SIZE } from "../engine/bitmap.js";
-import { DIRECTIONS, MSR_RANGES, MSRS_PER_DIRECTION, type Direction, alignColumns, intercepted, rangeNames, rangeText, runs } from "./runs.js";
+import {
+  alignColumns,
+  DIRECTIONS,
+  type Direction,
+  intercepted,
+  MSR_RANGES,
+  MSRS_PER_DIRECTION,
+  rangeNames,
+  rangeText,
+  runs,
+} from "./runs.js";
 
 export type State = "intercept" | "pass";
 
@@ -77,7 +87,11 @@ const DIRECTED = 2 ** 15;
  * first..last; among those, the fewest with a direction, then the least
  * overlap. A shortest path over the 8 sets of entries that can cover an MSR.
  */
-function cover(first: number, last: number, need: (msr: number) => number): { first: number; last: number; dir: EntryDir }[] {
+function cover(
+  first: number,
+  last: number,
+  need: (msr: number) => number,
+): { first: number; last: number; dir: EntryDir }[] {
   const n = last - first + 1;
   const from = new Uint8Array(n * 8); // best previous state, per MSR and state
   let cost = new Float64Array(8).fill(Number.POSITIVE_INFINITY);
@@ -134,7 +148,9 @@ export function describeBitmap(page: Uint8Array): BitmapDescription {
   const entries = MSR_RANGES.flatMap(([first, last]) => cover(first, last, need));
   entries.sort((a, b) => a.first - b.first || DIR_ORDER[a.dir] - DIR_ORDER[b.dir] || a.last - b.last);
   const specs = entries.map((e) => rangeText(e.first, e.last) + (e.dir === "rw" ? "" : `:${e.dir}`));
-  return def === "intercept" ? { default: def, pass: specs, intercept: [] } : { default: def, pass: [], intercept: specs };
+  return def === "intercept"
+    ? { default: def, pass: specs, intercept: [] }
+    : { default: def, pass: [], intercept: specs };
 }
 
 /** The description as a JSON document: two-space indent, one entry a line. */
@@ -157,7 +173,12 @@ export function showText(label: string, page: Uint8Array): string {
   const rows: string[][] = [];
   for (const d of DIRECTIONS) {
     for (const run of runs((msr) => (intercepted(page, msr, d) ? 1 : 0))) {
-      rows.push([d, run.value === 1 ? "intercept" : "pass", rangeText(run.first, run.last), rangeNames(run.first, run.last)]);
+      rows.push([
+        d,
+        run.value === 1 ? "intercept" : "pass",
+        rangeText(run.first, run.last),
+        rangeNames(run.first, run.last),
+      ]);
     }
   }
   return `${label}: ${summary}\n${alignColumns(rows).join("\n")}\n`;

@@ -3,8 +3,9 @@
  * where only B intercepts (A passes), `-` where only B passes (A
  * intercepts). Pure: no I/O.
  */
-import { DIRECTIONS, type Direction, alignColumns, intercepted, rangeNames, rangeText, runs } from "./runs.js";
+
 import { hex } from "../io/numbers.js";
+import { alignColumns, DIRECTIONS, type Direction, intercepted, rangeNames, rangeText, runs } from "./runs.js";
 
 const PLUS = 1; // intercepted in B only
 const MINUS = 2; // passed in B only
@@ -40,7 +41,8 @@ export function differingAccesses(diffs: readonly Difference[]): Record<Directio
 }
 
 export function diffText(labelA: string, labelB: string, diffs: readonly Difference[]): string {
-  if (diffs.length === 0) return `${labelA} and ${labelB} are identical: every access exits under both or under neither\n`;
+  if (diffs.length === 0)
+    return `${labelA} and ${labelB} are identical: every access exits under both or under neither\n`;
   const n = differingAccesses(diffs);
   const head =
     `${labelA} -> ${labelB}: ${n.read + n.write} accesses differ (read ${n.read}, write ${n.write})\n` +

@@ -1,6 +1,6 @@
 /** Where a command's data goes: stdout, or `-o FILE` written atomically. */
 import { refuseOverwritingInput, writeFileAtomic } from "../io/output.js";
-import { type Style, plain, styleFor } from "../render/style.js";
+import { plain, type Style, styleFor } from "../render/style.js";
 
 export interface Destination {
   /** Colours for tables: none in files, pipes or under NO_COLOR. */

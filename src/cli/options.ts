@@ -69,13 +69,15 @@ export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)
   .refine(oneL1Bitmap, oneL1BitmapError);
 export type ReplayOptions = z.infer<typeof ReplayOptions>;
 
-export const ValidateOptions = z.object({
-  l1Bitmap: z.string().optional(),
-  l1Profile,
-  snapshotsDir: z.array(z.string()).default([]),
-  format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
-  output: z.string().optional(),
-}).refine(oneL1Bitmap, oneL1BitmapError);
+export const ValidateOptions = z
+  .object({
+    l1Bitmap: z.string().optional(),
+    l1Profile,
+    snapshotsDir: z.array(z.string()).default([]),
+    format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
+    output: z.string().optional(),
+  })
+  .refine(oneL1Bitmap, oneL1BitmapError);
 export type ValidateOptions = z.infer<typeof ValidateOptions>;
 
 export type SetupOptions = z.infer<typeof SetupOptions>;

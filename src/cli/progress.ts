@@ -34,7 +34,11 @@ export function progressFor(file: string, quiet: boolean, stream: NodeJS.WriteSt
       last = now;
       const seconds = (now - started) / 1000;
       const rate = events / seconds;
-      const parts = [`${file}: ${mib(bytes)}${total > 0 ? ` of ${mib(total)}` : ""}`, `${million(events)} events`, `${million(rate)}/s`];
+      const parts = [
+        `${file}: ${mib(bytes)}${total > 0 ? ` of ${mib(total)}` : ""}`,
+        `${million(events)} events`,
+        `${million(rate)}/s`,
+      ];
       if (total > 0 && bytes > 0) parts.push(`${Math.max(0, (seconds * (total - bytes)) / bytes).toFixed(0)} s left`);
       stream.write(`\r\u001b[K${parts.join(", ")}`);
       shown = true;

@@ -1,23 +1,23 @@
 /** Turns the shared options into what the engine needs, reading the files they name. */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { readCostModel } from "../io/cost-model.js";
-import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import { readSnapshot } from "../io/snapshot.js";
-import type { Report, ReportOptions } from "../report.js";
-import { type Destination, destination } from "./emit.js";
 import { shownName } from "../io/trace-reader.js";
-import { STDIN, isGzip } from "../io/trace-source.js";
-import { replayHere } from "../run/replay-trace.js";
+import { isGzip, STDIN } from "../io/trace-source.js";
+import type { Report, ReportOptions } from "../report.js";
 import { replayPipelined } from "../run/pipeline.js";
 import { replayMany } from "../run/pool.js";
 import type { TraceOutcome } from "../run/protocol.js";
+import { replayHere } from "../run/replay-trace.js";
+import { type Destination, destination } from "./emit.js";
 import { UsageError } from "./errors.js";
-import { progressFor } from "./progress.js";
 import type { OutputOptions, SetupOptions } from "./options.js";
+import { progressFor } from "./progress.js";
 
 export interface Setup {
   readonly l0: L0Bitmaps;
@@ -44,7 +44,10 @@ export function loadSetup(options: SetupOptions): Setup {
 }
 
 /** L1's bitmap from --l1-bitmap FILE or --l1-profile NAME (the options allow one at most). */
-export function l1Bitmap(options: { l1Bitmap?: string | undefined; l1Profile?: string | undefined }): Uint8Array | null {
+export function l1Bitmap(options: {
+  l1Bitmap?: string | undefined;
+  l1Profile?: string | undefined;
+}): Uint8Array | null {
   if (options.l1Bitmap) return readSnapshot(options.l1Bitmap);
   if (options.l1Profile) return findL1Profile(options.l1Profile)?.bitmap() ?? null;
   return null;

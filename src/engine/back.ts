@@ -5,15 +5,15 @@
  * strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { PAGE_SIZE, bitPosition, filledPage, orDifference, testBit } from "./bitmap.js";
+import { bitPosition, filledPage, orDifference, PAGE_SIZE, testBit } from "./bitmap.js";
 import { Ev } from "./events.js";
-import { L1_BITMAP_GPA, type L0Bitmaps, MAX_VCPUS, Machine } from "./machine.js";
+import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine } from "./machine.js";
 import {
   type CostModel,
   type Counters,
   DEFAULT_COST_MODEL,
-  type StrategyResult,
   estimateCycles,
+  type StrategyResult,
   zeroCounters,
 } from "./results.js";
 import { Delivery, type NestedL0, type Strategy } from "./strategy.js";

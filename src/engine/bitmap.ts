@@ -111,6 +111,7 @@ export function orDifference(dst: Uint8Array, a: Uint8Array, b: Uint8Array): voi
 
 function words(page: Uint8Array): Uint32Array {
   if (page.length !== PAGE_SIZE) throw new RangeError(`a bitmap page is ${PAGE_SIZE} bytes, not ${page.length}`);
-  if (page.byteOffset % 4 !== 0) throw new RangeError("a bitmap page must be 4-byte aligned (copy it into a new Uint8Array)");
+  if (page.byteOffset % 4 !== 0)
+    throw new RangeError("a bitmap page must be 4-byte aligned (copy it into a new Uint8Array)");
   return new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
 }

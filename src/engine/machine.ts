@@ -3,8 +3,9 @@
  * memory (shared by all vCPUs), each vCPU's vmcs12 MSR-bitmap fields, L1's
  * mode and L0's own bitmap for the vCPU (SPEC section 5).
  */
-import { DIR_R, DIR_W, PAGE_SIZE, writeMsrBits } from "./bitmap.js";
+
 import type { MachineEvent } from "./batch.js";
+import { DIR_R, DIR_W, PAGE_SIZE, writeMsrBits } from "./bitmap.js";
 import { Ev, MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
 
 export const MAX_VCPUS = 4096;
@@ -117,7 +118,8 @@ export class Machine {
     const state = this.vcpu(ev.vcpu);
     switch (ev.code) {
       case Ev.bitmapLoad: {
-        if (ev.content === null || ev.content.length !== PAGE_SIZE) throw new Error("internal: bitmap-load without a page");
+        if (ev.content === null || ev.content.length !== PAGE_SIZE)
+          throw new Error("internal: bitmap-load without a page");
         this.page(ev.page).set(ev.content);
         this.pageWritten(ev.page);
         return;

@@ -3,13 +3,13 @@
  * the entry checks), the back judges each batch the front fills and runs the
  * strategies over it. Pure: it takes events and returns results.
  */
-import { type BackOptions, ReplayBack, type MsrStats } from "./back.js";
+import { type BackOptions, type MsrStats, ReplayBack } from "./back.js";
 import type { TraceEvent } from "./events.js";
-import { ReplayFront, ReplayError } from "./front.js";
+import { ReplayError, ReplayFront } from "./front.js";
 import type { Machine } from "./machine.js";
 import { type CostModel, DEFAULT_COST_MODEL, type StrategyResult } from "./results.js";
 
-export { ReplayError, type MsrStats };
+export { type MsrStats, ReplayError };
 
 /** A whole replay takes what its back half does. */
 export type ReplayOptions = BackOptions;

@@ -46,11 +46,14 @@ export const DEFAULT_COST_MODEL: CostModel = {
  */
 export const COST_SOURCES: Record<CostKey, string> = {
   l0_exit: "an exit handled by L0 and the entry back (kvm-unit-tests vmexit tests) plus KVM's MSR handler",
-  l1_exit: "an exit reflected to L1 and L1's VMRESUME: about ten L0 round trips (KVM's eVMCS commit measured 8,304-18,890)",
+  l1_exit:
+    "an exit reflected to L1 and L1's VMRESUME: about ten L0 round trips (KVM's eVMCS commit measured 8,304-18,890)",
   merge: "ORing two 4 KiB pages (512 64-bit words) and mapping L1's page, as Xen and VirtualBox do; rounded up",
-  merge_sparse: 'KVM\'s sparse merge: its 2021 enlightened-MSR-bitmap patches say skipping it "shaves off around 700 CPU cycles"',
+  merge_sparse:
+    'KVM\'s sparse merge: its 2021 enlightened-MSR-bitmap patches say skipping it "shaves off around 700 CPU cycles"',
   wp_fault: "a store to a write-protected page: an EPT violation, KVM's page-track notifier, the emulated store",
-  dirty_check: "reading and clearing one EPT dirty bit and flushing that translation (an estimate; no published figure)",
+  dirty_check:
+    "reading and clearing one EPT dirty bit and flushing that translation (an estimate; no published figure)",
 };
 
 export function zeroCounters(): Counters {

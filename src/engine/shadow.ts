@@ -60,8 +60,7 @@ export class ShadowBitmaps {
     this.builtInEpoch[v] = this.machine.epoch;
     const gpa = state.bitmapPtr;
     const version = this.machine.pageVersion(gpa);
-    const unchanged =
-      shadow !== undefined && this.builtFromNow(v, state) && this.builtFromVersion[v] === version;
+    const unchanged = shadow !== undefined && this.builtFromNow(v, state) && this.builtFromVersion[v] === version;
     this.stale[v] = 0;
     // The merge is counted either way; the work itself is skipped when its
     // inputs are the very ones of the last merge (eager strategies re-merge

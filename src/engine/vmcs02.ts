@@ -4,7 +4,7 @@
  * same with the x2APIC range forced to trap (Xen), or all ones but for an
  * allow-list (KVM since 2021). SPEC sections 6 and 8.
  */
-import { DIR_R, DIR_RW, DIR_W, bitPosition, orPages, testBit, writeBit } from "./bitmap.js";
+import { bitPosition, DIR_R, DIR_RW, DIR_W, orPages, testBit, writeBit } from "./bitmap.js";
 
 /** One way of filling vmcs02's bitmap. */
 export interface Vmcs02Layout {

@@ -1,6 +1,6 @@
 /** bitmap-churn: L1 edits its bitmap every few hundred events. */
 import { KVM_L1_BITMAP, LinuxL2, MSR, type Weights } from "./linux-l2.js";
-import { Prefixes, type Rows, exit, l1 } from "./rows.js";
+import { exit, l1, Prefixes, type Rows } from "./rows.js";
 import { afterSetUp, setUpVcpus } from "./setup.js";
 import type { RowSource, Workload, WorkloadContext } from "./workload.js";
 

@@ -3,7 +3,7 @@
  * the bitmap set up late and switched, then the linux-mixed steady state.
  */
 import { KVM_L1_BITMAP, LinuxL2, MSR } from "./linux-l2.js";
-import { Prefixes, type Rows, hex, l1 } from "./rows.js";
+import { hex, l1, Prefixes, type Rows } from "./rows.js";
 import type { BitmapJson, RowSource, Workload, WorkloadContext } from "./workload.js";
 
 /** The first page L1 loads (the early bitmap), and the one it switches to. */
@@ -71,12 +71,21 @@ const MTRR_VARIABLE = range(MSR.MTRR_PHYSBASE0, MSR.MTRR_PHYSBASE0 + 19);
 function firmware(s: Script): void {
   s.rd(MSR.APIC_BASE, MSR.FEATURE_CONTROL).exit("CPUID").exit("CPUID");
   s.rd(MSR.MTRRCAP, MSR.MTRR_DEF_TYPE).wr(MSR.MTRR_DEF_TYPE, 0);
-  VARIABLE_MTRRS.forEach(([base, mask], i) => s.wr(MSR.MTRR_PHYSBASE0 + 2 * i, base).wr(MSR.MTRR_PHYSBASE0 + 2 * i + 1, mask));
-  FIXED_MTRRS.forEach((msr, i) => s.wr(msr, FIXED_VALUES[i] as bigint));
+  writeMtrrs(s);
   s.wr(MSR.MTRR_DEF_TYPE, 0xc06).exit("IO_INSTRUCTION").exit("IO_INSTRUCTION");
   s.rd(MSR.MISC_ENABLE).wr(MSR.UCODE_REV, 0).exit("CPUID").rd(MSR.UCODE_REV, MSR.PLATFORM_INFO, MSR.MCG_CAP);
   for (let b = 0; b < MCE_BANKS; b++) s.wr(MSR.MC0_CTL + 4 * b + 1, 0); // clear MCi_STATUS
   s.rd(MSR.PAT, MSR.TSC).exit("IO_INSTRUCTION").exit("EPT_VIOLATION").exit("IO_INSTRUCTION");
+}
+
+/** The variable and fixed MTRRs, as firmware sets them and an AP's set_mtrr_state() rewrites them. */
+function writeMtrrs(s: Script): void {
+  VARIABLE_MTRRS.forEach(([base, mask], i) => {
+    s.wr(MSR.MTRR_PHYSBASE0 + 2 * i, base).wr(MSR.MTRR_PHYSBASE0 + 2 * i + 1, mask);
+  });
+  FIXED_MTRRS.forEach((msr, i) => {
+    s.wr(msr, FIXED_VALUES[i] as bigint);
+  });
 }
 
 /** Linux bringing up one CPU (vCPU 0 = the BSP, or an AP), from its first 64-bit code on. */
@@ -85,12 +94,12 @@ function kernel(s: Script, v: number, bsp: boolean, vcpus: number): void {
   s.exit("CPUID").exit("CPUID").exit("CPUID");
   s.rd(MSR.APIC_BASE).wr(MSR.APIC_BASE, bsp ? 0xfee0_0d00 : 0xfee0_0c00); // x2APIC on
   s.rd(MSR.MISC_ENABLE, MSR.FEATURE_CONTROL, MSR.ARCH_CAPABILITIES, MSR.PLATFORM_INFO, MSR.UCODE_REV);
-  if (bsp) s.rd(MSR.MTRRCAP, MSR.MTRR_DEF_TYPE, ...MTRR_VARIABLE, ...FIXED_MTRRS); // mtrr_bp_init
+  if (bsp)
+    s.rd(MSR.MTRRCAP, MSR.MTRR_DEF_TYPE, ...MTRR_VARIABLE, ...FIXED_MTRRS); // mtrr_bp_init
   else {
     // mtrr_ap_init: set_mtrr_state() rewrites the BSP's values
     s.wr(MSR.MTRR_DEF_TYPE, 0);
-    VARIABLE_MTRRS.forEach(([base, mask], i) => s.wr(MSR.MTRR_PHYSBASE0 + 2 * i, base).wr(MSR.MTRR_PHYSBASE0 + 2 * i + 1, mask));
-    FIXED_MTRRS.forEach((msr, i) => s.wr(msr, FIXED_VALUES[i] as bigint));
+    writeMtrrs(s);
     s.wr(MSR.MTRR_DEF_TYPE, 0xc06);
   }
   s.rd(MSR.PAT).wr(MSR.PAT, PAT_LINUX).exit("EPT_VIOLATION");
@@ -105,7 +114,9 @@ function kernel(s: Script, v: number, bsp: boolean, vcpus: number): void {
   s.wr(MSR.SPEC_CTRL, 1).exit("XSETBV").exit("CR_ACCESS");
   // the local APIC
   s.rd(MSR.X2APIC_VERSION, MSR.X2APIC_ID).wr(MSR.X2APIC_TPR, 0).wr(MSR.X2APIC_SVR, 0x1ff);
-  s.wr(MSR.X2APIC_LVT0, bsp ? 0x700 : 0x1_0700).wr(MSR.X2APIC_LVT1, 0x400).wr(MSR.X2APIC_LVTERR, 0xfe);
+  s.wr(MSR.X2APIC_LVT0, bsp ? 0x700 : 0x1_0700)
+    .wr(MSR.X2APIC_LVT1, 0x400)
+    .wr(MSR.X2APIC_LVTERR, 0xfe);
   s.wr(MSR.X2APIC_ESR, 0).rd(MSR.X2APIC_ESR).rd(MSR.X2APIC_LDR).wr(MSR.X2APIC_LVTT, 0x4_00ec);
   s.rd(MSR.TSC, MSR.TSC).wr(MSR.TSC_DEADLINE, 0x2f1c_3a5e_7b00 + v * 0x1000);
   // paravirtual clocks and EOI: KVM's MSRs, and Hyper-V's guest OS id
@@ -128,7 +139,9 @@ function bspScript(ctx: WorkloadContext): string[] {
   s.raw(l1.ptr(v, EARLY_PAGE)).raw(l1.use(v, 1)).entry();
   kernel(s, v, true, ctx.params.vcpus);
   // L1 has its full bitmap ready: a second page, and vmcs12 now points there
-  s.raw(l1.load(v, PAGE, ctx.files.l1 as string)).raw(l1.ptr(v, PAGE)).entry();
+  s.raw(l1.load(v, PAGE, ctx.files.l1 as string))
+    .raw(l1.ptr(v, PAGE))
+    .entry();
   return s.rows;
 }
 
@@ -161,8 +174,16 @@ export const boot: Workload = {
     "same bring-up (rewriting the MTRRs). CPUs that are up run the linux-mixed steady state meanwhile.",
   ],
   snapshots: [
-    { key: "l1-early", about: "L1's early bitmap, loaded at 0x10000: FS/GS/KERNEL_GS_BASE and SYSENTER pass", bitmap: EARLY_BITMAP },
-    { key: "l1", about: "L1's full bitmap (KVM's own for a 64-bit x2APIC guest), loaded at 0x11000", bitmap: KVM_L1_BITMAP },
+    {
+      key: "l1-early",
+      about: "L1's early bitmap, loaded at 0x10000: FS/GS/KERNEL_GS_BASE and SYSENTER pass",
+      bitmap: EARLY_BITMAP,
+    },
+    {
+      key: "l1",
+      about: "L1's full bitmap (KVM's own for a 64-bit x2APIC guest), loaded at 0x11000",
+      bitmap: KVM_L1_BITMAP,
+    },
   ],
   create(ctx: WorkloadContext): RowSource {
     const { vcpus } = ctx.params;

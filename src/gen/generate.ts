@@ -6,7 +6,7 @@
 import { basename, dirname, extname, join } from "node:path";
 import { writeFileAtomic } from "../io/output.js";
 import { Rng, seedState } from "./rng.js";
-import { HEADER, Rows, csvField } from "./rows.js";
+import { csvField, HEADER, Rows } from "./rows.js";
 import type { GenParams, Workload } from "./workload.js";
 import { AtomicStreamWriter } from "./writer.js";
 

@@ -1,6 +1,6 @@
 /** linux-idle: a mostly idle Linux L2, timers and interrupts. */
 import { MSR, SHARED_KVM_L1_SNAPSHOT, SHARED_L1_PAGE } from "./linux-l2.js";
-import { Prefixes, exit, rd, wr } from "./rows.js";
+import { exit, Prefixes, rd, wr } from "./rows.js";
 import { afterSetUp, setUpVcpus } from "./setup.js";
 import type { RowSource, Workload, WorkloadContext } from "./workload.js";
 
@@ -27,11 +27,17 @@ export const linuxIdle: Workload = {
     const P = new Prefixes(vcpus);
     const halted = new Uint8Array(vcpus);
     let tsc = 0x2f1c_3a5e_7b00;
-    const deadlines = Array.from({ length: 256 }, () => wr(MSR.TSC_DEADLINE, (tsc += 0x60_0000 + rng.below(0x500_0000))));
+    const deadlines = Array.from({ length: 256 }, () => {
+      tsc += 0x60_0000 + rng.below(0x500_0000);
+      return wr(MSR.TSC_DEADLINE, tsc);
+    });
     let deadline = 0;
-    const fs = Array.from({ length: 16 }, () => wr(MSR.FS_BASE, 0x7f00_0000_0000 + rng.below(0x1000_0000) * 0x1000 + 0x740));
+    const fs = Array.from({ length: 16 }, () =>
+      wr(MSR.FS_BASE, 0x7f00_0000_0000 + rng.below(0x1000_0000) * 0x1000 + 0x740),
+    );
     const icr: string[] = [];
-    for (let w = 0; w < vcpus; w++) icr.push(wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfd), wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfb));
+    for (let w = 0; w < vcpus; w++)
+      icr.push(wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfd), wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfb));
     return afterSetUp(
       (out) => setUpVcpus(out, P, vcpus, () => SHARED_L1_PAGE, ctx.files.l1 as string),
       (out) => {

@@ -11,7 +11,7 @@
  * of one 32-bit draw where possible.
  */
 import type { Rng } from "./rng.js";
-import { type Prefixes, type Rows, exit, rd, wr } from "./rows.js";
+import { exit, type Prefixes, type Rows, rd, wr } from "./rows.js";
 import type { BitmapJson, SnapshotDef } from "./workload.js";
 
 /** MSR indices (Intel SDM vol. 4, Linux msr-index.h, hyperv-tlfs.h, kvm_para.h). */
@@ -218,12 +218,19 @@ export class LinuxL2 {
     this.halted = new Uint8Array(vcpus);
     this.table = activityTable(weights);
     // glibc TLS blocks at the top of thread stacks: 0x7f……740
-    this.fs = Array.from({ length: 64 }, () => wr(MSR.FS_BASE, 0x7f00_0000_0000 + rng.below(0x1000_0000) * 0x1000 + 0x740));
+    this.fs = Array.from({ length: 64 }, () =>
+      wr(MSR.FS_BASE, 0x7f00_0000_0000 + rng.below(0x1000_0000) * 0x1000 + 0x740),
+    );
     // user GS bases: mostly 0 (writing it clears the previous task's), some Wine TEBs
-    this.kgs = Array.from({ length: 8 }, (_, i) => wr(MSR.KERNEL_GS_BASE, i < 5 ? 0 : 0x7ffd_0000_0000 + rng.below(0x10_0000) * 0x1000));
+    this.kgs = Array.from({ length: 8 }, (_, i) =>
+      wr(MSR.KERNEL_GS_BASE, i < 5 ? 0 : 0x7ffd_0000_0000 + rng.below(0x10_0000) * 0x1000),
+    );
     // TSC deadlines, 1-4 ms apart at 2.9 GHz, from a TSC of about 14 hours
     let tsc = 0x2f1c_3a5e_7b00;
-    this.deadlines = Array.from({ length: 256 }, () => wr(MSR.TSC_DEADLINE, (tsc += 0x2c_0000 + rng.below(0x84_0000))));
+    this.deadlines = Array.from({ length: 256 }, () => {
+      tsc += 0x2c_0000 + rng.below(0x84_0000);
+      return wr(MSR.TSC_DEADLINE, tsc);
+    });
     this.icr = [];
     for (let w = 0; w < vcpus; w++) {
       this.icr.push(wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfd), wr(MSR.X2APIC_ICR, w * 2 ** 32 + 0xfb));

@@ -40,7 +40,8 @@ export class Rng {
 
   /** A uniform 32-bit unsigned integer. */
   next(): number {
-    const a = (this.state = (this.state + 0x6d2b79f5) | 0);
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    const a = this.state;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;

@@ -1,5 +1,5 @@
 /** The opening every workload shares: L1 sets up each vCPU's bitmap before L2 runs there. */
-import { type Prefixes, type Rows, l1 } from "./rows.js";
+import { l1, type Prefixes, type Rows } from "./rows.js";
 import type { RowSource } from "./workload.js";
 
 /**

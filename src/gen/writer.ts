@@ -4,11 +4,12 @@
  * over the target only once complete. On failure the temporary file is removed,
  * so a failed run leaves neither a partial file nor a damaged old one.
  */
-import { type WriteStream, createWriteStream } from "node:fs";
-import { rename, stat, unlink } from "node:fs/promises";
+
 import { once } from "node:events";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { rename, stat, unlink } from "node:fs/promises";
 import { finished } from "node:stream/promises";
-import { InputError, at, reason } from "../io/errors.js";
+import { at, InputError, reason } from "../io/errors.js";
 import { tempBeside, trackTemp } from "../io/output.js";
 
 export class AtomicStreamWriter {
@@ -76,6 +77,8 @@ export class AtomicStreamWriter {
   }
 
   private wrap(error: unknown): InputError {
-    return error instanceof InputError ? error : new InputError(`${at(this.path)}cannot write the output: ${reason(error)}`);
+    return error instanceof InputError
+      ? error
+      : new InputError(`${at(this.path)}cannot write the output: ${reason(error)}`);
   }
 }

@@ -16,22 +16,31 @@
  * short layout have no thread: they count as one anonymous thread.
  */
 import { MAX_VCPUS } from "../engine/machine.js";
-import { InputError, at } from "../io/errors.js";
+import { at, InputError } from "../io/errors.js";
 import {
-  KVM_MSR_SHAPE,
-  type LineFormat,
-  type TraceLine,
-  VMEXIT_INJECT_SHAPE,
   isLostEventsLine,
   isMsrExit,
+  KVM_MSR_SHAPE,
+  type LineFormat,
   parseExitReason,
   parseKvmMsr,
   parseTraceLine,
+  type TraceLine,
+  VMEXIT_INJECT_SHAPE,
   vcpuFromPayload,
   vcpuFromTask,
 } from "./parse.js";
 
-export const SKIP_REASONS = ["blank", "notTrace", "tooLong", "lost", "otherEvent", "msrExit", "malformed", "vcpuRange"] as const;
+export const SKIP_REASONS = [
+  "blank",
+  "notTrace",
+  "tooLong",
+  "lost",
+  "otherEvent",
+  "msrExit",
+  "malformed",
+  "vcpuRange",
+] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** How the summary names each reason. */
@@ -221,6 +230,7 @@ export class Importer {
 
 /** A payload as an error message quotes it: shortened, without control characters. */
 function shown(payload: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
   const clean = payload.replace(/[\u0000-\u001f\u007f"]/g, (c) => (c === '"' ? "'" : " "));
   return clean.length <= MAX_SHOWN_PAYLOAD ? clean : `${clean.slice(0, MAX_SHOWN_PAYLOAD)}…`;
 }

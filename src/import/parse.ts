@@ -75,7 +75,15 @@ export function parseTraceLine(line: string): TraceLine | null {
     if (prefix) m = SHORT.exec(line.slice(prefix[0].length));
   }
   if (m) {
-    return { format: "short", task: "", pid: null, timestamp: "", system: m[1] ?? null, event: m[2] ?? "", payload: (m[3] ?? "").trim() };
+    return {
+      format: "short",
+      task: "",
+      pid: null,
+      timestamp: "",
+      system: m[1] ?? null,
+      event: m[2] ?? "",
+      payload: (m[3] ?? "").trim(),
+    };
   }
   return null;
 }

@@ -5,11 +5,11 @@
  * grow with the input: only a line that spans two chunks is copied.
  */
 import { AtomicStreamWriter } from "../gen/writer.js";
-import { InputError, at, reason } from "../io/errors.js";
+import { at, InputError, reason } from "../io/errors.js";
 import { refuseOverwritingInput } from "../io/output.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 import { count as formatCount } from "../render/text-table.js";
-import { type ImportStats, Importer, SKIP_LABELS, rowCount } from "./importer.js";
+import { Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
 import { headerComments, trailerComments } from "./summary.js";
 
 /** A longer line is not trace text (a binary file, most likely): it is skipped unread. */
@@ -94,12 +94,22 @@ function nothingToImport(stats: ImportStats): string {
 /** trace-cmd's and perf's binary files are not text: say what to run on them. */
 function refuseBinaryTrace(head: Buffer, file: string): void {
   // trace.dat: 0x17 0x08 0x44 "tracing"; perf.data: "PERFILE2" (older: "PERFFILE").
-  if (head.length >= 10 && head[0] === 0x17 && head[1] === 0x08 && head[2] === 0x44 && head.toString("latin1", 3, 10) === "tracing") {
-    throw new InputError(`${at(file)}this is trace-cmd's binary file (trace.dat): import the text of \`trace-cmd report -i ${file}\``);
+  if (
+    head.length >= 10 &&
+    head[0] === 0x17 &&
+    head[1] === 0x08 &&
+    head[2] === 0x44 &&
+    head.toString("latin1", 3, 10) === "tracing"
+  ) {
+    throw new InputError(
+      `${at(file)}this is trace-cmd's binary file (trace.dat): import the text of \`trace-cmd report -i ${file}\``,
+    );
   }
   const magic = head.toString("latin1", 0, 8);
   if (magic === "PERFILE2" || magic === "PERFFILE") {
-    throw new InputError(`${at(file)}this is perf's binary file (perf.data): import the text of \`perf script -i ${file}\``);
+    throw new InputError(
+      `${at(file)}this is perf's binary file (perf.data): import the text of \`perf script -i ${file}\``,
+    );
   }
 }
 

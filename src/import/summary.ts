@@ -3,8 +3,7 @@
  * trace it writes, and the summary it prints on stderr.
  */
 import { count } from "../render/text-table.js";
-import { CSV_HEADER, type ImportStats, SKIP_LABELS, SKIP_REASONS, rowCount, skippedCount } from "./importer.js";
-
+import { CSV_HEADER, type ImportStats, rowCount, SKIP_LABELS, SKIP_REASONS, skippedCount } from "./importer.js";
 
 /** The comment block that opens an imported trace. */
 export function headerComments(input: string): string {
@@ -31,7 +30,9 @@ export function headerComments(input: string): string {
 
 /** The comment block that closes an imported trace: the counts. */
 export function trailerComments(stats: ImportStats): string {
-  const skipped = SKIP_REASONS.filter((r) => stats.skipped[r] > 0).map((r) => `${SKIP_LABELS[r]} ${count(stats.skipped[r])}`);
+  const skipped = SKIP_REASONS.filter((r) => stats.skipped[r] > 0).map(
+    (r) => `${SKIP_LABELS[r]} ${count(stats.skipped[r])}`,
+  );
   const lines = [
     `import: ${count(stats.lines)} lines read; ${count(stats.rdmsr + stats.wrmsr)} accesses (rdmsr ${count(stats.rdmsr)}, wrmsr ${count(stats.wrmsr)}, #GP ${count(stats.gp)}),`,
     `${count(stats.vmentry)} vmentry, ${count(stats.vmexit)} vmexit; ${count(skippedCount(stats))} lines skipped${skipped.length > 0 ? `: ${skipped.join(", ")}` : ""}`,
@@ -45,22 +46,36 @@ export function renderSummary(input: string, output: string | null, stats: Impor
   const accesses = stats.rdmsr + stats.wrmsr;
   rows.push(["lines read", count(stats.lines)]);
   rows.push(["accesses imported", count(accesses), `rdmsr ${count(stats.rdmsr)}, wrmsr ${count(stats.wrmsr)}`]);
-  rows.push(["  #GP accesses", count(stats.gp), stats.gp > 0 ? "kept: KVM injected #GP, the access still exited" : undefined]);
+  rows.push([
+    "  #GP accesses",
+    count(stats.gp),
+    stats.gp > 0 ? "kept: KVM injected #GP, the access still exited" : undefined,
+  ]);
   rows.push(["vmentry rows", count(stats.vmentry)]);
   rows.push(["vmexit rows", count(stats.vmexit)]);
   rows.push(["vCPU-number lines", count(stats.hints), "kvm_exit, kvm_entry, kvm_nested_vmexit: no row"]);
   rows.push(["lines skipped", count(skippedCount(stats))]);
   for (const reason of SKIP_REASONS) {
     const skipped = stats.skipped[reason];
-    if (skipped === 0 && reason !== "msrExit" && reason !== "malformed" && reason !== "otherEvent" && reason !== "notTrace") continue;
+    if (
+      skipped === 0 &&
+      reason !== "msrExit" &&
+      reason !== "malformed" &&
+      reason !== "otherEvent" &&
+      reason !== "notTrace"
+    )
+      continue;
     let note: string | undefined;
-    if (reason === "malformed" && stats.firstMalformed !== null) note = `first on line ${stats.firstMalformed}; --strict stops there`;
+    if (reason === "malformed" && stats.firstMalformed !== null)
+      note = `first on line ${stats.firstMalformed}; --strict stops there`;
     if (reason === "lost" && skipped > 0) note = "events were lost while recording: counts are low";
     rows.push([`  ${SKIP_LABELS[reason]}`, count(skipped), note]);
   }
   const width = Math.max(...rows.map((r) => r[0].length));
   const numWidth = Math.max(...rows.map((r) => r[1].length));
-  const body = rows.map(([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(numWidth)}${note ? `  (${note})` : ""}`);
+  const body = rows.map(
+    ([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(numWidth)}${note ? `  (${note})` : ""}`,
+  );
   const vcpus = [...stats.vcpus].sort((a, b) => a - b);
   const src = stats.vcpuSources;
   const formats = stats.formats;

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { DIR_R, DIR_RW, DIR_W, filledPage, hasBit, writeMsrBits } from "../engine/bitmap.js";
 import { msrByName } from "../msr/names.js";
-import { U32_MAX, hex, parseUnsigned } from "./numbers.js";
+import { hex, parseUnsigned, U32_MAX } from "./numbers.js";
 
 export interface MsrRange {
   readonly first: number;
@@ -28,7 +28,13 @@ export function parseMsr(text: string): number {
 export function parseMsrRange(spec: string): MsrRange | string {
   const text = spec.trim();
   const colon = text.lastIndexOf(":");
-  const dirText = colon >= 0 ? text.slice(colon + 1).trim().toLowerCase() : "rw";
+  const dirText =
+    colon >= 0
+      ? text
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase()
+      : "rw";
   const dir = DIRS[dirText];
   if (dir === undefined) return `"${spec}": "${dirText}" is not a direction (r, w or rw)`;
   const msrs = colon >= 0 ? text.slice(0, colon) : text;
@@ -42,7 +48,8 @@ export function parseMsrRange(spec: string): MsrRange | string {
     [lastText, last],
   ] as const) {
     if (n < 0) return `"${spec}": "${t}" is not an MSR (a 32-bit number, 0x… or decimal, or a known name)`;
-    if (!hasBit(n)) return `"${spec}": MSR ${hex(n)} has no bit in the MSR bitmap (only 0x0-0x1fff and 0xc0000000-0xc0001fff do)`;
+    if (!hasBit(n))
+      return `"${spec}": MSR ${hex(n)} has no bit in the MSR bitmap (only 0x0-0x1fff and 0xc0000000-0xc0001fff do)`;
   }
   if (last < first) return `"${spec}": the range ends (${hex(last)}) before it starts (${hex(first)})`;
   if (!sameRange(first, last)) {

@@ -1,7 +1,7 @@
 /** `--cost-model FILE`: JSON overriding any of the default costs (SPEC section 7). */
 import { z } from "zod";
 import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
-import { InputError, at } from "./errors.js";
+import { at, InputError } from "./errors.js";
 import { readJsonFile } from "./json-file.js";
 import { firstIssue } from "./zod-errors.js";
 

@@ -6,6 +6,7 @@
 export class InputError extends Error {
   constructor(message: string) {
     // One line, whatever a quoted field or a file held: control characters are escaped.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
     super(message.replace(/[\u0000-\u001f\u007f]/g, escapeControl));
     this.name = "InputError";
   }

@@ -10,10 +10,11 @@
  *   fields than the header) stops it: the caller hands that line and the rest
  *   of the input to csv-parse.
  */
-import { Ev, type EventCode } from "../engine/events.js";
+
 import type { TraceEvent } from "../engine/events.js";
+import { Ev, type EventCode } from "../engine/events.js";
 import { MAX_VCPUS } from "../engine/machine.js";
-import { InputError, at } from "./errors.js";
+import { at, InputError } from "./errors.js";
 import { TextChecker } from "./text-check.js";
 import type { FieldLocator, TraceRows } from "./trace-rows.js";
 
@@ -125,7 +126,8 @@ export class FastScanner {
       const first = chunk.indexOf(NL);
       const line = Buffer.concat([this.carry, chunk.subarray(0, first + 1)]);
       this.carry = null;
-      if (this.lines(line, 0, line.length - 1) >= 0) return this.handover(Buffer.concat([line, chunk.subarray(first + 1)]), 0);
+      if (this.lines(line, 0, line.length - 1) >= 0)
+        return this.handover(Buffer.concat([line, chunk.subarray(first + 1)]), 0);
       pos = first + 1;
     }
     if (last < pos) {
@@ -187,8 +189,8 @@ export class FastScanner {
    * of the next line, or -1 to hand over.
    */
   private takeLine(buf: Buffer, pos: number): number {
-    const start = pos;
-    let b = buf[pos] as number;
+    const _start = pos;
+    const b = buf[pos] as number;
     if (b === HASH) {
       // Skipped, but a trace is text: a comment must be valid UTF-8 without NUL,
       // as on csv-parse's path.
@@ -198,7 +200,8 @@ export class FastScanner {
         if (c > TILDE || c === 0) {
           // With its "\n" as csv-parse's path sees it, unless finish() added that "\n".
           const checker = new TextChecker();
-          const problem = checker.check(buf.subarray(pos, end)) ?? (this.finishing ? checker.finish() : checker.check(LINE_END));
+          const problem =
+            checker.check(buf.subarray(pos, end)) ?? (this.finishing ? checker.finish() : checker.check(LINE_END));
           if (problem) throw new InputError(`${at(this.rows.file, this.line + 1, problem.column)}${problem.message}`);
           break;
         }
@@ -228,7 +231,14 @@ export class FastScanner {
     const len = p - start;
     const c1 = buf[start + 1];
     let code: number;
-    if (len === 5 && c1 === 0x72 && buf[start] === 0x77 && buf[start + 2] === 0x6d && buf[start + 3] === 0x73 && buf[start + 4] === 0x72) {
+    if (
+      len === 5 &&
+      c1 === 0x72 &&
+      buf[start] === 0x77 &&
+      buf[start + 2] === 0x6d &&
+      buf[start + 3] === 0x73 &&
+      buf[start + 4] === 0x72
+    ) {
       code = Ev.wrmsr;
     } else code = eventCode(buf, start, len);
     if (code < 0) return this.takeAny(buf, start);

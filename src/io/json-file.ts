@@ -1,6 +1,6 @@
 /** Reading a small JSON file, with line:column in syntax errors. */
 import { readFileSync } from "node:fs";
-import { InputError, at, reason } from "./errors.js";
+import { at, InputError, reason } from "./errors.js";
 
 export function readJsonFile(path: string, shownAs: string = path): unknown {
   let text: string;
@@ -19,7 +19,9 @@ export function readJsonFile(path: string, shownAs: string = path): unknown {
       const before = text.slice(0, offset);
       const line = before.split("\n").length;
       const column = offset - before.lastIndexOf("\n");
-      throw new InputError(`${at(shownAs, line, column)}invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`);
+      throw new InputError(
+        `${at(shownAs, line, column)}invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
+      );
     }
     throw new InputError(`${at(shownAs)}invalid JSON: ${message}`);
   }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, unlinkSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { InputError, at, reason } from "./errors.js";
+import { at, InputError, reason } from "./errors.js";
 
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   const temp = tempBeside(path);

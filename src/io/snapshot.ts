@@ -6,7 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { PAGE_SIZE } from "../engine/bitmap.js";
 import { BitmapSpecSchema, buildBitmap } from "./bitmap-spec.js";
-import { InputError, at, reason } from "./errors.js";
+import { at, InputError, reason } from "./errors.js";
 import { readJsonFile } from "./json-file.js";
 import { firstIssue } from "./zod-errors.js";
 
@@ -31,7 +31,9 @@ export function readSnapshot(path: string, shownAs: string = path): Uint8Array {
     // A copy that owns its buffer: Buffers may sit unaligned in a shared pool.
     return new Uint8Array(bytes);
   }
-  throw new InputError(`${at(shownAs)}a snapshot is a .bin page (4096 bytes) or a .json description, not "${ext || "no extension"}"`);
+  throw new InputError(
+    `${at(shownAs)}a snapshot is a .bin page (4096 bytes) or a .json description, not "${ext || "no extension"}"`,
+  );
 }
 
 /**

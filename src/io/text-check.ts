@@ -34,7 +34,8 @@ export class TextChecker {
       const b = chunk[i] as number;
       if (this.atFileStart && this.offset < 3 && b === BOM[this.offset] && this.bom === this.offset) this.bom++;
       if (this.needed > 0) {
-        if (b < this.low || b > this.high) return this.problem(lineStart, `invalid UTF-8 (byte 0x${hex(b)} where a continuation byte belongs)`);
+        if (b < this.low || b > this.high)
+          return this.problem(lineStart, `invalid UTF-8 (byte 0x${hex(b)} where a continuation byte belongs)`);
         this.low = 0x80;
         this.high = 0xbf;
         if (--this.needed === 0) this.column++;

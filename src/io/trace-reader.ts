@@ -10,13 +10,13 @@ import { finished } from "node:stream/promises";
 import type { Options as CsvOptions } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
-import { InputError, at, reason } from "./errors.js";
+import { at, InputError, reason } from "./errors.js";
 import { FastScanner, type Handover, MAX_LINE, TOO_LONG } from "./fast-scanner.js";
-import { SnapshotStore } from "./snapshot.js";
 import { LineIndex } from "./line-index.js";
+import { SnapshotStore } from "./snapshot.js";
 import { TextChecker } from "./text-check.js";
-import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
+import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 
 export interface TraceStats {
   /** Events handed to the callback. */
@@ -59,7 +59,9 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   const file = shownName(options.file);
   // A piped trace names its snapshots relative to the current folder.
   const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file), options.snapshotDirs);
-  const rows = new TraceRows(file, (name) => snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)));
+  const rows = new TraceRows(file, (name) =>
+    snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)),
+  );
   let onEvent = options.onEvent;
   const skipped = options.skipped;
   if (skipped) {
@@ -84,7 +86,12 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   try {
     stats =
       options.reader === "csv-parse"
-        ? await readWithCsvParse(chunks, rows, onEvent, { lineOffset: 0, afterHeader: false, events: 0, atFileStart: true })
+        ? await readWithCsvParse(chunks, rows, onEvent, {
+            lineOffset: 0,
+            afterHeader: false,
+            events: 0,
+            atFileStart: true,
+          })
         : await readFast(chunks, rows, onEvent, options.pace);
   } catch (error) {
     throw asInputError(error, file);
@@ -92,7 +99,9 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     await chunks.return?.();
   }
   if (!rows.hasHeader) {
-    throw new InputError(`${at(file)}the trace is empty: expected a header line naming the columns (e.g. event,vcpu,msr,value)`);
+    throw new InputError(
+      `${at(file)}the trace is empty: expected a header line naming the columns (e.g. event,vcpu,msr,value)`,
+    );
   }
   if (stats.events === 0) throw new InputError(`${at(file, rows.headerLine)}the trace has a header but no events`);
   return stats;
@@ -228,7 +237,8 @@ async function readWithCsvParse(
     } else parser.write(good);
     const error = failed();
     if (error) throw error; // an earlier line's error comes first
-    if (problem) throw new InputError(`${at(rows.file, problem.line + start.lineOffset, problem.column)}${problem.message}`);
+    if (problem)
+      throw new InputError(`${at(rows.file, problem.line + start.lineOffset, problem.column)}${problem.message}`);
   };
   try {
     let pending: Buffer = Buffer.alloc(0);
@@ -330,7 +340,8 @@ function asInputError(error: unknown, file: string): Error {
   if (error instanceof InputError) return error;
   if (error instanceof ReplayError) return new InputError(`${at(file, error.line)}${error.message}`);
   if (error instanceof GzipError) return new InputError(`${at(file)}${error.message}`);
-  if (isCsvError(error) && error.code === "CSV_MAX_RECORD_SIZE") return new InputError(`${at(file, error.lines)}${TOO_LONG}`);
+  if (isCsvError(error) && error.code === "CSV_MAX_RECORD_SIZE")
+    return new InputError(`${at(file, error.lines)}${TOO_LONG}`);
   if (isCsvError(error)) {
     // Keep csv-parse's words, without its own position: ours leads the line.
     const message = error.message.replace(/\s*(at|on) line \d+/g, "").replace(/\s+/g, " ");

@@ -5,10 +5,18 @@
  * each one starts.
  */
 import { DIR_R, DIR_RW, DIR_W, hasBit } from "../engine/bitmap.js";
-import { EVENT_NAMES, Ev, type EventCode, MODE_LEGACY, MODE_LONGMODE, type TraceEvent, blankEvent } from "../engine/events.js";
+import {
+  blankEvent,
+  EVENT_NAMES,
+  Ev,
+  type EventCode,
+  MODE_LEGACY,
+  MODE_LONGMODE,
+  type TraceEvent,
+} from "../engine/events.js";
 import { MAX_VCPUS } from "../engine/machine.js";
-import { InputError, at } from "./errors.js";
-import { U32_MAX, hex, isU64, parseUnsigned } from "./numbers.js";
+import { at, InputError } from "./errors.js";
+import { hex, isU64, parseUnsigned, U32_MAX } from "./numbers.js";
 
 export const COLUMNS = ["event", "vcpu", "msr", "value", "page", "dir", "file", "t"] as const;
 export type Column = (typeof COLUMNS)[number];
@@ -76,15 +84,20 @@ export class TraceRows {
       const column = COLUMNS.find((c) => c === name);
       const { line, column: col } = locate(i);
       if (column === undefined) {
-        throw new InputError(`${at(this.file, line, col)}unknown column "${name}" in the header (expected ${COLUMNS.join(", ")})`);
+        throw new InputError(
+          `${at(this.file, line, col)}unknown column "${name}" in the header (expected ${COLUMNS.join(", ")})`,
+        );
       }
-      if (this.index[column] >= 0) throw new InputError(`${at(this.file, line, col)}column ${name} appears twice in the header`);
+      if (this.index[column] >= 0)
+        throw new InputError(`${at(this.file, line, col)}column ${name} appears twice in the header`);
       this.index[column] = i;
     });
     this.headerLine = locate(0).line;
     this.columnCount = fields.length;
     if (this.index.event < 0) {
-      throw new InputError(`${at(this.file, this.headerLine)}the header has no "event" column (it names the columns, e.g. event,vcpu,msr,value)`);
+      throw new InputError(
+        `${at(this.file, this.headerLine)}the header has no "event" column (it names the columns, e.g. event,vcpu,msr,value)`,
+      );
     }
   }
 
@@ -175,7 +188,7 @@ export class TraceRows {
 
   private fail(column: Column, message: string): never {
     const i = this.index[column];
-    const where = this.locate(i < 0 ? 0 : i);
+    const where = this.locate(Math.max(i, 0));
     throw new InputError(`${at(this.file, where.line, where.column)}column ${column}: ${message}`);
   }
 

@@ -532,14 +532,10 @@ const ALIASES: ReadonlyArray<readonly [string, string]> = [
 
 /** Every known MSR, sorted by index. */
 export const KNOWN_MSRS: readonly KnownMsr[] = Object.freeze(
-  TABLE.map(([msr, name]): KnownMsr => Object.freeze({ msr, name })).sort(
-    (a, b) => a.msr - b.msr,
-  ),
+  TABLE.map(([msr, name]): KnownMsr => Object.freeze({ msr, name })).sort((a, b) => a.msr - b.msr),
 );
 
-const NAME_BY_INDEX: ReadonlyMap<number, string> = new Map(
-  KNOWN_MSRS.map((e) => [e.msr, e.name] as const),
-);
+const NAME_BY_INDEX: ReadonlyMap<number, string> = new Map(KNOWN_MSRS.map((e) => [e.msr, e.name] as const));
 
 const INDEX_BY_NAME: ReadonlyMap<string, number> = (() => {
   const m = new Map<string, number>(KNOWN_MSRS.map((e) => [e.name, e.msr] as const));
@@ -557,7 +553,7 @@ function normalize(name: string): string {
   if (s.startsWith("MSR_")) s = s.slice(4);
   if (s.startsWith("IA32_")) s = s.slice(5);
   // The kernel spells Hyper-V MSRs HV_X64_MSR_<X>; the table uses HV_X64_<X>.
-  if (s.startsWith("HV_X64_MSR_")) s = "HV_X64_" + s.slice(11);
+  if (s.startsWith("HV_X64_MSR_")) s = `HV_X64_${s.slice(11)}`;
   return s;
 }
 

@@ -14,7 +14,10 @@ const named = (msr: number) => {
 
 export function renderSummaryTable(trace: string, s: TraceSummary, style: Style): string {
   const events = textTable(
-    [{ text: "event", paint: style.bold }, { text: "count", paint: style.bold }],
+    [
+      { text: "event", paint: style.bold },
+      { text: "count", paint: style.bold },
+    ],
     EVENT_NAMES.map((name, i) => [name, count(s.byEvent[i] ?? 0)]),
   );
   const lines = [

@@ -4,7 +4,7 @@ import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
 import type { TraceOutcome } from "../run/protocol.js";
 import type { Style } from "./style.js";
-import { type Row, count, textTable } from "./text-table.js";
+import { count, type Row, textTable } from "./text-table.js";
 
 const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 

@@ -11,7 +11,11 @@ export type Row = readonly (Cell | string)[];
 export function textTable(header: Row, rows: readonly Row[], leftColumns = 1): string {
   const all = [header, ...rows].map((r) => r.map(toCell));
   const widths: number[] = [];
-  for (const row of all) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.text.length)));
+  for (const row of all) {
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.text.length);
+    });
+  }
   return all
     .map((row) =>
       row

@@ -10,7 +10,7 @@ import { BATCH_BYTES_PER_EVENT, type Batch, clearBatch, newBatch } from "../engi
 import { ReplayFront } from "../engine/front.js";
 import { InputError } from "../io/errors.js";
 import { readTrace } from "../io/trace-reader.js";
-import { type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome, batchMessage } from "./protocol.js";
+import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 
 /** Events per batch: big enough to make a message cheap per event. */
 const CAPACITY = 1 << 15;
@@ -27,7 +27,11 @@ export interface PipelineOptions {
   readonly onProgress?: (bytes: number, events: number) => void;
 }
 
-export async function replayPipelined(file: string, spec: ReplaySpec, options: PipelineOptions = {}): Promise<TraceOutcome> {
+export async function replayPipelined(
+  file: string,
+  spec: ReplaySpec,
+  options: PipelineOptions = {},
+): Promise<TraceOutcome> {
   const worker = new Worker(WORKER_URL);
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];

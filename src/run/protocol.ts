@@ -1,6 +1,7 @@
 /** Messages between the main thread and replay workers. */
-import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
+
 import type { MsrStats } from "../engine/back.js";
+import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
 import type { SkippedRows } from "../io/trace-reader.js";

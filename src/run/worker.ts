@@ -7,7 +7,7 @@ import { ReplayBack } from "../engine/back.js";
 import type { CostModel } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
 import { InputError } from "../io/errors.js";
-import { type FromWorker, type ToWorker, batchOf } from "./protocol.js";
+import { batchOf, type FromWorker, type ToWorker } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("run/worker.js is a worker thread's entry point");
@@ -52,9 +52,9 @@ port.on("message", (message: ToWorker) => {
         import("./replay-trace.js")
           .then(({ replayHere }) => replayHere(message.file, message.spec))
           .then(
-          (outcome) => send({ type: "outcome", outcome }),
-          (error: unknown) => fail(error),
-        );
+            (outcome) => send({ type: "outcome", outcome }),
+            (error: unknown) => fail(error),
+          );
         return;
     }
   } catch (error) {

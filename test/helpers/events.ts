@@ -8,12 +8,12 @@
  * Bitmap pages are built here from the SDM table in SPEC section 2, on purpose
  * without the engine's bitmap.ts, so the tests do not share its arithmetic.
  */
-import { Ev, MODE_LEGACY, MODE_LONGMODE, type EventCode, type TraceEvent } from "../../src/engine/events.js";
+import { Ev, type EventCode, MODE_LEGACY, MODE_LONGMODE, type TraceEvent } from "../../src/engine/events.js";
 import type { L0Bitmaps } from "../../src/engine/machine.js";
 import { findL0Profile } from "../../src/engine/profiles.js";
 import { Replay } from "../../src/engine/replay.js";
-import { DEFAULT_COST_MODEL, type CostModel, type StrategyResult } from "../../src/engine/results.js";
-import { STRATEGIES, findStrategy } from "../../src/engine/strategies/index.js";
+import { type CostModel, DEFAULT_COST_MODEL, type StrategyResult } from "../../src/engine/results.js";
+import { findStrategy, STRATEGIES } from "../../src/engine/strategies/index.js";
 import type { Strategy } from "../../src/engine/strategy.js";
 
 export type DirName = "r" | "w" | "rw";
@@ -166,7 +166,9 @@ export function run(
   opts: RunOptions = {},
 ): Record<string, StrategyResult> {
   const replay = newReplay(names === "all" ? ALL_STRATEGIES : names, opts);
-  events.forEach((ev, i) => replay.apply(ev.line === 0 ? { ...ev, line: i + 1 } : ev));
+  events.forEach((ev, i) => {
+    replay.apply(ev.line === 0 ? { ...ev, line: i + 1 } : ev);
+  });
   const out: Record<string, StrategyResult> = {};
   for (const r of replay.results(opts.cost ?? DEFAULT_COST_MODEL)) out[r.strategy] = r;
   return out;

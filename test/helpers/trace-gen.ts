@@ -45,7 +45,11 @@ function spelled(n: fc.Arbitrary<bigint>): fc.Arbitrary<string> {
       fc.constantFrom("0x", "0x", "0X", "dec", "dec"),
       fc.boolean(),
       // Twelve zeros take some spellings past the lengths parseUnsigned accepts.
-      fc.oneof({ weight: 24, arbitrary: fc.constant(0) }, { weight: 8, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(12) }),
+      fc.oneof(
+        { weight: 24, arbitrary: fc.constant(0) },
+        { weight: 8, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        { weight: 1, arbitrary: fc.constant(12) },
+      ),
     )
     .map(([value, style, upper, zeros]) => {
       if (style === "dec") return "0".repeat(zeros) + value.toString(10);
@@ -95,7 +99,21 @@ const flagText = fc.constantFrom("0", "1");
 /** Free text for the t column and for junk in unused columns. */
 const plainText = fc.constantFrom("", "", "", "12.5", "t0", "0x10", "x y", "a#b", "#");
 /** t texts that must be quoted, and non-ASCII ones. */
-const oddText = fc.constantFrom('say "hi"', "a,b", "two\nlines", "crlf\r\ninside", '"', '""', ",", "\r\n", "é", "naïve", "漢字", "😀", 'ü,"x"\r\nß');
+const oddText = fc.constantFrom(
+  'say "hi"',
+  "a,b",
+  "two\nlines",
+  "crlf\r\ninside",
+  '"',
+  '""',
+  ",",
+  "\r\n",
+  "é",
+  "naïve",
+  "漢字",
+  "😀",
+  'ü,"x"\r\nß',
+);
 
 /** How a trace is written, so that some traces are plain and valid throughout and others full of oddities. */
 interface Style {
@@ -141,23 +159,64 @@ interface Kind {
 
 /** Valid rows of each event kind: the fields it needs (other columns are filled in later). */
 const KINDS: readonly Kind[] = [
-  { needs: ["msr"], weight: 6, row: fc.record({ event: fc.constant("rdmsr"), vcpu: vcpuText, msr: msrText, value: fc.oneof(fc.constant(""), u64Text) }) },
-  { needs: ["msr", "value"], weight: 6, row: fc.record({ event: fc.constant("wrmsr"), vcpu: vcpuText, msr: msrText, value: u64Text }) },
-  { needs: [], weight: 3, row: fc.record({ event: fc.constant("vmexit"), vcpu: vcpuText, value: fc.constantFrom("", "EXTERNAL_INTERRUPT", "HLT", "0x1") }) },
+  {
+    needs: ["msr"],
+    weight: 6,
+    row: fc.record({
+      event: fc.constant("rdmsr"),
+      vcpu: vcpuText,
+      msr: msrText,
+      value: fc.oneof(fc.constant(""), u64Text),
+    }),
+  },
+  {
+    needs: ["msr", "value"],
+    weight: 6,
+    row: fc.record({ event: fc.constant("wrmsr"), vcpu: vcpuText, msr: msrText, value: u64Text }),
+  },
+  {
+    needs: [],
+    weight: 3,
+    row: fc.record({
+      event: fc.constant("vmexit"),
+      vcpu: vcpuText,
+      value: fc.constantFrom("", "EXTERNAL_INTERRUPT", "HLT", "0x1"),
+    }),
+  },
   { needs: [], weight: 3, row: fc.record({ event: fc.constant("vmentry"), vcpu: vcpuText }) },
   {
     needs: ["page", "file"],
     weight: 1,
-    row: fc.record({ event: fc.constant("bitmap-load"), vcpu: vcpuText, page: pageText, file: fc.constantFrom("a.bin", "b.bin") }),
+    row: fc.record({
+      event: fc.constant("bitmap-load"),
+      vcpu: vcpuText,
+      page: pageText,
+      file: fc.constantFrom("a.bin", "b.bin"),
+    }),
   },
   {
     needs: ["page", "msr", "dir", "value"],
     weight: 1,
-    row: fc.record({ event: fc.constant("bitmap-set"), vcpu: vcpuText, page: pageText, msr: bitMsrText, dir: dirText, value: flagText }),
+    row: fc.record({
+      event: fc.constant("bitmap-set"),
+      vcpu: vcpuText,
+      page: pageText,
+      msr: bitMsrText,
+      dir: dirText,
+      value: flagText,
+    }),
   },
   { needs: ["page"], weight: 1, row: fc.record({ event: fc.constant("bitmap-ptr"), vcpu: vcpuText, page: pageText }) },
-  { needs: ["value"], weight: 1, row: fc.record({ event: fc.constant("use-bitmap"), vcpu: vcpuText, value: flagText }) },
-  { needs: ["value"], weight: 1, row: fc.record({ event: fc.constant("l1-mode"), vcpu: vcpuText, value: fc.constantFrom("longmode", "legacy") }) },
+  {
+    needs: ["value"],
+    weight: 1,
+    row: fc.record({ event: fc.constant("use-bitmap"), vcpu: vcpuText, value: flagText }),
+  },
+  {
+    needs: ["value"],
+    weight: 1,
+    row: fc.record({ event: fc.constant("l1-mode"), vcpu: vcpuText, value: fc.constantFrom("longmode", "legacy") }),
+  },
   {
     needs: ["msr", "dir", "value"],
     weight: 1,
@@ -184,9 +243,9 @@ const INVALID: Readonly<Record<Column, readonly string[]>> = {
   t: [""],
 };
 
-const invalidField = fc.constantFrom(...(["event", "vcpu", "msr", "value", "page", "dir", "file"] as const)).chain((column) =>
-  fc.constantFrom(...INVALID[column]).map((text) => [column, text] as const),
-);
+const invalidField = fc
+  .constantFrom(...(["event", "vcpu", "msr", "value", "page", "dir", "file"] as const))
+  .chain((column) => fc.constantFrom(...INVALID[column]).map((text) => [column, text] as const));
 
 /** How one field is written. */
 interface Look {
@@ -196,7 +255,11 @@ interface Look {
 
 function look(st: Style): fc.Arbitrary<Look> {
   return fc.record({
-    pad: sometimes(st.padded, fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), fc.constant([0, 0] as const)),
+    pad: sometimes(
+      st.padded,
+      fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+      fc.constant([0, 0] as const),
+    ),
     quote: sometimes(st.quoted, fc.constant(true), fc.constant(false)),
   });
 }
@@ -231,7 +294,10 @@ function rowLine(columns: readonly string[], st: Style): fc.Arbitrary<string> {
       looks: fc.array(look(st), { minLength: n, maxLength: n }),
       shape: sometimes(
         st.ragged,
-        fc.oneof(fc.record({ fewer: fc.integer({ min: 1, max: 8 }) }), fc.record({ extra: fc.array(plainText, { minLength: 1, maxLength: 2 }) })),
+        fc.oneof(
+          fc.record({ fewer: fc.integer({ min: 1, max: 8 }) }),
+          fc.record({ extra: fc.array(plainText, { minLength: 1, maxLength: 2 }) }),
+        ),
         fc.constant(null),
       ),
     })
@@ -258,7 +324,9 @@ function insertAt(list: readonly string[], at: number, item: string): string[] {
 const headerColumns: fc.Arbitrary<string[]> = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.shuffledSubarray(["page", "dir", "file", "t"]).map((rest) => ["event", "vcpu", "msr", "value", ...rest]),
+    arbitrary: fc
+      .shuffledSubarray(["page", "dir", "file", "t"])
+      .map((rest) => ["event", "vcpu", "msr", "value", ...rest]),
   },
   { weight: 3, arbitrary: fc.shuffledSubarray([...TRACE_COLUMNS], { minLength: TRACE_COLUMNS.length }) },
   {
@@ -270,7 +338,11 @@ const headerColumns: fc.Arbitrary<string[]> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.shuffledSubarray([...TRACE_COLUMNS], { minLength: 1 }), fc.constantFrom("valu", "bogus", "Event", "", "msr", "t"), fc.nat())
+      .tuple(
+        fc.shuffledSubarray([...TRACE_COLUMNS], { minLength: 1 }),
+        fc.constantFrom("valu", "bogus", "Event", "", "msr", "t"),
+        fc.nat(),
+      )
       .map(([cols, odd, at]) => insertAt(cols, at, odd)),
   },
 );
@@ -282,7 +354,10 @@ export function traceText(maxRows = 40): fc.Arbitrary<string> {
       .record({
         header: fc.array(look(st), { minLength: columns.length, maxLength: columns.length }),
         before: fc.array(otherLine(st.quoted > 0), { maxLength: 2 }),
-        lines: fc.array(sometimes(st.other, otherLine(st.quoted > 0), rowLine(columns, st)), { maxLength: maxRows, size: "medium" }),
+        lines: fc.array(sometimes(st.other, otherLine(st.quoted > 0), rowLine(columns, st)), {
+          maxLength: maxRows,
+          size: "medium",
+        }),
         ends: fc.oneof(
           fc.constant("lf" as const),
           fc.constant("crlf" as const),
@@ -293,7 +368,8 @@ export function traceText(maxRows = 40): fc.Arbitrary<string> {
       })
       .map(({ header, before, lines, ends, bom, finalNewline }) => {
         const all = [...before, columns.map((c, i) => field(c, header[i] as Look)).join(","), ...lines];
-        const eol = (i: number) => (ends === "lf" ? "\n" : ends === "crlf" ? "\r\n" : ends[i % ends.length] ? "\r\n" : "\n");
+        const eol = (i: number) =>
+          ends === "lf" ? "\n" : ends === "crlf" ? "\r\n" : ends[i % ends.length] ? "\r\n" : "\n";
         let text = all.map((line, i) => line + eol(i)).join("");
         if (!finalNewline) text = text.slice(0, text.endsWith("\r\n") ? -2 : -1);
         return (bom ? "\ufeff" : "") + text;

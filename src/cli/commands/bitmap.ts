@@ -12,10 +12,10 @@
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
-import { PAGE_SIZE, orPages } from "../../engine/bitmap.js";
-import { BUILTIN_NAMES, MODES, type Mode, builtinBitmap, builtinList } from "../../bitmaps/builtin.js";
+import { BUILTIN_NAMES, builtinBitmap, builtinList, MODES, type Mode } from "../../bitmaps/builtin.js";
 import { descriptionJson, showText } from "../../bitmaps/describe.js";
 import { diffBitmaps, diffJson, diffText } from "../../bitmaps/diff.js";
+import { orPages, PAGE_SIZE } from "../../engine/bitmap.js";
 import { refuseOverwritingInput, writeFileAtomic } from "../../io/output.js";
 import { readSnapshot } from "../../io/snapshot.js";
 import { destination } from "../emit.js";
@@ -87,7 +87,8 @@ async function print(text: string): Promise<void> {
 }
 
 const INPUT_HELP = `a snapshot (.bin or .json), or ${PROFILE_PREFIX}NAME for a built-in bitmap (${PROFILE_PREFIX}NAME:legacy for an L0 profile's legacy page)`;
-const OUTPUT_HELP = "write to FILE, atomically: .bin for the raw page, .json for its description (default: the description on stdout)";
+const OUTPUT_HELP =
+  "write to FILE, atomically: .bin for the raw page, .json for its description (default: the description on stdout)";
 
 export function registerBitmap(program: Command): void {
   const bitmap = program
@@ -230,9 +231,11 @@ export function registerBitmap(program: Command): void {
         await print(builtinList());
         return;
       }
-      if (name === undefined) throw new UsageError(`name a profile: ${BUILTIN_NAMES.join(", ")} (see nvmx-replay bitmap profile --list)`);
+      if (name === undefined)
+        throw new UsageError(`name a profile: ${BUILTIN_NAMES.join(", ")} (see nvmx-replay bitmap profile --list)`);
       const page = builtinBitmap(name, options.mode);
-      if (typeof page === "string") throw new UsageError(options.mode !== undefined && BUILTIN_NAMES.includes(name) ? `--mode: ${page}` : page);
+      if (typeof page === "string")
+        throw new UsageError(options.mode !== undefined && BUILTIN_NAMES.includes(name) ? `--mode: ${page}` : page);
       await emitPage(page, options.output, []);
     });
 }

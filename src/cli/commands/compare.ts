@@ -33,7 +33,11 @@ export function registerCompare(program: Command): void {
     .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
       const { report, out } = await replayReport(traces, options, options.strategies, false);
-      const render = { table: () => renderCompareTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
+      const render = {
+        table: () => renderCompareTable(report, out.style),
+        csv: () => renderCsv(report),
+        json: () => renderJson(report),
+      };
       await out.write(await render[options.format]());
     });
 }

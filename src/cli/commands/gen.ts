@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { parseCount } from "../../gen/count.js";
 import { generateTrace } from "../../gen/generate.js";
-import { WORKLOADS, findWorkload } from "../../gen/registry.js";
+import { findWorkload, WORKLOADS } from "../../gen/registry.js";
 import { UsageError } from "../errors.js";
 import { parseOptions } from "../options.js";
 import { examples } from "./shared.js";
@@ -33,7 +33,9 @@ const GenOptions = z.object({
   seed: z
     .string()
     .default("1")
-    .refine((t) => /^\d+$/.test(t.trim()), { error: (issue) => `"${String(issue.input)}" is not a seed (a non-negative integer)` })
+    .refine((t) => /^\d+$/.test(t.trim()), {
+      error: (issue) => `"${String(issue.input)}" is not a seed (a non-negative integer)`,
+    })
     .transform((t) => BigInt(t.trim())),
 });
 
@@ -76,10 +78,13 @@ export function registerGen(program: Command): void {
       }
       if (name === undefined) throw new UsageError(`name a workload: ${NAMES} (see nvmx-replay gen --list)`);
       const workload = findWorkload(name);
-      if (!workload) throw new UsageError(`unknown workload "${name}" (expected one of ${NAMES}; see nvmx-replay gen --list)`);
+      if (!workload)
+        throw new UsageError(`unknown workload "${name}" (expected one of ${NAMES}; see nvmx-replay gen --list)`);
       const options = parseOptions(GenOptions, raw);
       const result = await generateTrace({ workload, ...options });
       const snapshots = result.snapshots.join(", ");
-      process.stderr.write(`wrote ${result.events} events to ${result.trace} (+ snapshot${result.snapshots.length === 1 ? "" : "s"} ${snapshots})\n`);
+      process.stderr.write(
+        `wrote ${result.events} events to ${result.trace} (+ snapshot${result.snapshots.length === 1 ? "" : "s"} ${snapshots})\n`,
+      );
     });
 }

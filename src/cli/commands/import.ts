@@ -6,10 +6,7 @@ import { parseOptions } from "../options.js";
 import { examples } from "./shared.js";
 
 const ImportOptions = z.object({
-  output: z
-    .string()
-    .min(1, { error: "names no file" })
-    .optional(),
+  output: z.string().min(1, { error: "names no file" }).optional(),
   strict: z.boolean().default(false),
 });
 
@@ -31,13 +28,13 @@ export function registerImport(program: Command): void {
     .option("--strict", "a malformed kvm_* payload is an error naming its line (by default it is skipped and counted)")
     .addHelpText(
       "after",
-      examples(
+      `${examples(
         "nvmx-replay import trace.txt -o trace.csv",
         "trace-cmd report -i trace.dat | nvmx-replay import - -o trace.csv",
         "perf script -i perf.data | gzip > kvm.txt.gz && nvmx-replay import kvm.txt.gz -o trace.csv",
         "grep -h kvm_ /sys/kernel/tracing/trace | nvmx-replay import - --strict > trace.csv",
         "nvmx-replay import trace.txt -o trace.csv && nvmx-replay compare trace.csv --l1-bitmap l1.json",
-      ) + "\nSee docs/recording.md for recording a trace and what an L0 trace cannot see.\n",
+      )}\nSee docs/recording.md for recording a trace and what an L0 trace cannot see.\n`,
     )
     .action(async (file: string, raw: unknown) => {
       const options = parseOptions(ImportOptions, raw);

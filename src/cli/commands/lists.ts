@@ -30,7 +30,10 @@ export function registerLists(program: Command): void {
     )
     .addHelpText(
       "after",
-      examples("nvmx-replay profiles", "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --l1-profile xen"),
+      examples(
+        "nvmx-replay profiles",
+        "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --l1-profile xen",
+      ),
     )
     .action(() => {
       const entries = [

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderReplayTable } from "../../render/table.js";
-import { ReplayOptions, parseOptions } from "../options.js";
+import { parseOptions, ReplayOptions } from "../options.js";
 import { replayReport } from "../setup.js";
 import { examples, withReplayOptions } from "./shared.js";
 
@@ -29,7 +29,11 @@ export function registerReplay(program: Command): void {
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ReplayOptions, raw);
       const { report, out } = await replayReport([trace], options, [options.strategy], true);
-      const render = { table: () => renderReplayTable(report, out.style), csv: () => renderCsv(report), json: () => renderJson(report) };
+      const render = {
+        table: () => renderReplayTable(report, out.style),
+        csv: () => renderCsv(report),
+        json: () => renderJson(report),
+      };
       await out.write(await render[options.format]());
     });
 }

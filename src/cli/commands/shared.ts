@@ -5,9 +5,17 @@ import { FORMATS, L1_PROFILE_NAMES, PROFILE_NAMES } from "../options.js";
 /** The options of every command that replays: bitmaps, profile, cost model, output. */
 export function withReplayOptions(command: Command): Command {
   return command
-    .option("--l1-bitmap <file>", "L1's bitmap (.bin or .json), loaded at GPA 0x1000 and used by every vCPU from the start")
+    .option(
+      "--l1-bitmap <file>",
+      "L1's bitmap (.bin or .json), loaded at GPA 0x1000 and used by every vCPU from the start",
+    )
     .option("--l1-profile <name>", `as --l1-bitmap, a real hypervisor's bitmap: ${L1_PROFILE_NAMES.join(", ")}`)
-    .option("--snapshots-dir <dir>", "a folder besides the trace's own that its snapshots may be in (repeatable)", collect, [])
+    .option(
+      "--snapshots-dir <dir>",
+      "a folder besides the trace's own that its snapshots may be in (repeatable)",
+      collect,
+      [],
+    )
     .option("--l0-profile <name>", `L0's built-in bitmaps: ${PROFILE_NAMES.join(", ")}`, "kvm-2013")
     .option("--l0-bitmap <file>", "L0's bitmap for both modes, replacing the profile")
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
@@ -27,7 +35,9 @@ export function withReplayOptions(command: Command): Command {
  */
 export function costModelHelp(): string {
   const width = Math.max(...COST_KEYS.map((k) => k.length));
-  const lines = COST_KEYS.map((k) => `  ${k.padEnd(width)}  ${String(DEFAULT_COST_MODEL[k]).padStart(5)}  ${COST_SOURCES[k]}`);
+  const lines = COST_KEYS.map(
+    (k) => `  ${k.padEnd(width)}  ${String(DEFAULT_COST_MODEL[k]).padStart(5)}  ${COST_SOURCES[k]}`,
+  );
   return `\nCost model defaults, in cycles (est_cycles; --cost-model FILE overrides any):\n${lines.join("\n")}`;
 }
 

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
+import { filledPage } from "../../engine/bitmap.js";
 import { Replay } from "../../engine/replay.js";
 import { readTrace } from "../../io/trace-reader.js";
 import { renderSummaryJson, renderSummaryTable } from "../../render/summary.js";
 import { TraceSummary } from "../../summary.js";
-import { filledPage } from "../../engine/bitmap.js";
 import { destination } from "../emit.js";
-import { L1_PROFILE_NAMES, ValidateOptions, parseOptions } from "../options.js";
+import { L1_PROFILE_NAMES, parseOptions, ValidateOptions } from "../options.js";
 import { l1Bitmap } from "../setup.js";
 import { collect, examples } from "./shared.js";
 
@@ -20,10 +20,18 @@ export function registerValidate(program: Command): void {
     .argument("<trace>", "trace file (CSV, see README)")
     .option("--l1-bitmap <file>", "as for compare: L1's bitmap at GPA 0x1000 on every vCPU")
     .option("--l1-profile <name>", `as for compare: a real hypervisor's L1 bitmap (${L1_PROFILE_NAMES.join(", ")})`)
-    .option("--snapshots-dir <dir>", "a folder besides the trace's own that its snapshots may be in (repeatable)", collect, [])
+    .option(
+      "--snapshots-dir <dir>",
+      "a folder besides the trace's own that its snapshots may be in (repeatable)",
+      collect,
+      [],
+    )
     .option("-f, --format <format>", "output format: table, json", "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
-    .addHelpText("after", examples("nvmx-replay validate traces/linux-kvm.csv", "nvmx-replay validate my-trace.csv --format json"))
+    .addHelpText(
+      "after",
+      examples("nvmx-replay validate traces/linux-kvm.csv", "nvmx-replay validate my-trace.csv --format json"),
+    )
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ValidateOptions, raw);
       const l1 = l1Bitmap(options);
@@ -40,6 +48,8 @@ export function registerValidate(program: Command): void {
           summary.add(ev);
         },
       });
-      await out.write(options.format === "json" ? renderSummaryJson(trace, summary) : renderSummaryTable(trace, summary, out.style));
+      await out.write(
+        options.format === "json" ? renderSummaryJson(trace, summary) : renderSummaryTable(trace, summary, out.style),
+      );
     });
 }

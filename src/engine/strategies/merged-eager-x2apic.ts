@@ -1,5 +1,5 @@
-import { FULL_OR_X2APIC_TRAPPED } from "../vmcs02.js";
 import type { Strategy } from "../strategy.js";
+import { FULL_OR_X2APIC_TRAPPED } from "../vmcs02.js";
 import { eagerL0 } from "./eager.js";
 
 /**

@@ -1,5 +1,5 @@
-import { FULL_OR } from "../vmcs02.js";
 import type { Strategy } from "../strategy.js";
+import { FULL_OR } from "../vmcs02.js";
 import { eagerL0 } from "./eager.js";
 
 /**

@@ -1,5 +1,5 @@
-import { SPARSE } from "../vmcs02.js";
 import type { Strategy } from "../strategy.js";
+import { SPARSE } from "../vmcs02.js";
 import { eagerL0 } from "./eager.js";
 
 /**
