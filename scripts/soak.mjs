@@ -29,7 +29,6 @@ const { log, die } = messages("soak");
 
 const DIST = join(ROOT, "dist");
 
-const STRATEGIES = ["no-bitmap", "l1-filter", "merged", "merged-eager"];
 const MARK = 10 * M;
 /** linux-mixed writes about 23.3 bytes per event; ask for a margin over that. */
 const BYTES_PER_EVENT = 26;
@@ -125,7 +124,11 @@ mkdirSync(CACHE, { recursive: true });
 
 const file = trace(options.events);
 const { replayPipelined } = await import(pathToFileURL(join(DIST, "pipeline.js")).href);
-const { DEFAULT_COST_MODEL, findL0Profile } = await import(pathToFileURL(join(DIST, "engine.js")).href);
+const { DEFAULT_COMPARE, DEFAULT_COST_MODEL, findL0Profile } = await import(
+  pathToFileURL(join(DIST, "engine.js")).href
+);
+/** What `compare` runs by default. */
+const STRATEGIES = [...DEFAULT_COMPARE];
 
 const every = options.events >= 2 * MARK ? MARK : Math.max(1, Math.floor(options.events / 10));
 if (every !== MARK) log(`a run under ${label(2 * MARK)} events: a line every ${int(every)} events`);
