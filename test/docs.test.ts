@@ -21,7 +21,13 @@ function tableAfter(heading: string): string[][] {
   for (const line of README.slice(start).split("\n")) {
     if (line.startsWith("|")) {
       inTable = true;
-      if (!/^\|[-| ]+\|$/.test(line)) rows.push(line.slice(1, -1).split(" | ").map((c) => c.trim()));
+      if (!/^\|[-| ]+\|$/.test(line))
+        rows.push(
+          line
+            .slice(1, -1)
+            .split(" | ")
+            .map((c) => c.trim()),
+        );
     } else if (inTable) break;
   }
   return rows.slice(1); // the header

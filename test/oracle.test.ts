@@ -5,7 +5,7 @@
  * are derived by hand from the SPEC; columns as in strategies.test.ts:
  *   acc l0x l1x l0h none mrg wp dc ent oth vio est
  */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   interceptAllPage,
   l0set,
@@ -40,6 +40,14 @@ describe("in-place edits of L1's page", () => {
     //                   then oth (no-bitmap 1, others 2).
     // 8 wr TSC          L1 wants. Entry everywhere (merged-stale ent 3, others ent 4;
     //                   eager mrg 4; merged current). merged-stale none: VIOLATION 2.
+    // SPEC section 8 (no violations; entries and exits as merged):
+    // sparse: TSC is not allow-listed: l0 at 4 (L1 does not want it), l1 at 6 8; it
+    //   merges on every entry (4 6 7 8): mrg 4, est 1500 + 30000 + 4 x 700 = 34300.
+    // sparse-clean: the same deliveries; rebuilds at 4 (no shadow) and 6 (the store at
+    //   5), not at 7 or 8: mrg 2, est 1500 + 30000 + 1400 = 32900.
+    // merged-dirty: as merged: mrg 2 (4; 6 after a check that finds the page dirty);
+    //   7 and 8 check and find it clean: dc 3; est 30000 + 2000 + 900 = 32900.
+    // merged-eager-x2apic: as merged-eager.
     const r = run(
       "all",
       [load(0, P, passAllPage()), ptr(0, P), use(0, 1), rd(0, TSC), set(0, P, TSC, "rw", 1), rd(0, TSC), vmexit(0), wr(0, TSC)],
@@ -47,12 +55,16 @@ describe("in-place edits of L1's page", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 2, 1, 0, 4, 2, 0, 35000],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":           [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
+        merged:                [3, 2, 2, 0, 1, 2, 1, 0, 4, 2, 0, 35000],
+        "merged-eager":        [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale":        [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
+        sparse:                [3, 3, 2, 1, 0, 4, 0, 0, 4, 2, 0, 34300],
+        "sparse-clean":        [3, 3, 2, 1, 0, 2, 0, 0, 4, 2, 0, 32900],
+        "merged-dirty":        [3, 2, 2, 0, 1, 2, 0, 3, 4, 2, 0, 32900],
+        "merged-eager-x2apic": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
       }),
     );
   });
@@ -128,14 +140,27 @@ describe("a cross-vCPU edit of a page in use is not judged until the next entry"
     // merged: none at 4 8, l1 at 9 12; mrg 3; wp 2; ent 4; oth 2.
     // merged-eager: none at 4 8, l1 at 9 12; mrg 4; ent 4; oth 2.
     // merged-stale: none at 4 8 9 12; mrg 1; ent 3 (4 6 11); oth 2 (5 10); vio 2.
+    // SPEC section 8, the same entries and exits as merged (L2 stops at 9 everywhere):
+    // sparse: 4 rd Y: TSC is not allow-listed -> l0 (L1 did not want it yet). 8 rd X:
+    //   FS_BASE is allow-listed, its bit from 6 is L0 0 | P 0 = 0 -> none, unjudged.
+    //   9, 12 l1. Merges on every entry (4 6 10 11): mrg 4; est 1500 + 30000 + 2800.
+    // sparse-clean: the same deliveries; rebuilds at 4 (no shadow), 6 (store at 5), 10
+    //   (vCPU 0's store at 7), not at 11: mrg 3; est 1500 + 30000 + 2100 = 33600.
+    // merged-dirty: as merged (none at 4 8, l1 at 9 12); mrg 3 (4 with no check; 6 and
+    //   10 check, find P dirty, rebuild); 11 checks, clean: dc 3; est 30000+3000+900.
+    // merged-eager-x2apic: as merged-eager.
     expect(run("all", events(), { l0: "pass-all" })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 0, 5, 2, 0, 46500],
-        merged:         [4, 2, 2, 0, 2, 3, 2, 0, 4, 2, 0, 39000],
-        "merged-eager": [4, 2, 2, 0, 2, 4, 0, 0, 4, 2, 0, 34000],
-        "merged-stale": [4, 0, 0, 0, 4, 1, 0, 0, 3, 2, 2, 1000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":           [4, 4, 3, 1, 0, 0, 0, 0, 5, 2, 0, 46500],
+        merged:                [4, 2, 2, 0, 2, 3, 2, 0, 4, 2, 0, 39000],
+        "merged-eager":        [4, 2, 2, 0, 2, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale":        [4, 0, 0, 0, 4, 1, 0, 0, 3, 2, 2, 1000],
+        sparse:                [4, 3, 2, 1, 1, 4, 0, 0, 4, 2, 0, 34300],
+        "sparse-clean":        [4, 3, 2, 1, 1, 3, 0, 0, 4, 2, 0, 33600],
+        "merged-dirty":        [4, 2, 2, 0, 2, 3, 0, 3, 4, 2, 0, 33900],
+        "merged-eager-x2apic": [4, 2, 2, 0, 2, 4, 0, 0, 4, 2, 0, 34000],
       }),
     );
   });
@@ -144,9 +169,9 @@ describe("a cross-vCPU edit of a page in use is not judged until the next entry"
     // Events 1-8 only: the one access that a correct reading would call wrong (8)
     // falls on the bit vCPU 0 changed while vCPU 1 ran L2.
     const r = run(["merged", "merged-stale"], events().slice(0, 8), { l0: "pass-all" });
-    expect(r["merged"]?.violations).toBe(0);
+    expect(r.merged?.violations).toBe(0);
     expect(r["merged-stale"]?.violations).toBe(0);
-    expect(r["merged"]?.no_exit).toBe(2);
+    expect(r.merged?.no_exit).toBe(2);
     expect(r["merged-stale"]?.no_exit).toBe(2);
   });
 
@@ -159,9 +184,9 @@ describe("a cross-vCPU edit of a page in use is not judged until the next entry"
     ev.push(vmexit(1), set(0, P, FS_BASE, "r", 1), vmentry(1), rd(1, FS_BASE));
     const r = run(["merged", "merged-stale"], ev, { l0: "pass-all" });
     expect(r["merged-stale"]?.violations).toBe(1);
-    expect(r["merged"]?.violations).toBe(0);
-    expect(r["merged"]?.wp_faults).toBe(2);
-    expect(r["merged"]?.merges).toBe(3);
+    expect(r.merged?.violations).toBe(0);
+    expect(r.merged?.wp_faults).toBe(2);
+    expect(r.merged?.merges).toBe(3);
   });
 });
 
@@ -177,6 +202,9 @@ describe("l0-set", () => {
     //                       no-bitmap ent 2, l1.
     // 7 l0-set FS_BASE r 0  rebuild again (mrg 3).
     // 8 rd FS_BASE          merged family none; l1-filter l0; no-bitmap ent 3, l1.
+    // The four of SPEC section 8 alike (FS_BASE is allow-listed, so sparse's bit is
+    // L0 | P too): mrg 3, dc 0 (one entry, which had no shadow). sparse and
+    // sparse-clean: est 1500 + 3 x 700 = 3600.
     const r = run("all", [
       load(0, P, passAllPage()),
       ptr(0, P),
@@ -189,12 +217,16 @@ describe("l0-set", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 1, 0, 0, 4500],
-        merged:         [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
-        "merged-eager": [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
-        "merged-stale": [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
+        "l1-filter":           [3, 3, 0, 3, 0, 0, 0, 0, 1, 0, 0, 4500],
+        merged:                [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        "merged-eager":        [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        "merged-stale":        [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        sparse:                [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 3600],
+        "sparse-clean":        [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 3600],
+        "merged-dirty":        [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
+        "merged-eager-x2apic": [3, 1, 0, 1, 2, 3, 0, 0, 1, 0, 0, 4500],
       }),
     );
   });
@@ -208,6 +240,9 @@ describe("l0-set", () => {
     //                        changed -> merged, eager and stale merge (mrg 2).
     // 8 rd FS_BASE           L0 wants: merged family l0; l1-filter l0; no-bitmap l1.
     // 9 wr FS_BASE           same; no-bitmap entry (ent 4) first.
+    // The four of SPEC section 8 alike (FS_BASE is allow-listed): the override count
+    // changed, so sparse-clean and merged-dirty rebuild at 7, merged-dirty without a
+    // dirty check (dc 0). sparse and sparse-clean: est 3000 + 2 x 700 = 4400.
     const r = run("all", [
       load(0, P, passAllPage()),
       ptr(0, P),
@@ -221,12 +256,16 @@ describe("l0-set", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
-        merged:         [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
-        "merged-eager": [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
-        "merged-stale": [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":           [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
+        merged:                [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        "merged-eager":        [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        "merged-stale":        [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        sparse:                [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 4400],
+        "sparse-clean":        [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 4400],
+        "merged-dirty":        [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
+        "merged-eager-x2apic": [3, 2, 0, 2, 1, 2, 0, 0, 2, 1, 0, 5000],
       }),
     );
   });
@@ -237,6 +276,7 @@ describe("l0-set", () => {
     // 2 vmentry           entry (ent 2).
     // 3 l0-set FS_BASE r 1 L2 runs, but use_bitmap is 0: nothing to rebuild.
     // 4 rd FS_BASE        l1 everywhere.
+    // The same for the four of SPEC section 8: no merge, and merged-dirty checks nothing.
     const r = run("all", [rd(0, FS_BASE), vmentry(0), l0set(0, FS_BASE, "r", 1), rd(0, FS_BASE)]);
     const row = [2, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 30000] as const;
     expect(r).toEqual(
@@ -246,6 +286,10 @@ describe("l0-set", () => {
         merged: row,
         "merged-eager": row,
         "merged-stale": row,
+        sparse: row,
+        "sparse-clean": row,
+        "merged-dirty": row,
+        "merged-eager-x2apic": row,
       }),
     );
   });

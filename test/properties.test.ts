@@ -6,17 +6,18 @@
  * first if needed), and use-bitmap 1 on a vCPU without a pointer first points
  * it at a page.
  */
-import { describe, it, expect } from "vitest";
+
 import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../src/engine/events.js";
 import { DEFAULT_COST_MODEL, type StrategyResult } from "../src/engine/results.js";
 import {
   ALL_STRATEGIES,
-  type DirName,
-  type MsrEntry,
   bitmapPage,
+  type DirName,
   l0set,
   load,
+  type MsrEntry,
   mode,
   ptr,
   rd,
@@ -28,8 +29,16 @@ import {
   wr,
 } from "./helpers/events.js";
 
-/** MSRs with a bit, including the first and last of each range. */
-const BIT_POOL = [0x0, 0x10, 0x48, 0x49, 0x174, 0x1fff, 0xc000_0000, 0xc000_0080, 0xc000_0100, 0xc000_0102, 0xc000_1fff];
+/**
+ * MSRs with a bit, including the first and last of each range, and edges of
+ * the sparse allow-list (SPEC section 8): SPEC_CTRL, PRED_CMD (write only),
+ * MPERF (read only), a CET gap and the last CET MSR, x2APIC 0x800, TPR, ICR
+ * and 0x8FF, KERNEL_GS_BASE and TSC_AUX after it.
+ */
+const BIT_POOL = [
+  0x0, 0x10, 0x48, 0x49, 0xe7, 0x174, 0x6a1, 0x6a7, 0x800, 0x808, 0x830, 0x8ff, 0x1fff, 0xc000_0000, 0xc000_0080,
+  0xc000_0100, 0xc000_0102, 0xc000_0103, 0xc000_1fff,
+];
 /** Accesses also use MSRs without a bit. */
 const POOL = [...BIT_POOL, 0x2000, 0xc000_2000, 0x4000_0000, 0xffff_ffff];
 const GPAS = [0x1000, 0x2000, 0x3000];
@@ -61,10 +70,20 @@ interface Trace {
 }
 
 const dirArb = fc.constantFrom<DirName>("r", "w", "rw");
-/** A few hot MSRs (passed by the kvm profiles or not) so edits and accesses meet often. */
-const HOT = [0x10, 0xc000_0100, 0xc000_0080];
-const bitMsrArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HOT) }, { weight: 2, arbitrary: fc.constantFrom(...BIT_POOL) });
-const accessMsrArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HOT) }, { weight: 2, arbitrary: fc.constantFrom(...POOL) });
+/**
+ * A few hot MSRs (passed by the kvm profiles or not; allow-listed for sparse
+ * or not; x2APIC ICR, whose read is allow-listed and write is not) so edits
+ * and accesses meet often.
+ */
+const HOT = [0x10, 0xc000_0100, 0xc000_0080, 0x830];
+const bitMsrArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...HOT) },
+  { weight: 2, arbitrary: fc.constantFrom(...BIT_POOL) },
+);
+const accessMsrArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...HOT) },
+  { weight: 2, arbitrary: fc.constantFrom(...POOL) },
+);
 const msrEntryArb = fc.tuple(bitMsrArb, dirArb);
 const pageArb: fc.Arbitrary<PageDesc> = fc.record({
   dflt: fc.constantFrom<"intercept" | "pass">("intercept", "pass"),
@@ -72,7 +91,10 @@ const pageArb: fc.Arbitrary<PageDesc> = fc.record({
   intercept: fc.array(msrEntryArb, { maxLength: 3 }),
 });
 const vArb = fc.integer({ min: 0, max: 2 });
-const gpaArb = fc.oneof({ weight: 2, arbitrary: fc.constant(GPAS[0] as number) }, { weight: 1, arbitrary: fc.constantFrom(...GPAS) });
+const gpaArb = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(GPAS[0] as number) },
+  { weight: 1, arbitrary: fc.constantFrom(...GPAS) },
+);
 const flagArb = fc.constantFrom<0 | 1>(0, 1);
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
@@ -81,7 +103,14 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant<"load">("load"), v: vArb, gpa: gpaArb, page: pageArb }) },
   {
     weight: 3,
-    arbitrary: fc.record({ k: fc.constant<"set">("set"), v: vArb, gpa: gpaArb, msr: bitMsrArb, dir: dirArb, value: flagArb }),
+    arbitrary: fc.record({
+      k: fc.constant<"set">("set"),
+      v: vArb,
+      gpa: gpaArb,
+      msr: bitMsrArb,
+      dir: dirArb,
+      value: flagArb,
+    }),
   },
   { weight: 2, arbitrary: fc.record({ k: fc.constant<"ptr">("ptr"), v: vArb, gpa: gpaArb }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant<"use">("use"), v: vArb, value: flagArb }) },
@@ -100,8 +129,7 @@ const traceArb: fc.Arbitrary<Trace> = fc.record({
   cmds: fc.array(cmdArb, { minLength: 4, maxLength: 40, size: "max" }),
 });
 
-const toPage = (d: PageDesc): Uint8Array =>
-  bitmapPage(d.dflt, d.pass as MsrEntry[], d.intercept as MsrEntry[]);
+const toPage = (d: PageDesc): Uint8Array => bitmapPage(d.dflt, d.pass as MsrEntry[], d.intercept as MsrEntry[]);
 
 interface Built {
   events: TraceEvent[];
@@ -182,6 +210,13 @@ function build(t: Trace): Built {
   return { events, accesses, racy };
 }
 
+/** The strategies whose merges cost `merge_sparse` (SPEC section 7). */
+const SPARSE_MERGES = new Set(["sparse", "sparse-clean"]);
+/** The four strategies of SPEC section 8. */
+const TODAY = ["sparse", "sparse-clean", "merged-dirty", "merged-eager-x2apic"] as const;
+
+const deliveries = (c: StrategyResult) => [c.l0_exits, c.l1_exits, c.l0_handled, c.no_exit];
+
 function replayAll(t: Trace, built: Built, names: readonly string[] = ALL_STRATEGIES): Record<string, StrategyResult> {
   return run(names, built.events, { l0: t.profile, ...(t.l1Bitmap ? { l1Bitmap: toPage(t.l1Bitmap) } : {}) });
 }
@@ -199,11 +234,13 @@ describe("properties of random valid traces", () => {
           expect(c.accesses).toBe(built.accesses);
           expect(c.l0_exits).toBe(c.l1_exits + c.l0_handled);
           expect(c.accesses).toBe(c.l0_exits + c.no_exit);
+          const merge = SPARSE_MERGES.has(name) ? DEFAULT_COST_MODEL.merge_sparse : DEFAULT_COST_MODEL.merge;
           expect(c.est_cycles).toBe(
             DEFAULT_COST_MODEL.l0_exit * c.l0_handled +
               DEFAULT_COST_MODEL.l1_exit * c.l1_exits +
-              DEFAULT_COST_MODEL.merge * c.merges +
-              DEFAULT_COST_MODEL.wp_fault * c.wp_faults,
+              merge * c.merges +
+              DEFAULT_COST_MODEL.wp_fault * c.wp_faults +
+              DEFAULT_COST_MODEL.dirty_check * c.dirty_checks,
           );
         }
       }),
@@ -211,7 +248,7 @@ describe("properties of random valid traces", () => {
     );
   });
 
-  it("no-bitmap reflects everything; l1-filter exits on everything; only merged write-protects", () => {
+  it("no-bitmap reflects everything; l1-filter exits on everything; only merged write-protects; only merged-dirty checks", () => {
     fc.assert(
       fc.property(traceArb, (t) => {
         const r = replayAll(t, build(t));
@@ -221,17 +258,21 @@ describe("properties of random valid traces", () => {
         const lf = r["l1-filter"] as StrategyResult;
         expect(lf.l0_exits).toBe(lf.accesses);
         for (const name of ["no-bitmap", "l1-filter"]) expect(r[name]?.merges).toBe(0);
-        for (const name of ["no-bitmap", "l1-filter", "merged-eager", "merged-stale"]) expect(r[name]?.wp_faults).toBe(0);
+        for (const name of ALL_STRATEGIES) if (name !== "merged") expect(r[name]?.wp_faults).toBe(0);
+        for (const name of ALL_STRATEGIES) if (name !== "merged-dirty") expect(r[name]?.dirty_checks).toBe(0);
+        // A dirty check happens only at a nested entry.
+        const md = r["merged-dirty"] as StrategyResult;
+        expect(md.dirty_checks).toBeLessThanOrEqual(md.entries);
       }),
       RUNS,
     );
   });
 
-  it("l1-filter, merged and merged-eager have no violations", () => {
+  it("l1-filter, merged, merged-eager and the four of SPEC section 8 have no violations", () => {
     fc.assert(
       fc.property(traceArb, (t) => {
         const r = replayAll(t, build(t));
-        for (const name of ["l1-filter", "merged", "merged-eager"]) expect(r[name]?.violations).toBe(0);
+        for (const name of ["l1-filter", "merged", "merged-eager", ...TODAY]) expect(r[name]?.violations).toBe(0);
       }),
       RUNS,
     );
@@ -241,9 +282,14 @@ describe("properties of random valid traces", () => {
     fc.assert(
       fc.property(traceArb, (t) => {
         const r = replayAll(t, build(t));
-        const m = r["merged"] as StrategyResult;
+        const m = r.merged as StrategyResult;
         const e = r["merged-eager"] as StrategyResult;
-        expect([m.l0_exits, m.l1_exits, m.l0_handled, m.no_exit]).toEqual([e.l0_exits, e.l1_exits, e.l0_handled, e.no_exit]);
+        expect([m.l0_exits, m.l1_exits, m.l0_handled, m.no_exit]).toEqual([
+          e.l0_exits,
+          e.l1_exits,
+          e.l0_handled,
+          e.no_exit,
+        ]);
         // Same deliveries, so L2 runs at the same times: the same entries and exits.
         expect([m.entries, m.other_exits]).toEqual([e.entries, e.other_exits]);
         expect(m.merges).toBeLessThanOrEqual(e.merges);
@@ -261,8 +307,89 @@ describe("properties of random valid traces", () => {
         const built = build(t);
         fc.pre(!built.racy);
         const r = replayAll(t, built);
-        expect(r["merged"]?.l1_exits).toBe(r["l1-filter"]?.l1_exits);
-        expect(r["merged-eager"]?.l1_exits).toBe(r["l1-filter"]?.l1_exits);
+        for (const name of ["merged", "merged-eager", ...TODAY]) {
+          expect(r[name]?.l1_exits).toBe(r["l1-filter"]?.l1_exits);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("sparse-clean delivers every access as sparse does and never merges more", () => {
+    // Both build the same vmcs02 (SPEC section 8); sparse-clean only skips rebuilds
+    // that would give the same bits: no store to the page since it was built, and
+    // the same GPA, mode and L0 override count, hence the same L0 bitmap. Both keep
+    // their bitmap while L2 runs (a racing store changes neither), so this holds on
+    // every trace.
+    fc.assert(
+      fc.property(traceArb, (t) => {
+        const r = replayAll(t, build(t));
+        const s = r.sparse as StrategyResult;
+        const c = r["sparse-clean"] as StrategyResult;
+        expect(deliveries(c)).toEqual(deliveries(s));
+        expect([c.entries, c.other_exits]).toEqual([s.entries, s.other_exits]);
+        expect(c.merges).toBeLessThanOrEqual(s.merges);
+      }),
+      RUNS,
+    );
+  });
+
+  it("merged-dirty delivers every access as merged does and merges exactly as often, racing stores or not", () => {
+    // The two differ only in how they learn of a store. merged marks a shadow stale
+    // when a store faults on its page; the page is protected by every merge and
+    // unprotected only by such a fault, so a shadow is stale exactly when its page was
+    // stored to since it was built: merged-dirty's dirty condition. The other rebuild
+    // causes (no shadow; GPA, mode or override count differ; l0-set while L2 runs)
+    // are the same. A store racing with L2 on another vCPU is noted by both at once
+    // and acted on by both at that vCPU's next entry, so racy traces are included.
+    fc.assert(
+      fc.property(traceArb, (t) => {
+        const r = replayAll(t, build(t));
+        const m = r.merged as StrategyResult;
+        const d = r["merged-dirty"] as StrategyResult;
+        expect(deliveries(d)).toEqual(deliveries(m));
+        expect([d.entries, d.other_exits]).toEqual([m.entries, m.other_exits]);
+        expect(d.merges).toBe(m.merges);
+      }),
+      RUNS,
+    );
+  });
+
+  it("without racing stores, merged-eager-x2apic never has fewer L0 exits than merged-eager", () => {
+    // Its vmcs02 is merged-eager's with the x2APIC bits set, built at the same times,
+    // and (no violations, no unjudged accesses) both reflect exactly what L1 wants, so
+    // L2 runs at the same times and every exit of merged-eager is one of its exits.
+    // A racing store breaks this: if L1 on another vCPU starts intercepting an x2APIC
+    // MSR and stops intercepting another, merged-eager-x2apic reflects the x2APIC
+    // access, re-enters with a fresh bitmap, and passes the other MSR, which
+    // merged-eager's stale bit still sends to L0 (strategies-today.test.ts).
+    fc.assert(
+      fc.property(traceArb, (t) => {
+        const built = build(t);
+        fc.pre(!built.racy);
+        const r = replayAll(t, built);
+        const e = r["merged-eager"] as StrategyResult;
+        const x = r["merged-eager-x2apic"] as StrategyResult;
+        expect(x.l0_exits).toBeGreaterThanOrEqual(e.l0_exits);
+        expect(x.l1_exits).toBe(e.l1_exits);
+        expect([x.entries, x.other_exits, x.merges]).toEqual([e.entries, e.other_exits, e.merges]);
+      }),
+      RUNS,
+    );
+  });
+
+  it("without racing stores, sparse never has fewer L0 exits than merged", () => {
+    // sparse's vmcs02 has every bit of merged's shadow (allow-listed bits are the
+    // same OR, every other bit is 1), and both reflect exactly what L1 wants.
+    fc.assert(
+      fc.property(traceArb, (t) => {
+        const built = build(t);
+        fc.pre(!built.racy);
+        const r = replayAll(t, built);
+        const m = r.merged as StrategyResult;
+        const s = r.sparse as StrategyResult;
+        expect(s.l0_exits).toBeGreaterThanOrEqual(m.l0_exits);
+        expect(s.no_exit).toBeLessThanOrEqual(m.no_exit);
       }),
       RUNS,
     );

@@ -9,7 +9,7 @@
  * l1_exits), merge 1000, merge_sparse 700 (per merge of sparse and
  * sparse-clean), wp_fault 3000, dirty_check 300.
  */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ReplayError } from "../src/engine/replay.js";
 import {
   at,
@@ -39,11 +39,35 @@ const KERNEL_GS_BASE = 0xc000_0102;
 const A = 0x5000; // guest-physical addresses of L1's bitmap pages
 const B = 0x6000;
 
-describe("the five strategies", () => {
+describe("the nine strategies", () => {
   it("are registered under the SPEC's names", () => {
     expect(registeredStrategies().sort()).toEqual(
-      ["l1-filter", "merged", "merged-eager", "merged-stale", "no-bitmap"].sort(),
+      [
+        "l1-filter",
+        "merged",
+        "merged-dirty",
+        "merged-eager",
+        "merged-eager-x2apic",
+        "merged-stale",
+        "no-bitmap",
+        "sparse",
+        "sparse-clean",
+      ].sort(),
     );
+  });
+
+  it("are registered in the SPEC's order (section 8)", () => {
+    expect(registeredStrategies()).toEqual([
+      "no-bitmap",
+      "l1-filter",
+      "merged",
+      "merged-eager",
+      "merged-stale",
+      "sparse",
+      "sparse-clean",
+      "merged-dirty",
+      "merged-eager-x2apic",
+    ]);
   });
 });
 
@@ -58,16 +82,22 @@ describe("entries and use_bitmap = 0", () => {
     // 4 wr TSC       running: l1, L2 stops.
     // 5 vmexit       not running: entry (ent 3), oth 1, L2 stops.
     // 6 vmexit       entry (ent 4), oth 2.
-    // Every strategy: acc 2, l1x 2 (l0x 2), ent 4, oth 2; est 2 x 15000.
+    // Every strategy: acc 2, l1x 2 (l0x 2), ent 4, oth 2; est 2 x 15000. The four of
+    // SPEC section 8 run L2 with no bitmap too (use_bitmap 0): no merge, and
+    // merged-dirty checks nothing (dc 0).
     const r = run("all", [rd(0, FS_BASE), vmentry(0), vmentry(0), wr(0, TSC), vmexit(0), vmexit(0)]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "l1-filter":    [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
-        merged:         [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "merged-eager": [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
-        "merged-stale": [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "l1-filter":           [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        merged:                [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-eager":        [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-stale":        [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        sparse:                [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "sparse-clean":        [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-dirty":        [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
+        "merged-eager-x2apic": [2, 2, 2, 0, 0, 0, 0, 0, 4, 2, 0, 30000],
       }),
     );
   });
@@ -86,6 +116,12 @@ describe("entries and use_bitmap = 0", () => {
     // no-bitmap: acc 3 l1x 3, ent 3, oth 0, est 45000.
     // l1-filter: l0h 1 + l1x 2, ent 3, oth 1, est 1500 + 30000 = 31500.
     // merged family: none 1 + l1x 2, mrg 1, ent 3, oth 1, est 30000 + 1000 = 31000.
+    // sparse, sparse-clean: TSC is not on the allow-list, so at 4 vmcs02's bit is 1
+    //   and L1 does not want it -> l0 (not none): l0h 1 + l1x 2, mrg 1 (one use-1
+    //   entry), est 1500 + 30000 + 700 = 32200.
+    // merged-dirty: the entry at 4 has no shadow: merge, no dirty check; 6 and 7 have
+    //   use 0: no check. As merged, dc 0. merged-eager-x2apic: TSC is not x2APIC: as
+    //   merged-eager.
     const r = run(
       "all",
       [load(0, A, passAllPage()), ptr(0, A), use(0, 1), rd(0, TSC), use(0, 0), rd(0, TSC), vmentry(0), wr(0, TSC)],
@@ -93,12 +129,16 @@ describe("entries and use_bitmap = 0", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 3, 1, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
-        "merged-eager": [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
-        "merged-stale": [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 3, 0, 0, 45000],
+        "l1-filter":           [3, 3, 2, 1, 0, 0, 0, 0, 3, 1, 0, 31500],
+        merged:                [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        "merged-eager":        [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        "merged-stale":        [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        sparse:                [3, 3, 2, 1, 0, 1, 0, 0, 3, 1, 0, 32200],
+        "sparse-clean":        [3, 3, 2, 1, 0, 1, 0, 0, 3, 1, 0, 32200],
+        "merged-dirty":        [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
+        "merged-eager-x2apic": [3, 2, 2, 0, 1, 1, 0, 0, 3, 1, 0, 31000],
       }),
     );
   });
@@ -132,6 +172,13 @@ describe("deliveries with an L1 bitmap", () => {
     // merged: none at 5 9, l0 at 7, l1 at 8 10 11 12; mrg 1; est 1500+60000+1000.
     // merged-eager: the same with mrg 5; est 1500 + 60000 + 5000.
     // merged-stale: as merged (nothing changed that it misses).
+    // SPEC section 8: FS_BASE is allow-listed (L0 0 | A 0 = 0: none at 5 and 9); EFER is
+    // not (1 at 7: l0, as merged). So sparse and sparse-clean deliver as merged.
+    // sparse: merges on every entry (4 9 11 12 13): mrg 5, est 1500 + 60000 + 3500.
+    // sparse-clean: nothing stored, same GPA, mode, overrides: mrg 1 (4); est 62200.
+    // merged-dirty: mrg 1 (4, no shadow, no check); entries 9 11 12 13 reuse the shadow
+    //   and check the page (clean): dc 4; est 1500 + 60000 + 1000 + 1200 = 63700.
+    // merged-eager-x2apic: no x2APIC MSR: as merged-eager.
     const page = bitmapPage("intercept", [FS_BASE, [EFER, "r"], [TSC, "r"]]);
     const r = run("all", [
       load(0, A, page),
@@ -150,12 +197,16 @@ describe("deliveries with an L1 bitmap", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [7, 7, 7, 0, 0, 0, 0, 0, 8, 1, 0, 105000],
-        "l1-filter":    [7, 7, 4, 3, 0, 0, 0, 0, 5, 1, 0, 64500],
-        merged:         [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
-        "merged-eager": [7, 5, 4, 1, 2, 5, 0, 0, 5, 1, 0, 66500],
-        "merged-stale": [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [7, 7, 7, 0, 0, 0, 0, 0, 8, 1, 0, 105000],
+        "l1-filter":           [7, 7, 4, 3, 0, 0, 0, 0, 5, 1, 0, 64500],
+        merged:                [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
+        "merged-eager":        [7, 5, 4, 1, 2, 5, 0, 0, 5, 1, 0, 66500],
+        "merged-stale":        [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62500],
+        sparse:                [7, 5, 4, 1, 2, 5, 0, 0, 5, 1, 0, 65000],
+        "sparse-clean":        [7, 5, 4, 1, 2, 1, 0, 0, 5, 1, 0, 62200],
+        "merged-dirty":        [7, 5, 4, 1, 2, 1, 0, 4, 5, 1, 0, 63700],
+        "merged-eager-x2apic": [7, 5, 4, 1, 2, 5, 0, 0, 5, 1, 0, 66500],
       }),
     );
   });
@@ -169,6 +220,11 @@ describe("deliveries with an L1 bitmap", () => {
     //                   no-bitmap l1, l1-filter l0, merged family none.
     // no-bitmap: l1x 4, est 60000. l1-filter: l1x 3 l0h 1, est 45000 + 1500.
     // merged: l1x 3 none 1 mrg 1, est 46000; eager mrg 4, est 49000; stale as merged.
+    // sparse: 0xC0001FFF is not on the allow-list: vmcs02's bit is 1 -> l0 at 7 (like
+    //   l1-filter); mrg 4 (every entry): est 45000 + 1500 + 2800 = 49300.
+    // sparse-clean: l0 at 7 too; mrg 1 (nothing changes): est 45000 + 1500 + 700.
+    // merged-dirty: as merged; entries 5 6 7 check the page (clean): dc 3, est 46900.
+    // merged-eager-x2apic: as merged-eager.
     const r = run(
       "all",
       [
@@ -184,12 +240,16 @@ describe("deliveries with an L1 bitmap", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 4, 0, 0, 60000],
-        "l1-filter":    [4, 4, 3, 1, 0, 0, 0, 0, 4, 0, 0, 46500],
-        merged:         [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
-        "merged-eager": [4, 3, 3, 0, 1, 4, 0, 0, 4, 0, 0, 49000],
-        "merged-stale": [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [4, 4, 4, 0, 0, 0, 0, 0, 4, 0, 0, 60000],
+        "l1-filter":           [4, 4, 3, 1, 0, 0, 0, 0, 4, 0, 0, 46500],
+        merged:                [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
+        "merged-eager":        [4, 3, 3, 0, 1, 4, 0, 0, 4, 0, 0, 49000],
+        "merged-stale":        [4, 3, 3, 0, 1, 1, 0, 0, 4, 0, 0, 46000],
+        sparse:                [4, 4, 3, 1, 0, 4, 0, 0, 4, 0, 0, 49300],
+        "sparse-clean":        [4, 4, 3, 1, 0, 1, 0, 0, 4, 0, 0, 47200],
+        "merged-dirty":        [4, 3, 3, 0, 1, 1, 0, 3, 4, 0, 0, 46900],
+        "merged-eager-x2apic": [4, 3, 3, 0, 1, 4, 0, 0, 4, 0, 0, 49000],
       }),
     );
   });
@@ -218,6 +278,11 @@ describe("L1 events while L2 runs", () => {
     // l1-filter: l0 at 4 6 7, l1 at 9; ent 4, oth 3; est 4500 + 15000 = 19500.
     // merged family: none at 4 6, l0 at 7, l1 at 9; mrg 2; ent 4, oth 3;
     //   est 1500 + 15000 + 2000 = 18500.
+    // The four of SPEC section 8 deliver as the merged family: FS_BASE and KERNEL_GS_BASE
+    // are allow-listed, so sparse's bits are L0 | A (0 at 4 6, L0's 1 at 7). Each merges
+    // at 4 and 6 (the mode changed: sparse-clean and merged-dirty rebuild, merged-dirty
+    // without a dirty check) and nowhere else (9 and 11 have use 0): mrg 2, dc 0.
+    // sparse, sparse-clean: est 1500 + 15000 + 2 x 700 = 17900.
     const page = bitmapPage("intercept", [FS_BASE, KERNEL_GS_BASE]);
     const r = run("all", [
       load(0, A, page),
@@ -234,12 +299,16 @@ describe("L1 events while L2 runs", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 1, 3, 0, 0, 0, 0, 4, 3, 0, 19500],
-        merged:         [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
-        "merged-eager": [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
-        "merged-stale": [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":           [4, 4, 1, 3, 0, 0, 0, 0, 4, 3, 0, 19500],
+        merged:                [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        "merged-eager":        [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        "merged-stale":        [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        sparse:                [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 17900],
+        "sparse-clean":        [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 17900],
+        "merged-dirty":        [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
+        "merged-eager-x2apic": [4, 2, 1, 1, 2, 2, 0, 0, 4, 3, 0, 18500],
       }),
     );
   });
@@ -268,6 +337,13 @@ describe("when the merged strategies merge", () => {
     // l1-filter: l0 at 5 7 10 12, l1 at 13 16; ent 5, oth 3; est 6000 + 30000.
     // merged: none at 5 7 10 12, l1 at 13 16; mrg 2; est 30000 + 2000.
     // merged-eager: mrg 4 (entries 5 7 9 12; not 15): est 34000. merged-stale as merged.
+    // sparse: TSC is not allow-listed, so where merged gives none (5 7 10 12) sparse
+    //   gives l0; mrg 4 as eager: est 6000 + 30000 + 2800 = 38800.
+    // sparse-clean: the same deliveries; merges at 5 (no shadow) and 12 (GPA changed):
+    //   mrg 2, est 6000 + 30000 + 1400 = 37400.
+    // merged-dirty: as merged; mrg 2 (5, and 12 without a check: GPA changed); entries
+    //   7 and 9 reuse the shadow: dc 2 (clean); est 30000 + 2000 + 600 = 32600.
+    // merged-eager-x2apic: as merged-eager.
     const pageA = bitmapPage("intercept", [TSC]);
     const pageB = bitmapPage("pass", [], [EFER]);
     const r = run(
@@ -294,12 +370,16 @@ describe("when the merged strategies merge", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [6, 6, 6, 0, 0, 0, 0, 0, 8, 2, 0, 90000],
-        "l1-filter":    [6, 6, 2, 4, 0, 0, 0, 0, 5, 3, 0, 36000],
-        merged:         [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
-        "merged-eager": [6, 2, 2, 0, 4, 4, 0, 0, 5, 3, 0, 34000],
-        "merged-stale": [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [6, 6, 6, 0, 0, 0, 0, 0, 8, 2, 0, 90000],
+        "l1-filter":           [6, 6, 2, 4, 0, 0, 0, 0, 5, 3, 0, 36000],
+        merged:                [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
+        "merged-eager":        [6, 2, 2, 0, 4, 4, 0, 0, 5, 3, 0, 34000],
+        "merged-stale":        [6, 2, 2, 0, 4, 2, 0, 0, 5, 3, 0, 32000],
+        sparse:                [6, 6, 2, 4, 0, 4, 0, 0, 5, 3, 0, 38800],
+        "sparse-clean":        [6, 6, 2, 4, 0, 2, 0, 0, 5, 3, 0, 37400],
+        "merged-dirty":        [6, 2, 2, 0, 4, 2, 0, 2, 5, 3, 0, 32600],
+        "merged-eager-x2apic": [6, 2, 2, 0, 4, 4, 0, 0, 5, 3, 0, 34000],
       }),
     );
   });
@@ -315,6 +395,10 @@ describe("when the merged strategies merge", () => {
     // 11 vmexit   oth 4.
     // 12 vmentry  ent 5: eager mrg 3.
     // No accesses. est: merged 1000, eager 3000, stale 1000, the others 0.
+    // sparse and merged-eager-x2apic merge on every use-1 entry like eager: mrg 3
+    // (8 10 12), est 3 x 700 = 2100 and 3000. sparse-clean: the load at 5 came before
+    // the shadow was built at 8: mrg 1, est 700. merged-dirty: mrg 1 (8); 10 and 12
+    // check the page (clean): dc 2, est 1000 + 600.
     const r = run(
       "all",
       [
@@ -335,12 +419,16 @@ describe("when the merged strategies merge", () => {
     );
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
-        "l1-filter":    [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
-        merged:         [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
-        "merged-eager": [0, 0, 0, 0, 0, 3, 0, 0, 5, 4, 0, 3000],
-        "merged-stale": [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
+        "l1-filter":           [0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0],
+        merged:                [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
+        "merged-eager":        [0, 0, 0, 0, 0, 3, 0, 0, 5, 4, 0, 3000],
+        "merged-stale":        [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 1000],
+        sparse:                [0, 0, 0, 0, 0, 3, 0, 0, 5, 4, 0, 2100],
+        "sparse-clean":        [0, 0, 0, 0, 0, 1, 0, 0, 5, 4, 0, 700],
+        "merged-dirty":        [0, 0, 0, 0, 0, 1, 0, 2, 5, 4, 0, 1600],
+        "merged-eager-x2apic": [0, 0, 0, 0, 0, 3, 0, 0, 5, 4, 0, 3000],
       }),
     );
   });
@@ -360,6 +448,10 @@ describe("when the merged strategies merge", () => {
     // 9 vmentry             no-bitmap: entry (ent 5); others running: nothing.
     // no-bitmap: l1x 3, est 45000. l1-filter: l0h 3, est 4500.
     // merged family: none 2, l0h 1, mrg 2: est 1500 + 2000.
+    // The four of SPEC section 8 alike: FS_BASE is allow-listed (L0's read bit 1 at 7,
+    // write bit 0 at 8); the override count changed, so sparse-clean and merged-dirty
+    // rebuild at 7, merged-dirty without a dirty check (dc 0). sparse, sparse-clean:
+    // est 1500 + 2 x 700 = 2900.
     const r = run("all", [
       load(0, A, passAllPage()),
       ptr(0, A),
@@ -373,12 +465,16 @@ describe("when the merged strategies merge", () => {
     ]);
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 5, 1, 0, 45000],
-        "l1-filter":    [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
-        merged:         [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
-        "merged-eager": [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
-        "merged-stale": [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 5, 1, 0, 45000],
+        "l1-filter":           [3, 3, 0, 3, 0, 0, 0, 0, 2, 1, 0, 4500],
+        merged:                [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        "merged-eager":        [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        "merged-stale":        [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        sparse:                [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 2900],
+        "sparse-clean":        [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 2900],
+        "merged-dirty":        [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
+        "merged-eager-x2apic": [3, 1, 0, 1, 2, 2, 0, 0, 2, 1, 0, 3500],
       }),
     );
   });
@@ -409,6 +505,14 @@ describe("write protection under merged", () => {
   // merged: none at 4, l1 at 8 11; mrg 3, wp 2; ent 4, oth 2.
   // merged-eager: none at 4, l1 at 8 11; mrg 4; ent 4, oth 2.
   // merged-stale: none at 4 8 11; mrg 1; ent 3 (4 8 11), oth 2 (5 10); vio 2.
+  // SPEC section 8 (nothing is write-protected: wp 0; entries and exits as merged):
+  // sparse: TSC is not allow-listed: l0 at 4 (L1 does not want it yet), l1 at 8 11;
+  //   merges on every entry: mrg 4 (4 8 9 11).
+  // sparse-clean: the same deliveries; rebuilds at 4 (no shadow), 8 (stores at 5-7)
+  //   and 11 (the store at 10, though it changed no bit), not at 9: mrg 3.
+  // merged-dirty: as merged: none at 4, l1 at 8 11; mrg 3 (4 without a check; 8 and
+  //   11 check, find the page dirty and rebuild); 9 checks and finds it clean: dc 3.
+  // merged-eager-x2apic: as merged-eager (no x2APIC MSR).
   const events = () => [
     load(0, A, passAllPage()),
     ptr(0, A),
@@ -426,32 +530,45 @@ describe("write protection under merged", () => {
   it("one fault per first write after a merge, even a write that changes nothing (default costs)", () => {
     // est: no-bitmap 3 x 15000; l1-filter 1500 + 2 x 15000;
     // merged 2 x 15000 + 3 x 1000 + 2 x 3000 = 39000; eager 30000 + 4000;
-    // merged-stale 1 x 1000.
+    // merged-stale 1 x 1000. sparse 1500 + 30000 + 4 x 700 = 34300; sparse-clean
+    // 1500 + 30000 + 3 x 700 = 33600; merged-dirty 30000 + 3000 + 3 x 300 = 33900;
+    // merged-eager-x2apic as eager, 34000.
     expect(run("all", events(), { l0: "pass-all" })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
-        merged:         [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 39000],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 45000],
+        "l1-filter":           [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 31500],
+        merged:                [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 39000],
+        "merged-eager":        [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
+        "merged-stale":        [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 1000],
+        sparse:                [3, 3, 2, 1, 0, 4, 0, 0, 4, 2, 0, 34300],
+        "sparse-clean":        [3, 3, 2, 1, 0, 3, 0, 0, 4, 2, 0, 33600],
+        "merged-dirty":        [3, 2, 2, 0, 1, 3, 0, 3, 4, 2, 0, 33900],
+        "merged-eager-x2apic": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 34000],
       }),
     );
   });
 
   it("est_cycles follows a custom cost model", () => {
-    // Same counters; cost l0_exit 2, l1_exit 10, merge 100, wp_fault 1000:
+    // Same counters; cost l0_exit 2, l1_exit 10, merge 100, merge_sparse 70,
+    // wp_fault 1000, dirty_check 5:
     // no-bitmap 3 x 10 = 30; l1-filter 1 x 2 + 2 x 10 = 22;
-    // merged 2 x 10 + 3 x 100 + 2 x 1000 = 2320; eager 20 + 400 = 420; stale 100.
-    const cost = { l0_exit: 2, l1_exit: 10, merge: 100, wp_fault: 1000 };
+    // merged 2 x 10 + 3 x 100 + 2 x 1000 = 2320; eager 20 + 400 = 420; stale 100;
+    // sparse 2 + 20 + 4 x 70 = 302; sparse-clean 2 + 20 + 3 x 70 = 232;
+    // merged-dirty 20 + 3 x 100 + 3 x 5 = 335; merged-eager-x2apic 20 + 400 = 420.
+    const cost = { l0_exit: 2, l1_exit: 10, merge: 100, merge_sparse: 70, wp_fault: 1000, dirty_check: 5 };
     expect(run("all", events(), { l0: "pass-all", cost })).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 30],
-        "l1-filter":    [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 22],
-        merged:         [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 2320],
-        "merged-eager": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 420],
-        "merged-stale": [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 100],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [3, 3, 3, 0, 0, 0, 0, 0, 4, 1, 0, 30],
+        "l1-filter":           [3, 3, 2, 1, 0, 0, 0, 0, 4, 2, 0, 22],
+        merged:                [3, 2, 2, 0, 1, 3, 2, 0, 4, 2, 0, 2320],
+        "merged-eager":        [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 420],
+        "merged-stale":        [3, 0, 0, 0, 3, 1, 0, 0, 3, 2, 2, 100],
+        sparse:                [3, 3, 2, 1, 0, 4, 0, 0, 4, 2, 0, 302],
+        "sparse-clean":        [3, 3, 2, 1, 0, 3, 0, 0, 4, 2, 0, 232],
+        "merged-dirty":        [3, 2, 2, 0, 1, 3, 0, 3, 4, 2, 0, 335],
+        "merged-eager-x2apic": [3, 2, 2, 0, 1, 4, 0, 0, 4, 2, 0, 420],
       }),
     );
   });
@@ -493,6 +610,10 @@ describe("--l1-bitmap (the l1Bitmap option)", () => {
     //                L1 wants -> l1 everywhere.
     // no-bitmap: l1x 4, est 60000. l1-filter: l0h 2 (1 3), l1x 2 (2 6): 3000 + 30000.
     // merged family: none 2 (1 3), l1x 2, mrg 2: 30000 + 2000.
+    // sparse, sparse-clean: TSC is not allow-listed: l0 at 1 and 3 (L1 passes the
+    //   read), l1 at 2 6; mrg 2 (a first entry on each vCPU): 3000 + 30000 + 1400.
+    // merged-dirty: as merged; each vCPU's one use-1 entry has no shadow: dc 0.
+    // merged-eager-x2apic: as merged-eager.
     const l1 = bitmapPage("intercept", [[TSC, "r"]]);
     const r = run("all", [rd(0, TSC), wr(0, TSC), rd(3, TSC), vmexit(3), use(3, 0), rd(3, TSC)], {
       l0: "pass-all",
@@ -500,12 +621,16 @@ describe("--l1-bitmap (the l1Bitmap option)", () => {
     });
     expect(r).toEqual(
       table({
-        //              acc l0x l1x l0h none mrg wp dc ent oth vio est
-        "no-bitmap":    [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
-        "l1-filter":    [4, 4, 2, 2, 0, 0, 0, 0, 3, 1, 0, 33000],
-        merged:         [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
-        "merged-eager": [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
-        "merged-stale": [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        //                     acc l0x l1x l0h none mrg wp dc ent oth vio est
+        "no-bitmap":           [4, 4, 4, 0, 0, 0, 0, 0, 5, 1, 0, 60000],
+        "l1-filter":           [4, 4, 2, 2, 0, 0, 0, 0, 3, 1, 0, 33000],
+        merged:                [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        "merged-eager":        [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        "merged-stale":        [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        sparse:                [4, 4, 2, 2, 0, 2, 0, 0, 3, 1, 0, 34400],
+        "sparse-clean":        [4, 4, 2, 2, 0, 2, 0, 0, 3, 1, 0, 34400],
+        "merged-dirty":        [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
+        "merged-eager-x2apic": [4, 2, 2, 0, 2, 2, 0, 0, 3, 1, 0, 32000],
       }),
     );
   });
