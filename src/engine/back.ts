@@ -5,9 +5,10 @@
  * strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { bitPosition, filledPage, orDifference, PAGE_SIZE, testBit } from "./bitmap.js";
+import { bitPosition, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
 import { Ev } from "./events.js";
-import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine } from "./machine.js";
+import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
+import { emptyBreakdown, type MsrBreakdown, MsrCounts } from "./msr-counts.js";
 import {
   type CostModel,
   type Counters,
@@ -40,6 +41,9 @@ const L1: number = Delivery.l1;
 /** Without an MSR bitmap every access exits: as if every bit were set. */
 const NO_BITMAP = filledPage(true);
 
+/** enteredAt[v]: v is in no enteredOn set, and its next entry puts it in one. */
+const UNTRACKED = -2;
+
 export interface BackOptions {
   readonly strategies: readonly Strategy[];
   readonly l0: L0Bitmaps;
@@ -47,16 +51,6 @@ export interface BackOptions {
   readonly l1Bitmap?: Uint8Array | null;
   /** Keep per-MSR counts (for `replay`). */
   readonly breakdown?: boolean;
-}
-
-/** Per-MSR, per-direction counts of one strategy. */
-export interface MsrStats {
-  readonly msr: number;
-  readonly write: boolean;
-  accesses: number;
-  l0_exits: number;
-  l1_exits: number;
-  no_exit: number;
 }
 
 interface Run {
@@ -79,7 +73,7 @@ interface Run {
    * leaves such accesses undefined, so they are not judged until the next entry.
    */
   readonly unjudged: (Uint8Array | null)[];
-  readonly msrs: Map<number, MsrStats> | null;
+  readonly msrs: MsrCounts | null;
 }
 
 export class ReplayBack {
@@ -91,6 +85,18 @@ export class ReplayBack {
   /** Per vCPU, what the oracle reads (refreshViews). */
   private readonly l1View: Uint8Array[] = new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP);
   private readonly l0View: Uint8Array[];
+  /**
+   * GPA -> vCPUs that entered L2 pointing at it, under some strategy that
+   * runs L2 with a bitmap, since their last L1 event: a superset of those
+   * that may run on the page now (the cross-vCPU rule, markUnjudged). A store
+   * to a page looks at these only, and drops those no longer running, so
+   * its cost is paid for by their entries, not by every vCPU seen.
+   */
+  private readonly enteredOn = new Map<number, Set<number>>();
+  /** Per vCPU, the GPA of its enteredOn set, NO_BITMAP_PTR (none: no pointer), or UNTRACKED. */
+  private readonly enteredAt = new Float64Array(MAX_VCPUS).fill(UNTRACKED);
+  /** The `running` flags of the strategies that run L2 with a bitmap. */
+  private readonly runningWithBitmap: Uint8Array[];
 
   constructor(options: BackOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
@@ -110,9 +116,10 @@ export class ReplayBack {
         vmcs02: new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP),
         delivered: new Float64Array(3),
         unjudged: new Array<Uint8Array | null>(MAX_VCPUS).fill(null),
-        msrs: options.breakdown ? new Map() : null,
+        msrs: options.breakdown ? new MsrCounts() : null,
       };
     });
+    this.runningWithBitmap = this.runs.filter((run) => !run.withoutBitmap).map((run) => run.running);
   }
 
   consume(batch: Batch): void {
@@ -188,17 +195,13 @@ export class ReplayBack {
         l0_handled: delivered[Delivery.l0] as number,
         no_exit: delivered[Delivery.none] as number,
       };
-      return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost, strategy.mergeCost) };
+      return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost, strategy.mergeCost, strategy.name) };
     });
   }
 
   /** Per-MSR counts of the i-th strategy, busiest first (needs `breakdown`). */
-  breakdown(i: number): MsrStats[] {
-    const msrs = this.runs[i]?.msrs;
-    if (!msrs) return [];
-    return [...msrs.values()].sort(
-      (a, b) => b.accesses - a.accesses || a.msr - b.msr || Number(a.write) - Number(b.write),
-    );
+  breakdown(i: number): MsrBreakdown {
+    return this.runs[i]?.msrs?.breakdown() ?? emptyBreakdown();
   }
 
   /**
@@ -243,7 +246,7 @@ export class ReplayBack {
       // An exit always goes where the oracle says, so only an access that did
       // not exit can be a violation: when L1 or L0 wanted it.
       if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position);
-      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
+      if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
     }
     delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
     delivered[L0] = (delivered[L0] as number) + exits - reflected;
@@ -284,7 +287,7 @@ export class ReplayBack {
       accesses++;
       reflected += toL1;
       running[v] = toL1 ^ 1;
-      if (msrs !== null) countMsr(msrs, msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
+      if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
     }
     delivered[L0] = (delivered[L0] as number) + accesses - reflected;
     delivered[L1] = (delivered[L1] as number) + reflected;
@@ -302,6 +305,7 @@ export class ReplayBack {
     run.counters.entries++;
     if (run.unjudged[v] !== null) run.unjudged[v] = null;
     run.running[v] = 1;
+    if (this.enteredAt[v] === UNTRACKED) this.track(v);
     const epoch = this.machine.epoch;
     if (run.entryIdempotent) {
       if (run.enteredInEpoch[v] === epoch) return; // same machine: same vmcs02
@@ -311,9 +315,14 @@ export class ReplayBack {
   }
 
   private machineEvent(ev: MachineEvent): void {
+    const stores = ev.code === Ev.bitmapLoad || ev.code === Ev.bitmapSet;
+    const created = stores && !this.machine.memory.has(ev.page);
     this.applyMachineEvent(ev);
-    // What the oracle reads may have changed for any vCPU (a page may now exist).
-    for (const u of this.machine.seen) this.refreshViews(u);
+    // What the oracle reads changed for the acting vCPU only (its vmcs12,
+    // mode or L0 bitmap; pages change in place), and, when a page came into
+    // existence, for the vCPUs pointing at it.
+    this.refreshViews(ev.vcpu);
+    if (created) for (const u of this.machine.pointingAt(ev.page)) this.refreshViews(u);
   }
 
   private applyMachineEvent(ev: MachineEvent): void {
@@ -331,31 +340,74 @@ export class ReplayBack {
         run.running[v] = 0;
       }
     }
+    this.untrack(v);
     if (ev.code !== Ev.bitmapLoad && ev.code !== Ev.bitmapSet) {
       this.machine.apply(ev);
       return;
     }
     // L1 stores to a guest page.
     const gpa = ev.page;
-    const before = this.runningElsewhere(gpa, v) ? this.machine.page(gpa).slice() : null;
+    const elsewhere = this.runningOn(gpa);
+    const before = elsewhere.length > 0 ? this.machine.page(gpa).slice() : null;
     this.machine.apply(ev);
-    if (before) this.markUnjudged(gpa, v, before, this.machine.page(gpa));
+    if (before) this.markUnjudged(elsewhere, pageDifference(before, this.machine.page(gpa)));
     for (const run of this.runs) run.l0.l1Write(gpa);
   }
 
-  /** Whether L2 runs, under some strategy, on another vCPU whose vmcs12 points at gpa. */
-  private runningElsewhere(gpa: number, v: number): boolean {
-    for (const u of this.machine.seen) {
-      if (u === v || this.machine.vcpu(u).bitmapPtr !== gpa) continue;
-      for (const run of this.runs) if (run.running[u] === 1) return true;
+  /** Puts v in the enteredOn set of the page its vmcs12 points at (at an entry). */
+  private track(v: number): void {
+    const gpa = this.machine.vcpu(v).bitmapPtr;
+    this.enteredAt[v] = gpa;
+    if (gpa === NO_BITMAP_PTR) return; // until its next L1 event, v runs on no page
+    let set = this.enteredOn.get(gpa);
+    if (set === undefined) {
+      set = new Set();
+      this.enteredOn.set(gpa, set);
     }
-    return false;
+    set.add(v);
   }
 
-  private markUnjudged(gpa: number, v: number, before: Uint8Array, after: Uint8Array): void {
-    for (const u of this.machine.seen) {
-      if (u === v || this.machine.vcpu(u).bitmapPtr !== gpa) continue;
-      for (const run of this.runs) {
+  /** At an L1 event on v: L2 left v under every strategy, and its pointer may change. */
+  private untrack(v: number): void {
+    const gpa = this.enteredAt[v] as number;
+    if (gpa === UNTRACKED) return;
+    this.enteredAt[v] = UNTRACKED;
+    if (gpa === NO_BITMAP_PTR) return;
+    const set = this.enteredOn.get(gpa);
+    set?.delete(v);
+    if (set?.size === 0) this.enteredOn.delete(gpa);
+  }
+
+  /**
+   * The vCPUs L2 runs on, under some strategy with a bitmap, whose vmcs12
+   * points at gpa (the acting vCPU is not among them: L2 left it). Those
+   * of the page's enteredOn set that no longer run anywhere leave it.
+   */
+  private runningOn(gpa: number): number[] {
+    const running: number[] = [];
+    const set = this.enteredOn.get(gpa);
+    if (set === undefined) return running;
+    const flags = this.runningWithBitmap;
+    for (const u of set) {
+      let runs = 0;
+      for (let k = 0; k < flags.length; k++) runs |= (flags[k] as Uint8Array)[u] as number;
+      if (runs !== 0) running.push(u);
+      else {
+        set.delete(u);
+        this.enteredAt[u] = UNTRACKED;
+      }
+    }
+    if (set.size === 0) this.enteredOn.delete(gpa);
+    return running;
+  }
+
+  /** The cross-vCPU rule: the bits a store changed are not judged on `vcpus` until their next entry. */
+  private markUnjudged(vcpus: readonly number[], difference: readonly number[]): void {
+    if (difference.length === 0) return; // a store that changes nothing marks nothing
+    const runs = this.runs;
+    for (const u of vcpus) {
+      for (let k = 0; k < runs.length; k++) {
+        const run = runs[k] as Run;
         // Without a bitmap every access exits: nothing to leave unjudged.
         if (run.withoutBitmap || run.running[u] === 0) continue;
         let mask = run.unjudged[u];
@@ -363,23 +415,8 @@ export class ReplayBack {
           mask = new Uint8Array(PAGE_SIZE);
           run.unjudged[u] = mask;
         }
-        orDifference(mask, before, after);
+        orPageDifference(mask, difference);
       }
     }
-  }
-}
-
-function countMsr(msrs: Map<number, MsrStats>, msr: number, write: boolean, delivery: Delivery): void {
-  const key = msr * 2 + (write ? 1 : 0);
-  let s = msrs.get(key);
-  if (!s) {
-    s = { msr, write, accesses: 0, l0_exits: 0, l1_exits: 0, no_exit: 0 };
-    msrs.set(key, s);
-  }
-  s.accesses++;
-  if (delivery === Delivery.none) s.no_exit++;
-  else {
-    s.l0_exits++;
-    if (delivery === Delivery.l1) s.l1_exits++;
   }
 }

@@ -109,6 +109,33 @@ export function orDifference(dst: Uint8Array, a: Uint8Array, b: Uint8Array): voi
   for (let i = 0; i < d.length; i++) d[i] = (d[i] as number) | ((x[i] as number) ^ (y[i] as number));
 }
 
+/**
+ * Where two pages differ: [byte index, a XOR b] pairs of the bytes that
+ * differ only. A store that changes one MSR's bits differs in one or two
+ * bytes, so marking the difference elsewhere costs that, not a page.
+ */
+export function pageDifference(a: Uint8Array, b: Uint8Array): number[] {
+  const x = words(a);
+  const y = words(b);
+  const difference: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] === y[i]) continue;
+    for (let byte = i * 4; byte < i * 4 + 4; byte++) {
+      const bits = (a[byte] as number) ^ (b[byte] as number);
+      if (bits !== 0) difference.push(byte, bits);
+    }
+  }
+  return difference;
+}
+
+/** dst |= a difference from pageDifference(). */
+export function orPageDifference(dst: Uint8Array, difference: readonly number[]): void {
+  for (let k = 0; k < difference.length; k += 2) {
+    const byte = difference[k] as number;
+    dst[byte] = (dst[byte] as number) | (difference[k + 1] as number);
+  }
+}
+
 function words(page: Uint8Array): Uint32Array {
   if (page.length !== PAGE_SIZE) throw new RangeError(`a bitmap page is ${PAGE_SIZE} bytes, not ${page.length}`);
   if (page.byteOffset % 4 !== 0)

@@ -6,7 +6,15 @@
  */
 import { type Batch, clearBatch, machineEvent, newBatch } from "./batch.js";
 import { EVENT_NAMES, Ev, type TraceEvent } from "./events.js";
-import { type L0Bitmaps, MAX_VCPUS, Machine, NO_BITMAP_PTR, type VcpuState } from "./machine.js";
+import {
+  type L0Bitmaps,
+  MAX_PAGES,
+  MAX_VCPUS,
+  Machine,
+  NO_BITMAP_PTR,
+  PAGES_PER_VCPU,
+  type VcpuState,
+} from "./machine.js";
 
 /** An event the machine cannot take (a VM entry that fails on hardware). */
 export class ReplayError extends Error {
@@ -48,7 +56,8 @@ export class ReplayFront {
   readonly capacity: number;
 
   constructor(private readonly options: FrontOptions) {
-    this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
+    // Which pages exist is all the entry checks need: the back keeps their contents.
+    this.machine = new Machine(options.l0, options.l1Bitmap ?? null, false);
     this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14);
     this.capacity = this.batch.code.length;
   }
@@ -81,6 +90,9 @@ export class ReplayFront {
 
   /** An event that changes the machine: applied here, and passed on in order. */
   private machineEvent(ev: TraceEvent, code: number, v: number): void {
+    if ((code === Ev.bitmapLoad || code === Ev.bitmapSet) && this.machine.memory.size >= MAX_PAGES) {
+      this.checkPageLimit(ev);
+    }
     // An L1 event (all but l0-set) means L2 has left the vCPU, so its vmcs12
     // is checked again at the next entry.
     if (code !== Ev.l0Set) this.entryChecked[v] = 0;
@@ -90,6 +102,20 @@ export class ReplayFront {
     batch.marks.push(batch.count);
     batch.machineEvents.push(copy);
     if (batch.machineEvents.length >= 1024) this.flush();
+  }
+
+  /**
+   * Refuses a store that would bring a page into existence beyond MAX_PAGES,
+   * before anything changes (so that --lenient can skip the row).
+   */
+  private checkPageLimit(ev: TraceEvent): void {
+    if (this.machine.memory.has(ev.page)) return;
+    throw new ReplayError(
+      `${EVENT_NAMES[ev.code]} on vCPU ${ev.vcpu} writes page 0x${ev.page.toString(16)}, a new bitmap page beyond ` +
+        `the limit of ${MAX_PAGES} distinct pages a trace may write (${PAGES_PER_VCPU} per vCPU for ${MAX_VCPUS} vCPUs; ` +
+        "a real L1 keeps one or a few per vCPU)",
+      ev.line,
+    );
   }
 
   /** Hands over what is queued. */

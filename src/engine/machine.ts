@@ -9,6 +9,16 @@ import { DIR_R, DIR_W, PAGE_SIZE, writeMsrBits } from "./bitmap.js";
 import { Ev, MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
 
 export const MAX_VCPUS = 4096;
+/**
+ * Bitmap pages a trace may bring into existence (SPEC section 5), at most.
+ * A real L1 keeps one MSR bitmap per vCPU it runs L2 on, or a few (KVM: one
+ * per loaded_vmcs; Xen and VirtualBox: one per vCPU), so four per vCPU for
+ * the most vCPUs a trace can name is far beyond any real L1, and bounds what
+ * the back keeps of guest memory to 64 MiB (PAGE_SIZE each). The front
+ * refuses the store that would exceed it (front.ts).
+ */
+export const PAGES_PER_VCPU = 4;
+export const MAX_PAGES = PAGES_PER_VCPU * MAX_VCPUS;
 /** Where `--l1-bitmap` places its page. */
 export const L1_BITMAP_GPA = 0x1000;
 export const NO_BITMAP_PTR = -1;
@@ -37,7 +47,7 @@ export class VcpuState {
     this.l0 = [l0.longmode, l0.legacy];
   }
 
-  /** `bitmap-ptr`: vmcs12's MSR-bitmap address. */
+  /** `bitmap-ptr`: vmcs12's MSR-bitmap address. Only the Machine calls it (it keeps an index of pointers). */
   pointTo(gpa: number): void {
     this.bitmapPtr = gpa;
     this.l1PageRef = undefined;
@@ -60,11 +70,26 @@ export class VcpuState {
   }
 }
 
+/** What the front's machine maps every existing page to: it keeps no contents. */
+const NO_CONTENTS = new Uint8Array(PAGE_SIZE);
+const NOBODY: ReadonlySet<number> = new Set();
+
 export class Machine {
-  /** Guest memory: GPA -> bitmap page. */
+  /**
+   * Guest memory: GPA -> bitmap page. Without `contents` every page maps to
+   * one shared, never written placeholder: the front only asks whether a page
+   * exists (the entry checks), so it need not keep a second copy of what the
+   * back keeps.
+   */
   readonly memory = new Map<number, Uint8Array>();
   /** Bumped on every L1 store to a page: lets a merge of unchanged inputs skip the OR. */
   private readonly versions = new Map<number, number>();
+  /**
+   * GPA -> the vCPUs whose vmcs12 points at it now: an L1 store to a page
+   * concerns only those, so its cost does not grow with every vCPU seen.
+   * At most one entry per vCPU, however many GPAs the trace names.
+   */
+  private readonly pointers = new Map<number, Set<number>>();
   /** vCPUs in order of first appearance. */
   readonly seen: number[] = [];
   private readonly vcpus: (VcpuState | undefined)[] = new Array(MAX_VCPUS);
@@ -73,8 +98,10 @@ export class Machine {
     private readonly l0: L0Bitmaps,
     /** `--l1-bitmap`: every vCPU starts with use_bitmap = 1 and this page. */
     private readonly l1Bitmap: Uint8Array | null = null,
+    /** Keep the pages' contents (the back, which judges accesses), or only which pages exist (the front). */
+    private readonly contents = true,
   ) {
-    if (l1Bitmap) this.memory.set(L1_BITMAP_GPA, l1Bitmap.slice());
+    if (l1Bitmap) this.memory.set(L1_BITMAP_GPA, contents ? l1Bitmap.slice() : NO_CONTENTS);
   }
 
   vcpu(v: number): VcpuState {
@@ -83,12 +110,34 @@ export class Machine {
       state = new VcpuState(this.l0);
       if (this.l1Bitmap) {
         state.useBitmap = true;
-        state.pointTo(L1_BITMAP_GPA);
+        this.pointTo(v, state, L1_BITMAP_GPA);
       }
       this.vcpus[v] = state;
       this.seen.push(v);
     }
     return state;
+  }
+
+  /** The vCPUs whose vmcs12 MSR-bitmap address is gpa now. */
+  pointingAt(gpa: number): ReadonlySet<number> {
+    return this.pointers.get(gpa) ?? NOBODY;
+  }
+
+  /** `bitmap-ptr` on v, keeping the index of who points where. */
+  private pointTo(v: number, state: VcpuState, gpa: number): void {
+    const old = state.bitmapPtr;
+    if (old !== NO_BITMAP_PTR) {
+      const from = this.pointers.get(old);
+      from?.delete(v);
+      if (from?.size === 0) this.pointers.delete(old);
+    }
+    let to = this.pointers.get(gpa);
+    if (to === undefined) {
+      to = new Set();
+      this.pointers.set(gpa, to);
+    }
+    to.add(v);
+    state.pointTo(gpa);
   }
 
   /** The page at the vCPU's vmcs12 MSR-bitmap address, if it exists. */
@@ -103,7 +152,7 @@ export class Machine {
   page(gpa: number): Uint8Array {
     let page = this.memory.get(gpa);
     if (page === undefined) {
-      page = new Uint8Array(4096);
+      page = this.contents ? new Uint8Array(PAGE_SIZE) : NO_CONTENTS;
       this.memory.set(gpa, page);
     }
     return page;
@@ -120,16 +169,19 @@ export class Machine {
       case Ev.bitmapLoad: {
         if (ev.content === null || ev.content.length !== PAGE_SIZE)
           throw new Error("internal: bitmap-load without a page");
-        this.page(ev.page).set(ev.content);
+        const page = this.page(ev.page);
+        if (this.contents) page.set(ev.content);
         this.pageWritten(ev.page);
         return;
       }
-      case Ev.bitmapSet:
-        writeMsrBits(this.page(ev.page), ev.msr, ev.dir & (DIR_R | DIR_W), ev.flag === 1);
+      case Ev.bitmapSet: {
+        const page = this.page(ev.page);
+        if (this.contents) writeMsrBits(page, ev.msr, ev.dir & (DIR_R | DIR_W), ev.flag === 1);
         this.pageWritten(ev.page);
         return;
+      }
       case Ev.bitmapPtr:
-        state.pointTo(ev.page);
+        this.pointTo(ev.vcpu, state, ev.page);
         return;
       case Ev.useBitmap:
         state.useBitmap = ev.flag === 1;
@@ -145,6 +197,7 @@ export class Machine {
 
   /** Records an L1 store to the page at gpa. */
   private pageWritten(gpa: number): void {
+    if (!this.contents) return; // only merges read versions, and the front merges nothing
     this.versions.set(gpa, (this.versions.get(gpa) ?? 0) + 1);
   }
 

@@ -3,13 +3,14 @@
  * the entry checks), the back judges each batch the front fills and runs the
  * strategies over it. Pure: it takes events and returns results.
  */
-import { type BackOptions, type MsrStats, ReplayBack } from "./back.js";
+import { type BackOptions, ReplayBack } from "./back.js";
 import type { TraceEvent } from "./events.js";
 import { ReplayError, ReplayFront } from "./front.js";
 import type { Machine } from "./machine.js";
+import type { MsrBreakdown } from "./msr-counts.js";
 import { type CostModel, DEFAULT_COST_MODEL, type StrategyResult } from "./results.js";
 
-export { type MsrStats, ReplayError };
+export { ReplayError };
 
 /** A whole replay takes what its back half does. */
 export type ReplayOptions = BackOptions;
@@ -31,7 +32,7 @@ export class Replay {
     });
   }
 
-  /** The machine as the trace left it (vCPUs seen, memory). */
+  /** The machine as the trace left it (vCPUs seen; which pages exist, not their contents). */
   get machine(): Machine {
     return this.front.machine;
   }
@@ -51,7 +52,7 @@ export class Replay {
   }
 
   /** Per-MSR counts of the i-th strategy, busiest first (needs `breakdown`). */
-  breakdown(i: number): MsrStats[] {
+  breakdown(i: number): MsrBreakdown {
     this.front.flush();
     return this.back.breakdown(i);
   }

@@ -73,16 +73,43 @@ export function zeroCounters(): Counters {
 }
 
 /**
+ * est_cycles cannot be given exactly: above 2^53 a double no longer holds
+ * every whole number. The costs are whole numbers (the cost model refuses
+ * others), so below that bound est_cycles is exact.
+ */
+export class InexactEstimateError extends RangeError {
+  constructor(strategy: string, cycles: bigint) {
+    super(
+      `est_cycles of ${strategy} would be ${cycles} cycles, above 2^53 (${Number.MAX_SAFE_INTEGER}) where a number ` +
+        "is no longer exact; give smaller costs",
+    );
+    this.name = "InexactEstimateError";
+  }
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
  * SPEC section 7: l0_exit × l0_handled + l1_exit × l1_exits + M × merges +
  * wp_fault × wp_faults + dirty_check × dirty_checks, where M is the
  * strategy's own merge cost (`merge_sparse` for the sparse strategies).
+ * Summed in integers (BigInt), so the result is exact or refused, never
+ * rounded: the costs are whole numbers, and a product of two numbers each
+ * below 2^53 may not be.
  */
-export function estimateCycles(c: Counters, cost: CostModel, mergeCost: MergeCost = "merge"): number {
-  return (
-    cost.l0_exit * c.l0_handled +
-    cost.l1_exit * c.l1_exits +
-    cost[mergeCost] * c.merges +
-    cost.wp_fault * c.wp_faults +
-    cost.dirty_check * c.dirty_checks
-  );
+export function estimateCycles(
+  c: Counters,
+  cost: CostModel,
+  mergeCost: MergeCost = "merge",
+  strategy = "a strategy",
+): number {
+  const term = (cycles: number, n: number) => BigInt(cycles) * BigInt(n);
+  const total =
+    term(cost.l0_exit, c.l0_handled) +
+    term(cost.l1_exit, c.l1_exits) +
+    term(cost[mergeCost], c.merges) +
+    term(cost.wp_fault, c.wp_faults) +
+    term(cost.dirty_check, c.dirty_checks);
+  if (total > MAX_EXACT) throw new InexactEstimateError(strategy, total);
+  return Number(total);
 }

@@ -17,7 +17,14 @@ export class ShadowBitmaps {
   private readonly builtFromVersion = new Float64Array(MAX_VCPUS);
   /** The machine's epoch at the last build: unchanged, the inputs are too. */
   private readonly builtInEpoch = new Float64Array(MAX_VCPUS).fill(-1);
-  private readonly stale = new Uint8Array(MAX_VCPUS);
+  /**
+   * GPA -> how many times markStale() hit it. A shadow is stale when its
+   * page's count moved since its build: marking is then O(1), not a scan of
+   * every vCPU for the shadows built from the page.
+   */
+  private readonly staleMarks = new Map<number, number>();
+  /** The page's staleMarks count at the build. */
+  private readonly builtAtMark = new Float64Array(MAX_VCPUS);
 
   constructor(
     private readonly machine: Machine,
@@ -35,9 +42,13 @@ export class ShadowBitmaps {
     );
   }
 
-  /** builtFromNow, and not marked stale (by a write-protection fault). */
+  /** builtFromNow, and not marked stale (by a write-protection fault) since the build. */
   isCurrent(v: number, state: VcpuState): boolean {
-    return this.stale[v] === 0 && this.builtFromNow(v, state);
+    return this.builtFromNow(v, state) && this.builtAtMark[v] === this.marksOf(state.bitmapPtr);
+  }
+
+  private marksOf(gpa: number): number {
+    return this.staleMarks.get(gpa) ?? 0;
   }
 
   /**
@@ -53,15 +64,13 @@ export class ShadowBitmaps {
   build(v: number, state: VcpuState): Uint8Array {
     this.counters.merges++;
     let shadow = this.shadow[v];
-    if (shadow !== undefined && this.builtInEpoch[v] === this.machine.epoch) {
-      this.stale[v] = 0;
-      return shadow;
-    }
-    this.builtInEpoch[v] = this.machine.epoch;
     const gpa = state.bitmapPtr;
+    // A build is never stale: it takes the page's stale marks as of now.
+    this.builtAtMark[v] = this.marksOf(gpa);
+    if (shadow !== undefined && this.builtInEpoch[v] === this.machine.epoch) return shadow;
+    this.builtInEpoch[v] = this.machine.epoch;
     const version = this.machine.pageVersion(gpa);
     const unchanged = shadow !== undefined && this.builtFromNow(v, state) && this.builtFromVersion[v] === version;
-    this.stale[v] = 0;
     // The merge is counted either way; the work itself is skipped when its
     // inputs are the very ones of the last merge (eager strategies re-merge
     // the same inputs a lot).
@@ -88,10 +97,8 @@ export class ShadowBitmaps {
     return shadow;
   }
 
-  /** Marks every vCPU's shadow built from gpa as stale. */
+  /** Marks every vCPU's shadow built from gpa as stale, in O(1) (see staleMarks). */
   markStale(gpa: number): void {
-    for (const v of this.machine.seen) {
-      if (this.shadow[v] !== undefined && this.builtFromGpa[v] === gpa) this.stale[v] = 1;
-    }
+    this.staleMarks.set(gpa, this.marksOf(gpa) + 1);
   }
 }

@@ -1,7 +1,8 @@
 /** `validate` output. */
 import { EVENT_NAMES } from "../engine/events.js";
+import { printable } from "../io/printable.js";
 import { msrName } from "../msr/names.js";
-import type { TraceSummary } from "../summary.js";
+import { DISTINCT_COUNT_LIMIT, type DistinctValues, type TraceSummary } from "../summary.js";
 import { JSON_SCHEMA_VERSION } from "./json.js";
 import type { Style } from "./style.js";
 import { count, textTable } from "./text-table.js";
@@ -12,6 +13,22 @@ const named = (msr: number) => {
   return name ? `${hex(msr)} ${name}` : hex(msr);
 };
 
+/** "pages (2): 0x3000, 0x4000", bounded: at most DISTINCT_LIST_LIMIT listed, and how many more. */
+function listing(title: string, values: DistinctValues, show: (n: number) => string): string {
+  const listed = values.lowest();
+  if (listed.length === 0) return `${title} (0): none`;
+  const more = values.count - listed.length;
+  if (!values.exact) {
+    return (
+      `${title} (more than ${count(values.count)}): the lowest ${count(listed.length)} of the first ` +
+      `${count(DISTINCT_COUNT_LIMIT)} distinct: ${listed.map(show).join(", ")}, and more ` +
+      `(distinct ${title} are counted up to ${count(DISTINCT_COUNT_LIMIT)})`
+    );
+  }
+  const tail = more > 0 ? `, and ${count(more)} more` : "";
+  return `${title} (${count(values.count)}): ${listed.map(show).join(", ")}${tail}`;
+}
+
 export function renderSummaryTable(trace: string, s: TraceSummary, style: Style): string {
   const events = textTable(
     [
@@ -20,18 +37,26 @@ export function renderSummaryTable(trace: string, s: TraceSummary, style: Style)
     ],
     EVENT_NAMES.map((name, i) => [name, count(s.byEvent[i] ?? 0)]),
   );
+  const total = s.events;
+  const vcpus = s.vcpus;
   const lines = [
-    `${trace}: ${style.green("valid")}, ${count(s.events)} events`,
+    `${printable(trace)}: ${style.green("valid")}, ${count(total)} ${total === 1 ? "event" : "events"}`,
     "",
     events,
     "",
-    `vCPUs (${s.vcpus.length}): ${s.vcpus.join(", ")}`,
-    `pages (${s.pages.length}): ${s.pages.map(hex).join(", ") || "none"}`,
-    `MSRs (${s.msrs.length}): ${s.msrs.map(named).join(", ") || "none"}`,
+    `vCPUs (${count(vcpus.length)}): ${vcpus.join(", ")}`,
+    listing("pages", s.pages, hex),
+    listing("MSRs", s.msrs, named),
   ];
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * `pages` and `msrs` list at most DISTINCT_LIST_LIMIT values, the lowest;
+ * `pages_total` and `msrs_total` count them all, exactly when
+ * `pages_total_exact` (`msrs_total_exact`) is true, and otherwise are the
+ * DISTINCT_COUNT_LIMIT counted, a lower bound.
+ */
 export function renderSummaryJson(trace: string, s: TraceSummary): string {
   const out = {
     schema: JSON_SCHEMA_VERSION,
@@ -40,8 +65,12 @@ export function renderSummaryJson(trace: string, s: TraceSummary): string {
     events: s.events,
     by_event: Object.fromEntries(EVENT_NAMES.map((name, i) => [name, s.byEvent[i] ?? 0])),
     vcpus: s.vcpus,
-    pages: s.pages.map(hex),
-    msrs: s.msrs.map((msr) => ({ msr: hex(msr), name: msrName(msr) ?? null })),
+    pages: s.pages.lowest().map(hex),
+    pages_total: s.pages.count,
+    pages_total_exact: s.pages.exact,
+    msrs: s.msrs.lowest().map((msr) => ({ msr: hex(msr), name: msrName(msr) ?? null })),
+    msrs_total: s.msrs.count,
+    msrs_total_exact: s.msrs.exact,
   };
   return `${JSON.stringify(out, null, 2)}\n`;
 }

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { filledPage } from "../../engine/bitmap.js";
-import { Replay } from "../../engine/replay.js";
-import { readTrace } from "../../io/trace-reader.js";
+import { ReplayFront } from "../../engine/front.js";
+import { outputFile } from "../../io/output.js";
+import { readTrace, shownName } from "../../io/trace-reader.js";
 import { renderSummaryJson, renderSummaryTable } from "../../render/summary.js";
 import { TraceSummary } from "../../summary.js";
 import { destination } from "../emit.js";
 import { L1_PROFILE_NAMES, parseOptions, ValidateOptions } from "../options.js";
-import { l1Bitmap } from "../setup.js";
+import { checkSnapshotDirs, l1Bitmap } from "../setup.js";
 import { collect, examples } from "./shared.js";
 
 export function registerValidate(program: Command): void {
@@ -27,29 +28,35 @@ export function registerValidate(program: Command): void {
       [],
     )
     .option("-f, --format <format>", "output format: table, json", "table")
-    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
+    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout (-)")
     .addHelpText(
       "after",
       examples("nvmx-replay validate traces/linux-kvm.csv", "nvmx-replay validate my-trace.csv --format json"),
     )
     .action(async (trace: string, raw: unknown) => {
       const options = parseOptions(ValidateOptions, raw);
+      checkSnapshotDirs(options.snapshotsDir);
       const l1 = l1Bitmap(options);
       const out = await destination(options.output, [trace, options.l1Bitmap ?? ""]);
-      // No strategies: the machine alone checks entries; L0's bitmap plays no part.
+      // No strategies: the front alone checks entries (and keeps no page
+      // contents, only which pages exist); L0's bitmap plays no part, and
+      // its batches are dropped as they fill.
       const l0 = filledPage(true);
-      const machine = new Replay({ strategies: [], l0: { longmode: l0, legacy: l0 }, l1Bitmap: l1 });
+      const machine = new ReplayFront({ l0: { longmode: l0, legacy: l0 }, l1Bitmap: l1, emit: () => undefined });
       const summary = new TraceSummary();
       await readTrace({
         file: trace,
         snapshotDirs: options.snapshotsDir,
+        outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
         onEvent: (ev) => {
           machine.apply(ev);
           summary.add(ev);
         },
       });
+      // Named as the other commands name it: "-" is <stdin>.
+      const shown = shownName(trace);
       await out.write(
-        options.format === "json" ? renderSummaryJson(trace, summary) : renderSummaryTable(trace, summary, out.style),
+        options.format === "json" ? renderSummaryJson(shown, summary) : renderSummaryTable(shown, summary, out.style),
       );
     });
 }

@@ -1,0 +1,119 @@
+/**
+ * Per-MSR, per-direction delivery counts of one strategy (`replay`'s
+ * breakdown), kept in columns: a trace may touch millions of distinct MSRs,
+ * and typed arrays cost a few bytes per MSR where an object each costs some
+ * hundred, and they cross to another thread as one copy of their bytes.
+ */
+import { Delivery } from "./strategy.js";
+
+/** The breakdown, busiest first: row i is msr[i] in direction write[i]. */
+export interface MsrBreakdown {
+  readonly length: number;
+  readonly msr: Float64Array;
+  /** 1 for WRMSR, 0 for RDMSR. */
+  readonly write: Uint8Array;
+  readonly accesses: Float64Array;
+  readonly l0_exits: Float64Array;
+  readonly l1_exits: Float64Array;
+  readonly no_exit: Float64Array;
+}
+
+/** One row of a breakdown. */
+export interface MsrStats {
+  readonly msr: number;
+  readonly write: boolean;
+  readonly accesses: number;
+  readonly l0_exits: number;
+  readonly l1_exits: number;
+  readonly no_exit: number;
+}
+
+export function msrRow(b: MsrBreakdown, i: number): MsrStats {
+  return {
+    msr: b.msr[i] as number,
+    write: b.write[i] === 1,
+    accesses: b.accesses[i] as number,
+    l0_exits: b.l0_exits[i] as number,
+    l1_exits: b.l1_exits[i] as number,
+    no_exit: b.no_exit[i] as number,
+  };
+}
+
+const FIRST_CAPACITY = 64;
+/** The counts of one row: accesses, then one per Delivery, at 1 + its code. */
+const COLUMNS = 4;
+const ACCESSES = 0;
+const NONE_COUNT = 1 + Delivery.none;
+const L0_COUNT = 1 + Delivery.l0;
+const L1_COUNT = 1 + Delivery.l1;
+
+export class MsrCounts {
+  /** (msr × 2 + write) -> row. */
+  private readonly rows = new Map<number, number>();
+  private keys = new Float64Array(FIRST_CAPACITY);
+  /** COLUMNS counts per row. */
+  private counts = new Float64Array(FIRST_CAPACITY * COLUMNS);
+
+  add(msr: number, write: boolean, delivery: Delivery): void {
+    const key = msr * 2 + (write ? 1 : 0);
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      row = this.rows.size;
+      if (row === this.keys.length) this.grow();
+      this.keys[row] = key;
+      this.rows.set(key, row);
+    }
+    const at = row * COLUMNS;
+    const counts = this.counts;
+    counts[at + ACCESSES] = (counts[at + ACCESSES] as number) + 1;
+    const column = at + 1 + delivery;
+    counts[column] = (counts[column] as number) + 1;
+  }
+
+  private grow(): void {
+    const keys = new Float64Array(this.keys.length * 2);
+    keys.set(this.keys);
+    this.keys = keys;
+    const counts = new Float64Array(this.counts.length * 2);
+    counts.set(this.counts);
+    this.counts = counts;
+  }
+
+  /** Busiest first; ties by MSR, then reads before writes. */
+  breakdown(): MsrBreakdown {
+    const n = this.rows.size;
+    const { keys, counts } = this;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort(
+      (a, b) =>
+        (counts[b * COLUMNS] as number) - (counts[a * COLUMNS] as number) || (keys[a] as number) - (keys[b] as number),
+    );
+    const out = {
+      length: n,
+      msr: new Float64Array(n),
+      write: new Uint8Array(n),
+      accesses: new Float64Array(n),
+      l0_exits: new Float64Array(n),
+      l1_exits: new Float64Array(n),
+      no_exit: new Float64Array(n),
+    };
+    for (let i = 0; i < n; i++) {
+      const row = order[i] as number;
+      const key = keys[row] as number;
+      const at = row * COLUMNS;
+      out.msr[i] = Math.floor(key / 2);
+      out.write[i] = key % 2;
+      out.accesses[i] = counts[at + ACCESSES] as number;
+      out.no_exit[i] = counts[at + NONE_COUNT] as number;
+      out.l1_exits[i] = counts[at + L1_COUNT] as number;
+      out.l0_exits[i] = (counts[at + L0_COUNT] as number) + (counts[at + L1_COUNT] as number);
+    }
+    return out;
+  }
+}
+
+/** A breakdown with no rows (a strategy replayed without one). */
+export function emptyBreakdown(): MsrBreakdown {
+  return new MsrCounts().breakdown();
+}
