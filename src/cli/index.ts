@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError } from "commander";
 import pkg from "../../package.json" with { type: "json" };
-import { InputError } from "../io/errors.js";
+import { InputError, MAX_MESSAGE, oneLine } from "../io/errors.js";
+import { stdoutWriteError } from "../io/output.js";
 import { registerBitmap } from "./commands/bitmap.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerGen } from "./commands/gen.js";
@@ -14,7 +15,7 @@ import { registerReplay } from "./commands/replay.js";
 import { examples } from "./commands/shared.js";
 import { registerValidate } from "./commands/validate.js";
 import { isEpipe } from "./emit.js";
-import { EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { EXIT_INPUT, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, SomeTracesFailed, UsageError } from "./errors.js";
 
 export function buildProgram(): Command {
   const program = new Command("nvmx-replay")
@@ -24,6 +25,9 @@ export function buildProgram(): Command {
     )
     .version(pkg.version, "-V, --version")
     .exitOverride()
+    // commander quotes the user's argument in its own errors (an unknown option): bound those
+    // lines too. Set before the commands are added, which copy it.
+    .configureOutput({ outputError: (text, write) => write(boundedCommanderError(text)) })
     .addHelpText(
       "after",
       examples(
@@ -44,9 +48,17 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  // `| head` closes the pipe early: stop writing, quietly, with status 0.
+  // `| head` closes the pipe early: stop writing, quietly, with status 0. Any
+  // other failure (a full disk: `> /dev/full`) is one line and status 1, also
+  // for writes no command awaits (the lists, `--help`).
   process.stdout.on("error", (error) => {
-    if (!isEpipe(error)) throw error;
+    if (isEpipe(error)) return;
+    say(stdoutWriteError(error).message);
+    process.exitCode = EXIT_INPUT;
+  });
+  // Nowhere is left to report a failing stderr; it must not crash the process either.
+  process.stderr.on("error", () => {
+    process.exitCode = EXIT_INPUT;
   });
   const program = buildProgram();
   try {
@@ -56,6 +68,22 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+/** commander's error text as it is, unless it is too long for one line (MAX_MESSAGE): then escaped and cut. */
+function boundedCommanderError(text: string): string {
+  return text.length <= MAX_MESSAGE ? text : `${oneLine(text.trimEnd())}\n`;
+}
+
+/** Lines already on stderr: a stdout failure reaches both the write's caller and the stream's listener. */
+const said = new Set<string>();
+
+/** Writes one line on stderr, escaped and bounded (errors.ts oneLine), unless it was said already. */
+function say(line: string): void {
+  const text = oneLine(line);
+  if (said.has(text)) return;
+  said.add(text);
+  process.stderr.write(`${text}\n`);
+}
+
 /** Prints one line for the user and returns the exit status. */
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
@@ -63,15 +91,20 @@ function report(error: unknown): number {
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`error: ${error.message}\n`);
+    say(`error: ${error.message}`);
     return EXIT_USAGE;
   }
   if (error instanceof InputError) {
-    process.stderr.write(`${error.message}\n`);
+    say(error.message);
     return EXIT_INPUT;
   }
+  if (error instanceof SomeTracesFailed) {
+    // --keep-going: the good traces' results are written, each failure was named already.
+    say(`nvmx-replay: ${error.message}`);
+    return EXIT_SOME_FAILED;
+  }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`nvmx-replay: internal error: ${message}\n`);
+  say(`nvmx-replay: internal error: ${message}`);
   if (process.env.NVMX_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   return EXIT_INPUT;
 }

@@ -1,12 +1,13 @@
 /**
  * `import`'s I/O: streams kernel trace text (a file or stdin, gzip or not)
  * line by line through the Importer and streams the rows out, to stdout or
- * to a temporary file renamed over `-o FILE` once complete. Memory does not
- * grow with the input: only a line that spans two chunks is copied.
+ * to `-o FILE` by the rules of every output (src/io/output.ts: a temporary
+ * file renamed over it once complete; a FIFO or device written into). Memory
+ * does not grow with the input: only a line that spans two chunks is copied.
  */
-import { AtomicStreamWriter } from "../gen/writer.js";
 import { at, InputError, reason } from "../io/errors.js";
-import { refuseOverwritingInput } from "../io/output.js";
+import { OutputFile, refuseOverwritingInput, stdoutWriteError } from "../io/output.js";
+import { printable } from "../io/printable.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 import { count as formatCount } from "../render/text-table.js";
 import { Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
@@ -26,9 +27,13 @@ export interface ImportOptions {
   readonly strict: boolean;
 }
 
-/** How an input is named in messages. */
+/**
+ * How an input is named in messages and in the trace's header comments: its
+ * control characters escaped, since a newline in a file name would otherwise
+ * end the `#` comment and inject rows into the trace written.
+ */
 export function shownInput(file: string): string {
-  return file === STDIN ? "<stdin>" : file;
+  return file === STDIN ? "<stdin>" : printable(file);
 }
 
 export async function importTrace(options: ImportOptions): Promise<ImportStats> {
@@ -178,13 +183,13 @@ interface Sink {
   abort(): Promise<void>;
 }
 
-/** `-o FILE`: a temporary file beside it, renamed over it at the end. */
+/** `-o FILE`: a temporary file beside it, renamed over it at the end (or a FIFO or device, written into). */
 class FileSink implements Sink {
   readonly closed = false;
-  private constructor(private readonly writer: AtomicStreamWriter) {}
+  private constructor(private readonly writer: OutputFile) {}
 
   static async open(path: string): Promise<FileSink> {
-    return new FileSink(await AtomicStreamWriter.open(path));
+    return new FileSink(await OutputFile.open(path));
   }
 
   write(text: string): Promise<void> {
@@ -206,7 +211,7 @@ class StdoutSink implements Sink {
   private failure: Error | null = null;
   private readonly onError = (error: Error): void => {
     if ((error as NodeJS.ErrnoException).code === "EPIPE") this.closed = true;
-    else this.failure ??= error;
+    else this.failure ??= stdoutWriteError(error); // one line naming stdout, not the input
   };
 
   constructor() {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseCount } from "../../gen/count.js";
 import { generateTrace } from "../../gen/generate.js";
 import { findWorkload, WORKLOADS } from "../../gen/registry.js";
+import { STDOUT_ARG } from "../../io/output.js";
 import { UsageError } from "../errors.js";
 import { parseOptions } from "../options.js";
 import { examples } from "./shared.js";
@@ -14,7 +15,10 @@ const GenOptions = z.object({
   output: z
     .string({ error: "is required: the trace file to write (-o FILE)" })
     .min(1, { error: "is required: the trace file to write (-o FILE)" })
-    .refine((path) => !/[\r\n]/.test(path), { error: "a file name with a line break cannot be named in the trace" }),
+    .refine((path) => !/[\r\n]/.test(path), { error: "a file name with a line break cannot be named in the trace" })
+    .refine((path) => path !== STDOUT_ARG, {
+      error: "names a file: gen writes a trace and its snapshots beside it, so not stdout (-)",
+    }),
   events: z.string({ error: "is required: how many events to write (e.g. --events 1M)" }).transform((text, ctx) => {
     const n = parseCount(text);
     if (typeof n === "string") {

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { importTrace, shownInput } from "../../import/run.js";
 import { renderSummary } from "../../import/summary.js";
+import { outputFile } from "../../io/output.js";
+import { printable } from "../../io/printable.js";
 import { parseOptions } from "../options.js";
 import { examples } from "./shared.js";
 
@@ -24,7 +26,10 @@ export function registerImport(program: Command): void {
         "compare or replay with --l1-bitmap. See docs/recording.md for how to record one.",
     )
     .argument("<file>", "kernel trace text, or - for stdin")
-    .option("-o, --output <file>", "write the trace to FILE (a temporary file renamed at the end) instead of stdout")
+    .option(
+      "-o, --output <file>",
+      "write the trace to FILE (a temporary file renamed at the end) instead of stdout (-)",
+    )
     .option("--strict", "a malformed kvm_* payload is an error naming its line (by default it is skipped and counted)")
     .addHelpText(
       "after",
@@ -38,7 +43,10 @@ export function registerImport(program: Command): void {
     )
     .action(async (file: string, raw: unknown) => {
       const options = parseOptions(ImportOptions, raw);
-      const stats = await importTrace({ file, output: options.output, strict: options.strict });
-      process.stderr.write(renderSummary(shownInput(file), options.output ?? null, stats));
+      const target = outputFile(options.output);
+      const stats = await importTrace({ file, output: target, strict: options.strict });
+      // Both names escaped: a control character in a file name must not reach the terminal raw.
+      const output = target === undefined ? null : printable(target);
+      process.stderr.write(renderSummary(shownInput(file), output, stats));
     });
 }
