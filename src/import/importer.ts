@@ -14,6 +14,14 @@
  * seen on the same thread (pid); otherwise the thread's rank in order of first
  * appearance among the lines of the events above (0, 1, 2, …). Lines in the
  * short layout have no thread: they count as one anonymous thread.
+ *
+ * Memory stays flat whatever the number of threads (a trace may hold
+ * millions of short-lived ones). Ranks: only the first MAX_VCPUS threads can
+ * get a rank that is a vCPU number, and ranks never change, so only those
+ * are kept; a later thread's rank is out of range, as it always was. The last
+ * `vcpu N`: kept for the MAX_HINTED_THREADS threads seen most recently; a
+ * thread not seen since that many others were is forgotten (counted in
+ * `forgottenThreads`) and numbered by the rules after the hint again.
  */
 import { MAX_VCPUS } from "../engine/machine.js";
 import { at, InputError } from "../io/errors.js";
@@ -75,6 +83,8 @@ export interface ImportStats {
   readonly vcpus: Set<number>;
   /** The first line skipped as malformed, for the summary. */
   firstMalformed: number | null;
+  /** Threads whose last `vcpu N` was forgotten to keep memory flat (see MAX_HINTED_THREADS). */
+  forgottenThreads: number;
 }
 
 export function rowCount(stats: ImportStats): number {
@@ -92,6 +102,13 @@ const ENTRY_EVENTS = new Set(["kvm_nested_vmenter", "kvm_nested_vmrun"]);
 const HINT_EVENTS = new Set(["kvm_exit", "kvm_entry", "kvm_nested_vmexit"]);
 const MAX_SHOWN_PAYLOAD = 100;
 
+/**
+ * Threads whose last `vcpu N` is remembered: 16 per possible vCPU, so that
+ * every vCPU thread of a trace that also holds many other (or restarted)
+ * threads stays remembered while it keeps running.
+ */
+export const MAX_HINTED_THREADS = 16 * MAX_VCPUS;
+
 export class Importer {
   readonly stats: ImportStats = {
     lines: 0,
@@ -106,10 +123,14 @@ export class Importer {
     vcpuSources: { task: 0, hint: 0, order: 0 },
     vcpus: new Set(),
     firstMalformed: null,
+    forgottenThreads: 0,
   };
-  /** Thread -> the last `vcpu N` seen on it. */
+  /**
+   * Thread -> the last `vcpu N` seen on it, least recently seen first (a Map
+   * keeps insertion order; a thread seen again is moved to the end).
+   */
   private readonly learned = new Map<string, number>();
-  /** Thread -> its rank in order of first appearance. */
+  /** Thread -> its rank in order of first appearance, for the first MAX_VCPUS threads only. */
   private readonly order = new Map<string, number>();
 
   /**
@@ -172,7 +193,7 @@ export class Importer {
       const key = parsed.pid ?? "";
       this.rank(key);
       const vcpu = vcpuFromPayload(parsed.payload);
-      if (vcpu !== null && vcpu < MAX_VCPUS) this.learned.set(key, vcpu);
+      if (vcpu !== null && vcpu < MAX_VCPUS) this.learn(key, vcpu);
       stats.hints++;
       return null;
     }
@@ -197,13 +218,40 @@ export class Importer {
     return this.skipLine("malformed");
   }
 
+  /** The thread's rank, or MAX_VCPUS for any thread after the first MAX_VCPUS (out of range either way). */
   private rank(key: string): number {
     let rank = this.order.get(key);
     if (rank === undefined) {
+      if (this.order.size >= MAX_VCPUS) return MAX_VCPUS;
       rank = this.order.size;
       this.order.set(key, rank);
     }
     return rank;
+  }
+
+  /** Remembers the thread's `vcpu N`, forgetting the least recently seen thread beyond the cap. */
+  private learn(key: string, vcpu: number): void {
+    const learned = this.learned;
+    if (!learned.delete(key) && learned.size >= MAX_HINTED_THREADS) {
+      learned.delete(learned.keys().next().value as string);
+      this.stats.forgottenThreads++;
+    }
+    learned.set(key, vcpu);
+  }
+
+  /** The thread's remembered `vcpu N`, or null; a thread seen is now the most recently seen. */
+  private hint(key: string): number | null {
+    const learned = this.learned;
+    const vcpu = learned.get(key);
+    if (vcpu === undefined) return null;
+    learned.delete(key);
+    learned.set(key, vcpu);
+    return vcpu;
+  }
+
+  /** Threads kept in memory (ranked or remembered): at most MAX_VCPUS + MAX_HINTED_THREADS. */
+  get threadsKept(): number {
+    return this.order.size + this.learned.size;
   }
 
   /** The line's vCPU by the three rules, or null when it is out of range. */
@@ -214,7 +262,7 @@ export class Importer {
     let vcpu = vcpuFromTask(line.task);
     let source: VcpuSource = "task";
     if (vcpu === null) {
-      vcpu = this.learned.get(key) ?? null;
+      vcpu = this.hint(key);
       source = "hint";
     }
     if (vcpu === null) {

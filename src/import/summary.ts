@@ -3,7 +3,15 @@
  * trace it writes, and the summary it prints on stderr.
  */
 import { count } from "../render/text-table.js";
-import { CSV_HEADER, type ImportStats, rowCount, SKIP_LABELS, SKIP_REASONS, skippedCount } from "./importer.js";
+import {
+  CSV_HEADER,
+  type ImportStats,
+  MAX_HINTED_THREADS,
+  rowCount,
+  SKIP_LABELS,
+  SKIP_REASONS,
+  skippedCount,
+} from "./importer.js";
 
 /** The comment block that opens an imported trace. */
 export function headerComments(input: string): string {
@@ -70,6 +78,13 @@ export function renderSummary(input: string, output: string | null, stats: Impor
       note = `first on line ${stats.firstMalformed}; --strict stops there`;
     if (reason === "lost" && skipped > 0) note = "events were lost while recording: counts are low";
     rows.push([`  ${SKIP_LABELS[reason]}`, count(skipped), note]);
+  }
+  if (stats.forgottenThreads > 0) {
+    rows.push([
+      "threads forgotten",
+      count(stats.forgottenThreads),
+      `their last vcpu N: only the ${count(MAX_HINTED_THREADS)} threads seen most recently are remembered`,
+    ]);
   }
   const width = Math.max(...rows.map((r) => r[0].length));
   const numWidth = Math.max(...rows.map((r) => r[1].length));

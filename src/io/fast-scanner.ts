@@ -7,8 +7,11 @@
  *   handed, as strings, to the TraceRows decoder the csv-parse path uses, so
  *   errors are word for word the same;
  * - a line that is not plain (a quote, a control or non-ASCII byte, more
- *   fields than the header) stops it: the caller hands that line and the rest
- *   of the input to csv-parse.
+ *   fields than the header) starts a record it hands, whole, to the record
+ *   decoder (csv-parse on that record alone), then it goes on with the next
+ *   line. The record ends at the first line end outside quotes; it is kept
+ *   until then within the same limits as a line (MAX_LINE a line, MAX_ROW
+ *   the record), so an unclosed quote cannot make it keep the input.
  */
 
 import type { TraceEvent } from "../engine/events.js";
@@ -51,23 +54,71 @@ for (let i = 0; i < 6; i++) {
   HEX[0x61 + i] = 10 + i;
 }
 
-/** Where the fast path stopped: this line and everything after go to csv-parse. */
+/**
+ * A CSV row may span lines (a quoted field holding a line end), but never
+ * more than this: beyond it the row is refused, so that an unclosed quote
+ * cannot make the reader keep the rest of a trace in memory. Twice the line
+ * limit, so that csv-parse's own limit (MAX_LINE characters of field text in
+ * a row) is met first on any row of ordinary text and gives the exact error.
+ */
+export const MAX_ROW = 2 * MAX_LINE;
+export const ROW_TOO_LONG = `a CSV row longer than 2 MiB (${MAX_ROW} bytes) over several lines: is a quote left open?`;
+
+/**
+ * Where the fast path stopped: this line and everything after need the
+ * record decoder, which the caller loads and installs (`fallback`) before
+ * pushing `rest` again.
+ */
 export interface Handover {
   /** The bytes from the start of the line the scanner could not take (a copy). */
   readonly rest: Buffer;
   /** That line's number (1-based). */
   readonly line: number;
+  /** The input had ended: push `rest`, then call finish() again. */
+  readonly atEnd: boolean;
 }
+
+/**
+ * Decodes one CSV record the scanner cannot take (quotes, odd bytes, more
+ * fields than the header): csv-parse does the CSV, TraceRows the rest, as
+ * on the reference path, so results and errors are csv-parse's.
+ */
+export interface RecordDecoder {
+  /**
+   * Decodes `bytes`, whole lines starting on line `firstLine` (the last one
+   * without its "\n" only when the input ends there), and returns the events
+   * it delivered. Throws the error the reference path would report.
+   * With `probe`, the bytes are the start of a record cut short: only an
+   * error within them is thrown (a quote left open is not one) and nothing
+   * is delivered.
+   */
+  take(bytes: Buffer, firstLine: number, mode: "record" | "last" | "probe"): number;
+}
+
+/** lines(): the rest of the buffer was kept as the start of an open record. */
+const CARRIED = -2;
 
 export class FastScanner {
   /** Lines fully handled so far. */
   line = 0;
   /** Events handed to the callback. */
   events = 0;
-  /** The header line as it was, for restarting csv-parse after it. */
+  /** The header line as it was (null until read, or "" when the record decoder read it). */
   headerText: string | null = null;
+  /** Decodes the records that are not plain; until it is installed, such a record ends the scan (a Handover). */
+  fallback: RecordDecoder | null = null;
   /** Bytes of a line that began in an earlier chunk (a copy). */
   private carry: Buffer | null = null;
+  /**
+   * The start of a record that is not plain and did not end in its chunk
+   * (a quoted field goes on past a line end): its parts, their length, and
+   * the bytes of its last line so far. Null when there is none.
+   */
+  private record: Buffer[] | null = null;
+  private recordBytes = 0;
+  private recordLineBytes = 0;
+  /** Quotes seen in the open record, mod 2: a line end with an even count ends it (RFC 4180). */
+  private quotes = 0;
   private bomChecked = false;
   /** finish() is taking a last line, whose "\n" it added. */
   private finishing = false;
@@ -90,7 +141,7 @@ export class FastScanner {
 
   /**
    * Takes the next chunk, which the caller may reuse once this returns.
-   * Returns a Handover when csv-parse must take over.
+   * Returns a Handover when a record needs the decoder and none is installed.
    */
   push(chunk: Buffer): Handover | null {
     // Lines within a chunk are then shorter than MAX_LINE; longer ones are carried.
@@ -98,7 +149,7 @@ export class FastScanner {
       for (let at = 0; at < chunk.length; at += MAX_LINE) {
         const handover = this.push(chunk.subarray(at, Math.min(at + MAX_LINE, chunk.length)));
         if (handover !== null) {
-          return { rest: Buffer.concat([handover.rest, chunk.subarray(at + MAX_LINE)]), line: handover.line };
+          return { ...handover, rest: Buffer.concat([handover.rest, chunk.subarray(at + MAX_LINE)]) };
         }
       }
       return null;
@@ -115,6 +166,13 @@ export class FastScanner {
       // csv-parse's `bom` option drops a UTF-8 BOM the same way.
       if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3;
     }
+    if (this.record !== null) {
+      // Go on with the record the last chunk left open.
+      const end = this.recordEnd(chunk, 0);
+      if (end < 0) return null;
+      this.takeRecord(Buffer.concat([...this.closeRecord(), chunk.subarray(0, end + 1)]), "record");
+      pos = end + 1;
+    }
     const last = chunk.lastIndexOf(NL);
     if (this.carry !== null) {
       // Finish the line the last chunk left open.
@@ -126,8 +184,10 @@ export class FastScanner {
       const first = chunk.indexOf(NL);
       const line = Buffer.concat([this.carry, chunk.subarray(0, first + 1)]);
       this.carry = null;
-      if (this.lines(line, 0, line.length - 1) >= 0)
-        return this.handover(Buffer.concat([line, chunk.subarray(first + 1)]), 0);
+      const stopped = this.lines(line, 0, line.length - 1);
+      if (stopped >= 0) return this.handover(Buffer.concat([line, chunk.subarray(first + 1)]), 0);
+      // A record that began on that line and goes on in this chunk.
+      if (stopped === CARRIED) return this.push(chunk.subarray(first + 1));
       pos = first + 1;
     }
     if (last < pos) {
@@ -136,6 +196,7 @@ export class FastScanner {
     }
     const stopped = this.lines(chunk, pos, last);
     if (stopped >= 0) return this.handover(chunk, stopped);
+    if (stopped === CARRIED) return null;
     if (last + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(last + 1));
     return null;
   }
@@ -153,6 +214,11 @@ export class FastScanner {
   /** The input ended: takes a last line with no line end. */
   finish(): Handover | null {
     this.finishing = true;
+    if (this.record !== null) {
+      // A record still open: the decoder reports the quote left open (or what comes before it).
+      this.takeRecord(Buffer.concat(this.closeRecord()), "last");
+      return null;
+    }
     const carry = this.carry;
     this.carry = null;
     if (carry === null || carry.length === 0) return null;
@@ -161,27 +227,117 @@ export class FastScanner {
     if (start === carry.length) return null;
     const rest = carry.subarray(start);
     const line = Buffer.concat([rest, Buffer.from([NL])]);
-    const stopped = this.lines(line, 0, line.length - 1);
-    // Hand over from the line that stopped, without the "\n" added here.
-    return stopped >= 0 ? this.handover(rest, stopped) : null;
+    // (Several lines when the whole input is shorter than a BOM.)
+    this.buf = line;
+    let pos = 0;
+    while (pos < line.length) {
+      const next = this.takeLine(line, pos);
+      if (next < 0) break;
+      pos = next;
+    }
+    if (pos >= line.length) return null;
+    // Decoded without the "\n" added here: a CR before the end is data, not a line end.
+    if (this.fallback === null) return { ...this.handover(rest, pos), atEnd: true };
+    this.takeRecord(rest.subarray(pos), "last");
+    return null;
   }
 
   private handover(buf: Buffer, at: number): Handover {
-    return { rest: Buffer.from(buf.subarray(at)), line: this.line + 1 };
+    return { rest: Buffer.from(buf.subarray(at)), line: this.line + 1, atEnd: false };
   }
 
   /**
-   * Takes the lines in [pos, last], where buf[last] is "\n". Returns -1, or
-   * the start of a line it cannot take.
+   * Takes the lines in [pos, last], where buf[last] is "\n". Returns -1 when
+   * done, the start of a line it cannot take when there is no decoder, or
+   * CARRIED when a record that is not plain goes on past the buffer.
    */
   private lines(buf: Buffer, pos: number, last: number): number {
     this.buf = buf;
     while (pos <= last) {
       const next = this.takeLine(buf, pos);
-      if (next < 0) return pos;
-      pos = next;
+      if (next >= 0) {
+        pos = next;
+        continue;
+      }
+      if (this.fallback === null) return pos;
+      this.startRecord();
+      let end = this.recordEnd(buf, pos);
+      if (end < 0) return CARRIED;
+      this.closeRecord();
+      // The records after it that are not plain either join it: csv-parse is called once
+      // for a run of them, not once a row (a trace quoted throughout is one run a chunk).
+      while (end < last && !plainLine(buf, end + 1)) {
+        const next = quotedEnd(buf, end + 1);
+        if (next < 0) break; // ends in a later chunk: the next record taken alone
+        end = next;
+      }
+      this.takeRecord(buf.subarray(pos, end + 1), "record");
+      this.buf = buf;
+      pos = end + 1;
     }
     return -1;
+  }
+
+  private startRecord(): void {
+    this.record = [];
+    this.recordBytes = 0;
+    this.recordLineBytes = 0;
+    this.quotes = 0;
+  }
+
+  /** The open record's parts, and no record open any more. */
+  private closeRecord(): Buffer[] {
+    const parts = this.record ?? [];
+    this.record = null;
+    return parts;
+  }
+
+  /**
+   * Looks for the end of the open record in buf from `from`: the first "\n"
+   * outside quotes. RFC 4180 doubles a quote inside a quoted field, so that
+   * is where the quotes seen are even; a stray quote makes csv-parse fail on
+   * the record anyway, wherever it is cut. Returns its index, or -1 after
+   * keeping the rest of buf in the record (a copy), within the limits.
+   */
+  private recordEnd(buf: Buffer, from: number): number {
+    let quotes = this.quotes;
+    let lineBytes = this.recordLineBytes;
+    // Past this index the record is longer than MAX_ROW.
+    const rowEnd = from + MAX_ROW - this.recordBytes;
+    for (let p = from; p < buf.length; p++) {
+      const b = buf[p] as number;
+      if (p >= rowEnd) this.recordTooLong(buf.subarray(from, p + 1), ROW_TOO_LONG);
+      if (b === QUOTE) quotes ^= 1;
+      else if (b === NL) {
+        if (quotes === 0) return p;
+        lineBytes = -1;
+      }
+      if (++lineBytes > MAX_LINE) this.recordTooLong(buf.subarray(from, p + 1), TOO_LONG);
+    }
+    this.quotes = quotes;
+    this.recordLineBytes = lineBytes;
+    (this.record as Buffer[]).push(Buffer.from(buf.subarray(from)));
+    this.recordBytes += buf.length - from;
+    return -1;
+  }
+
+  /**
+   * The open record passed a limit at its last byte: csv-parse's own error
+   * within it comes first (its limit, a stray quote, bad text), as on the
+   * reference path; otherwise the limit's, on the line of that byte.
+   */
+  private recordTooLong(more: Buffer, message: string): never {
+    const bytes = Buffer.concat([...(this.record as Buffer[]), more]);
+    this.record = null;
+    (this.fallback as RecordDecoder).take(bytes, this.line + 1, "probe");
+    throw new InputError(`${at(this.rows.file, this.line + 1 + lineEnds(bytes, bytes.length - 1))}${message}`);
+  }
+
+  /** A whole record through the decoder. */
+  private takeRecord(bytes: Buffer, mode: "record" | "last"): void {
+    this.events += (this.fallback as RecordDecoder).take(bytes, this.line + 1, mode);
+    this.line += lineEnds(bytes, bytes.length) + (mode === "last" && bytes[bytes.length - 1] !== NL ? 1 : 0);
+    if (this.headerText === null && this.rows.hasHeader) this.adoptHeader();
   }
 
   /**
@@ -474,7 +630,14 @@ export class FastScanner {
     if (fields.length === 1 && (fields[0] as string).trim() === "") return pos + 1;
     this.rows.header(fields, this.locate);
     this.headerText = buf.toString("latin1", start, end);
-    this.columns = this.fields;
+    this.adoptHeader();
+    return pos + 1;
+  }
+
+  /** Looks up the column roles of the header TraceRows has just taken (from this scanner or the decoder). */
+  private adoptHeader(): void {
+    this.headerText ??= "";
+    this.columns = this.rows.columns;
     this.roles.fill(ROLE_OTHER);
     const roleOf: [Parameters<TraceRows["columnIndex"]>[0], number][] = [
       ["event", ROLE_EVENT],
@@ -487,7 +650,6 @@ export class FastScanner {
       if (i >= 0) this.roles[i] = role;
     }
     this.canonical = roleOf.every(([column], i) => this.rows.columnIndex(column) === i);
-    return pos + 1;
   }
 
   /** Column of field i, as the csv-parse path computes it for unquoted fields. */
@@ -517,6 +679,38 @@ function eventCode(buf: Buffer, s: number, len: number): number {
   if (len === 6 && buf[s + 3] === 0x78 && buf[s + 4] === 0x69 && buf[s + 5] === 0x74) return Ev.vmexit; // vmexit
   if (len === 7 && buf[s + 3] === 0x6e && buf[s + 4] === 0x74 && buf[s + 5] === 0x72 && buf[s + 6] === 0x79) {
     return Ev.vmentry; // vmentry
+  }
+  return -1;
+}
+
+/** The "\n"s in buf before `end`. */
+function lineEnds(buf: Buffer, end: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(NL); i >= 0 && i < end; i = buf.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Whether the scanner takes the line at pos itself: a comment, a blank line,
+ * or a line of printable ASCII without quotes (which may still turn out to
+ * have too many fields: the scanner then hands it over).
+ */
+function plainLine(buf: Buffer, pos: number): boolean {
+  if (buf[pos] === HASH) return true;
+  for (let p = pos; ; p++) {
+    const b = buf[p] as number;
+    if (b === NL) return true;
+    if (b === QUOTE || b > TILDE || (b < SPACE && !(b === CR && buf[p + 1] === NL))) return false;
+  }
+}
+
+/** The end of the record starting at pos: its first "\n" outside quotes, or -1 when buf ends first. */
+function quotedEnd(buf: Buffer, pos: number): number {
+  let quotes = 0;
+  for (let p = pos; p < buf.length; p++) {
+    const b = buf[p] as number;
+    if (b === QUOTE) quotes ^= 1;
+    else if (b === NL && quotes === 0) return p;
   }
   return -1;
 }

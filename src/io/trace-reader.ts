@@ -1,8 +1,10 @@
 /**
  * Streams a CSV trace (SPEC section 3) into a callback, one shared event
  * object at a time, so a trace larger than memory replays. Plain lines go
- * through the fast scanner; from the first line that is not plain (quotes,
- * odd bytes) csv-parse reads the rest, with the same results either way.
+ * through the fast scanner; a record that is not plain (quotes, odd bytes)
+ * goes through csv-parse on its own, with the same results either way.
+ * Reading the whole input with csv-parse (`reader: "csv-parse"`) is the
+ * reference the tests hold the fast reader to.
  */
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
@@ -11,7 +13,7 @@ import type { Options as CsvOptions } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import { ReplayError } from "../engine/replay.js";
 import { at, InputError, reason } from "./errors.js";
-import { FastScanner, type Handover, MAX_LINE, TOO_LONG } from "./fast-scanner.js";
+import { FastScanner, MAX_LINE, type RecordDecoder, TOO_LONG } from "./fast-scanner.js";
 import { LineIndex } from "./line-index.js";
 import { SnapshotStore } from "./snapshot.js";
 import { TextChecker } from "./text-check.js";
@@ -32,7 +34,7 @@ export interface ReadTraceOptions {
   readonly input?: Readable;
   /** Called once per event; may throw (a ReplayError becomes file:line). */
   readonly onEvent: (ev: TraceEvent) => void;
-  /** "csv-parse" reads with csv-parse only: the reference path the fast scanner must equal. */
+  /** "csv-parse" reads with csv-parse only: the reference path the fast scanner must equal (tests only: it keeps no line limit of its own). */
   readonly reader?: "fast" | "csv-parse";
   /** Awaited before each chunk is read: lets a slower consumer hold the reader back. */
   readonly pace?: () => Promise<void> | undefined;
@@ -40,6 +42,8 @@ export interface ReadTraceOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Folders besides the trace's own that its snapshots may be in. */
   readonly snapshotDirs?: readonly string[];
+  /** The run's output files (-o): a snapshot that is one of them is refused. */
+  readonly outputs?: readonly string[];
   /** --lenient: bad rows are skipped and counted here instead of stopping the read. */
   readonly skipped?: SkippedRows;
 }
@@ -58,7 +62,11 @@ export function shownName(file: string): string {
 export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> {
   const file = shownName(options.file);
   // A piped trace names its snapshots relative to the current folder.
-  const snapshots = new SnapshotStore(options.file === STDIN ? "." : dirname(file), options.snapshotDirs);
+  const snapshots = new SnapshotStore(
+    options.file === STDIN ? "." : dirname(file),
+    options.snapshotDirs,
+    options.outputs,
+  );
   const rows = new TraceRows(file, (name) =>
     snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)),
   );
@@ -86,12 +94,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   try {
     stats =
       options.reader === "csv-parse"
-        ? await readWithCsvParse(chunks, rows, onEvent, {
-            lineOffset: 0,
-            afterHeader: false,
-            events: 0,
-            atFileStart: true,
-          })
+        ? await readWithCsvParse(chunks, rows, onEvent)
         : await readFast(chunks, rows, onEvent, options.pace);
   } catch (error) {
     throw asInputError(error, file);
@@ -107,7 +110,11 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   return stats;
 }
 
-/** The fast scanner, handing the rest to csv-parse at the first line it cannot take. */
+/**
+ * The fast scanner. A record it cannot take (quotes, odd bytes) goes through
+ * csv-parse on its own, and the scanner goes on with the next line: one
+ * quoted field costs that record's decoding, not the rest of the trace's.
+ */
 async function readFast(
   chunks: AsyncIterator<Buffer>,
   rows: TraceRows,
@@ -115,29 +122,180 @@ async function readFast(
   pace?: () => Promise<void> | undefined,
 ): Promise<TraceStats> {
   const fast = new FastScanner(rows, onEvent);
-  let handover: Handover | null = null;
   for (;;) {
     const wait = pace?.();
     if (wait) await wait;
     const next = await chunks.next();
-    handover = next.done ? fast.finish() : fast.push(next.value);
-    if (handover !== null || next.done) break;
+    const handover = next.done ? fast.finish() : fast.push(next.value);
+    if (handover !== null) {
+      // The first record that needs csv-parse: load it (plain traces never do) and go on
+      // from that line; with the decoder in place the scanner hands nothing over again.
+      const { parse } = await import("csv-parse/sync");
+      fast.fallback = new CsvRecords(parse, rows, onEvent);
+      fast.push(handover.rest);
+      if (handover.atEnd) fast.finish();
+    }
+    if (next.done) break;
   }
-  if (handover === null) return { events: fast.events, lines: fast.line };
-  // csv-parse restarts on the header (so it checks record lengths against it), then the rest.
-  const header = fast.headerText;
-  const first = header === null ? handover.rest : Buffer.concat([Buffer.from(`${header}\n`, "latin1"), handover.rest]);
-  return readWithCsvParse(prepend(first, chunks), rows, onEvent, {
-    lineOffset: handover.line - (header === null ? 1 : 2),
-    afterHeader: header !== null,
-    events: fast.events,
-    atFileStart: false,
-  });
+  return { events: fast.events, lines: fast.line };
 }
 
-async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield first;
-  yield* remaining(rest);
+type SyncParse = typeof import("csv-parse/sync").parse;
+
+/**
+ * Decodes single records for the fast scanner with csv-parse, exactly as
+ * the reference path decodes them: each is checked as text line by line
+ * first, parsed with the same options, placed by the same locator. A record
+ * is parsed on its own: csv-parse is at a record boundary between records,
+ * so it reads each the same way as within the whole input.
+ */
+class CsvRecords implements RecordDecoder {
+  /** Per field of the record being parsed: was it quoted? csv-parse tells `cast`. */
+  private readonly quoted: boolean[] = [];
+
+  constructor(
+    private readonly parse: SyncParse,
+    private readonly rows: TraceRows,
+    private readonly onEvent: (ev: TraceEvent) => void,
+  ) {}
+
+  take(bytes: Buffer, firstLine: number, mode: "record" | "last" | "probe"): number {
+    const rows = this.rows;
+    const quoted = this.quoted;
+    const before = firstLine - 1;
+    const text = new TextChecker();
+    const problem = text.check(bytes) ?? (mode === "last" ? text.finish() : null);
+    // As on the reference path, only the lines before a bad byte are parsed.
+    const good = problem ? bytes.subarray(0, problem.lineStart) : bytes;
+    const probe = mode === "probe" && problem === null;
+    if (mode === "record" && problem === null) {
+      const events = this.quick(bytes, firstLine);
+      if (events >= 0) return events;
+    }
+    const lineIndex = new LineIndex();
+    lineIndex.add(good);
+    let events = 0;
+    try {
+      this.parse(good, {
+        ...CSV_OPTIONS,
+        bom: false,
+        cast: (value, context) => {
+          quoted[context.index] = context.quoting;
+          return value;
+        },
+        on_record: (record, context) => {
+          const fields = record as string[];
+          const line = lineIndex.lineEndingAt(context.bytes) + before;
+          if (probe || (fields.length === 1 && (fields[0] as string).trim() === "")) return null;
+          const locate = locator(fields, quoted, line);
+          if (!rows.hasHeader) rows.header(fields, locate);
+          else {
+            const ev = rows.rowOrSkip(fields, locate);
+            if (ev !== null) {
+              this.onEvent(ev);
+              events++;
+            }
+          }
+          return null;
+        },
+      });
+    } catch (error) {
+      if (isCsvError(error)) {
+        // A record cut short for a probe leaves its quote open: that is no error yet.
+        if (probe && error.code === "CSV_QUOTE_NOT_CLOSED") return 0;
+        error.lines = csvErrorLine(error, lineIndex, false, this.parse) + before;
+      }
+      throw error;
+    }
+    if (problem) throw new InputError(`${at(rows.file, problem.line + before, problem.column)}${problem.message}`);
+    return events;
+  }
+
+  /**
+   * take() for whole records of valid text, without csv-parse's per-field
+   * and per-record context objects (which cost it most of its time): the
+   * records are parsed bare, then decoded in order. Each record ends at the
+   * first "\n" outside quotes, which places it; whether a field was quoted
+   * is read from its first byte, and only when an error needs a column.
+   * Returns -1, having delivered nothing, when csv-parse finds an error (or
+   * the records do not line up): take() then does it the careful way.
+   */
+  private quick(bytes: Buffer, firstLine: number): number {
+    let records: string[][];
+    try {
+      records = this.parse(bytes, { ...CSV_OPTIONS, bom: false }) as string[][];
+    } catch {
+      return -1;
+    }
+    const starts: number[] = [];
+    const lines: number[] = [];
+    let line = firstLine;
+    for (let pos = 0; pos < bytes.length; ) {
+      starts.push(pos);
+      lines.push(line);
+      let quotes = 0;
+      let p = pos;
+      for (; p < bytes.length; p++) {
+        const b = bytes[p];
+        if (b === QUOTE) quotes ^= 1;
+        else if (b === NL) {
+          line++;
+          if (quotes === 0) break;
+        }
+      }
+      pos = p + 1;
+    }
+    if (records.length !== starts.length) return -1;
+    const rows = this.rows;
+    let events = 0;
+    for (let r = 0; r < records.length; r++) {
+      const fields = records[r] as string[];
+      if (fields.length === 1 && (fields[0] as string).trim() === "") continue; // a line of spaces
+      const start = starts[r] as number;
+      const first = lines[r] as number;
+      let where: FieldLocator | null = null;
+      const locate: FieldLocator = (i) => {
+        if (i === 0) return { line: first, column: 1 };
+        where ??= locator(fields, quotedFields(bytes, start, fields.length), (lines[r + 1] ?? line) - 1);
+        return where(i);
+      };
+      if (!rows.hasHeader) rows.header(fields, locate);
+      else {
+        const ev = rows.rowOrSkip(fields, locate);
+        if (ev !== null) {
+          this.onEvent(ev);
+          events++;
+        }
+      }
+    }
+    return events;
+  }
+}
+
+const NL = 0x0a;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+
+/** Which fields of the valid CSV record at `start` are quoted (RFC 4180: a quoted field starts with its quote). */
+function quotedFields(bytes: Buffer, start: number, count: number): boolean[] {
+  const quoted: boolean[] = [];
+  let p = start;
+  for (let f = 0; f < count; f++) {
+    const isQuoted = bytes[p] === QUOTE;
+    quoted.push(isQuoted);
+    if (isQuoted) {
+      // To the closing quote; a doubled one is a quote inside.
+      for (p++; p < bytes.length; p++) {
+        if (bytes[p] === QUOTE) {
+          if (bytes[p + 1] !== QUOTE) break;
+          p++;
+        }
+      }
+    }
+    while (p < bytes.length && bytes[p] !== COMMA && bytes[p] !== NL) p++;
+    p++;
+  }
+  return quoted;
 }
 
 /** csv-parse holds on to chunks, and a plain file's chunks share one buffer: copies. */
@@ -149,22 +307,7 @@ async function* remaining(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer>
   }
 }
 
-interface CsvStart {
-  /** Added to csv-parse's line numbers. */
-  readonly lineOffset: number;
-  /** The first record is the header again, already taken: skip it. */
-  readonly afterHeader: boolean;
-  /** Events already delivered. */
-  readonly events: number;
-  /**
-   * The bytes start the file, so a UTF-8 BOM there is dropped. After a
-   * handover they do not: the scanner has dropped the file's BOM, and one
-   * further on is a character (U+FEFF) for csv-parse as for the scanner.
-   */
-  readonly atFileStart: boolean;
-}
-
-/** csv-parse as both of its uses here read a trace. */
+/** csv-parse as every use here reads a trace: the reference reader, the record decoder, the error locator. */
 const CSV_OPTIONS: CsvOptions = {
   comment: "#",
   comment_no_infix: true,
@@ -176,15 +319,13 @@ const CSV_OPTIONS: CsvOptions = {
   max_record_size: MAX_LINE,
 };
 
-/** The reference reader: csv-parse does the CSV, TraceRows the rest. */
+/** The reference reader: csv-parse does the CSV of the whole input, TraceRows the rest. */
 async function readWithCsvParse(
   chunks: AsyncIterator<Buffer>,
   rows: TraceRows,
   onEvent: (ev: TraceEvent) => void,
-  start: CsvStart,
 ): Promise<TraceStats> {
-  const stats: TraceStats = { events: start.events, lines: start.lineOffset };
-  let skipHeader = start.afterHeader;
+  const stats: TraceStats = { events: 0, lines: 0 };
   // Per field of the record being parsed: was it quoted? csv-parse tells `cast`.
   const quoted: boolean[] = [];
   // Lines come from byte offsets: csv-parse's own count takes CRs for line ends.
@@ -193,7 +334,7 @@ async function readWithCsvParse(
   const { parse } = await import("csv-parse");
   const parser = parse({
     ...CSV_OPTIONS,
-    bom: start.atFileStart,
+    bom: true,
     cast: (value, context) => {
       quoted[context.index] = context.quoting;
       return value;
@@ -202,12 +343,8 @@ async function readWithCsvParse(
     // file is the one reported, whatever csv-parse finds further on.
     on_record: (record, context) => {
       const fields = record as string[];
-      stats.lines = lineIndex.lineEndingAt(context.bytes) + start.lineOffset;
+      stats.lines = lineIndex.lineEndingAt(context.bytes);
       if (fields.length === 1 && (fields[0] as string).trim() === "") return null; // a line of spaces
-      if (skipHeader) {
-        skipHeader = false;
-        return null;
-      }
       const locate = locator(fields, quoted, stats.lines);
       if (!rows.hasHeader) rows.header(fields, locate);
       else {
@@ -224,7 +361,7 @@ async function readWithCsvParse(
   // before write() returns: errors come in file order.
   const failed = () => parser.errored ?? null;
   parser.on("error", () => {}); // read through failed(), in file order
-  const text = new TextChecker(start.atFileStart);
+  const text = new TextChecker(true);
   // Whole lines only reach the parser, each checked as text first, so a bad
   // byte is reported before any part of its line is decoded.
   const feed = async (bytes: Buffer, last: boolean) => {
@@ -237,8 +374,7 @@ async function readWithCsvParse(
     } else parser.write(good);
     const error = failed();
     if (error) throw error; // an earlier line's error comes first
-    if (problem)
-      throw new InputError(`${at(rows.file, problem.line + start.lineOffset, problem.column)}${problem.message}`);
+    if (problem) throw new InputError(`${at(rows.file, problem.line, problem.column)}${problem.message}`);
   };
   try {
     let pending: Buffer = Buffer.alloc(0);
@@ -250,10 +386,13 @@ async function readWithCsvParse(
     }
     await feed(pending, true);
   } catch (error) {
-    if (isCsvError(error)) error.lines = (await csvErrorLine(error, lineIndex, start.atFileStart)) + start.lineOffset;
+    if (isCsvError(error)) {
+      const { parse: parseSync } = await import("csv-parse/sync");
+      error.lines = csvErrorLine(error, lineIndex, true, parseSync);
+    }
     throw error;
   }
-  stats.lines = lineIndex.lines() + start.lineOffset;
+  stats.lines = lineIndex.lines();
   return stats;
 }
 
@@ -310,14 +449,13 @@ function isCsvError(error: unknown): error is CsvErrorLike {
  * record that failed starts where the last good one ended: the error is on
  * the last line of the shortest run of whole lines from there that fails.
  */
-async function csvErrorLine(error: CsvErrorLike, lineIndex: LineIndex, bomAtStart: boolean): Promise<number> {
+function csvErrorLine(error: CsvErrorLike, lineIndex: LineIndex, bomAtStart: boolean, parse: SyncParse): number {
   // A quote still open at the end is reported on the last line.
   if (error.code === "CSV_QUOTE_NOT_CLOSED") return lineIndex.lines();
   const { bytes, line, atStart } = lineIndex.rest();
   const ends: number[] = [];
   for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) ends.push(i + 1);
   if (ends[ends.length - 1] !== bytes.length) ends.push(bytes.length);
-  const { parse } = await import("csv-parse/sync");
   const fails = (lines: number) => {
     try {
       parse(bytes.subarray(0, ends[lines - 1]), { ...CSV_OPTIONS, bom: bomAtStart && atStart });

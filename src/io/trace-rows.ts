@@ -67,6 +67,11 @@ export class TraceRows {
     return this.headerLine !== 0;
   }
 
+  /** How many columns the header names (0 before it). */
+  get columns(): number {
+    return this.columnCount;
+  }
+
   /** Field index of a column, or -1 when the header lacks it. */
   columnIndex(column: Column): number {
     return this.index[column];
