@@ -1,6 +1,6 @@
 /** What `compare` and `replay` computed, ready for any renderer. */
 import type { CostModel } from "./engine/results.js";
-import type { TraceOutcome } from "./run/protocol.js";
+import type { TraceFailure, TraceOutcome } from "./run/protocol.js";
 
 /** The settings a result depends on, echoed in JSON as "options". */
 export interface ReportOptions {
@@ -19,4 +19,6 @@ export interface Report {
   readonly traces: readonly TraceOutcome[];
   /** --lenient: results may be partial; renderers say so. */
   readonly lenient?: boolean;
+  /** --keep-going only: the traces that could not be replayed, in the order given. */
+  readonly failed?: readonly TraceFailure[];
 }

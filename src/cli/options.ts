@@ -47,9 +47,12 @@ export const SetupOptions = z.object({
   costModel: z.string().optional(),
 });
 
+/** `-o FILE`: a file name; `-o ''` names none (a shell variable left empty, most likely). */
+const OutputPath = z.string().min(1, { error: "names no file" }).optional();
+
 export const OutputOptions = z.object({
   format: z.enum(FORMATS, { error: `expected one of ${FORMATS.join(", ")}` }).default("table"),
-  output: z.string().optional(),
+  output: OutputPath,
   quiet: z.boolean().default(false),
   jobs: z.coerce
     .number({ error: "expected a whole number of threads, 1 or more" })
@@ -60,7 +63,7 @@ export const OutputOptions = z.object({
 });
 
 export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
-  .extend({ strategies: StrategyList.default([...DEFAULT_COMPARE]) })
+  .extend({ strategies: StrategyList.default([...DEFAULT_COMPARE]), keepGoing: z.boolean().default(false) })
   .refine(oneL1Bitmap, oneL1BitmapError);
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
@@ -75,7 +78,7 @@ export const ValidateOptions = z
     l1Profile,
     snapshotsDir: z.array(z.string()).default([]),
     format: z.enum(["table", "json"], { error: "expected table or json" }).default("table"),
-    output: z.string().optional(),
+    output: OutputPath,
   })
   .refine(oneL1Bitmap, oneL1BitmapError);
 export type ValidateOptions = z.infer<typeof ValidateOptions>;

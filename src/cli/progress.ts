@@ -3,6 +3,7 @@
  * and time left. Only on a terminal, never with --quiet, never on stdout.
  */
 import { statSync } from "node:fs";
+import { printable } from "../io/printable.js";
 import { STDIN } from "../io/trace-source.js";
 
 const EVERY_MS = 250;
@@ -35,7 +36,7 @@ export function progressFor(file: string, quiet: boolean, stream: NodeJS.WriteSt
       const seconds = (now - started) / 1000;
       const rate = events / seconds;
       const parts = [
-        `${file}: ${mib(bytes)}${total > 0 ? ` of ${mib(total)}` : ""}`,
+        `${printable(file)}: ${mib(bytes)}${total > 0 ? ` of ${mib(total)}` : ""}`,
         `${million(events)} events`,
         `${million(rate)}/s`,
       ];

@@ -6,13 +6,16 @@ import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { readCostModel } from "../io/cost-model.js";
+import { at, InputError, reason } from "../io/errors.js";
+import { outputFile } from "../io/output.js";
+import { printable } from "../io/printable.js";
 import { readSnapshot } from "../io/snapshot.js";
 import { shownName } from "../io/trace-reader.js";
 import { isGzip, STDIN } from "../io/trace-source.js";
 import type { Report, ReportOptions } from "../report.js";
 import { replayPipelined } from "../run/pipeline.js";
 import { replayMany } from "../run/pool.js";
-import type { TraceOutcome } from "../run/protocol.js";
+import type { TraceFailure, TraceOutcome } from "../run/protocol.js";
 import { replayHere } from "../run/replay-trace.js";
 import { type Destination, destination } from "./emit.js";
 import { UsageError } from "./errors.js";
@@ -28,6 +31,7 @@ export interface Setup {
 }
 
 export function loadSetup(options: SetupOptions): Setup {
+  checkSnapshotDirs(options.snapshotsDir);
   const profile = findL0Profile(options.l0Profile);
   if (!profile) throw new Error(`internal: profile ${options.l0Profile} validated but not found`);
   let { longmode, legacy } = profile.bitmaps();
@@ -41,6 +45,24 @@ export function loadSetup(options: SetupOptions): Setup {
       (f): f is string => f !== undefined,
     ),
   };
+}
+
+/**
+ * --snapshots-dir names folders a trace may load snapshots from: one that is
+ * missing (a typo, most likely) is an error now, not a puzzling "outside the
+ * trace's folder" later.
+ */
+export function checkSnapshotDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(dir).isDirectory();
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+      throw new InputError(`${at(dir)}--snapshots-dir: ${missing ? "no such folder" : reason(error)}`);
+    }
+    if (!isFolder) throw new InputError(`${at(dir)}--snapshots-dir: not a folder`);
+  }
 }
 
 /** L1's bitmap from --l1-bitmap FILE or --l1-profile NAME (the options allow one at most). */
@@ -91,11 +113,14 @@ function isGzipFile(file: string): boolean {
 /**
  * What `compare` and `replay` share: read the setup, check the output path,
  * replay the traces, collect the report. One trace is read here while a
- * worker runs the strategies; several are replayed a worker per core.
+ * worker runs the strategies; several are replayed a worker per core (never
+ * more workers than cores: more only compete for them, and each costs memory).
+ * A bad trace fails the whole run, the first bad one in the order given,
+ * unless `keepGoing`, which records it and replays the rest.
  */
 export async function replayReport(
   traces: readonly string[],
-  options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number },
+  options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number; keepGoing?: boolean },
   names: readonly string[],
   breakdown: boolean,
 ): Promise<{ report: Report; out: Destination }> {
@@ -111,13 +136,16 @@ export async function replayReport(
     cost: setup.cost,
     breakdown,
     snapshotDirs: options.snapshotsDir,
+    outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
     lenient: options.lenient,
   };
   const quiet = options.quiet === true;
-  const jobs = options.jobs ?? availableParallelism();
-  let outcomes: TraceOutcome[];
+  const keepGoing = options.keepGoing === true;
+  const cores = availableParallelism();
+  const jobs = Math.min(options.jobs ?? cores, cores);
+  let ended: (TraceOutcome | TraceFailure)[];
   if (traces.length === 1 || jobs === 1) {
-    outcomes = [];
+    ended = [];
     for (const file of traces) {
       const progress = progressFor(file, quiet);
       try {
@@ -126,20 +154,35 @@ export async function replayReport(
           jobs > 1 && worthAThread(file)
             ? await replayPipelined(file, spec, { onProgress })
             : await replayHere(file, spec, { onProgress });
-        outcomes.push({ ...outcome, trace: shownName(file) });
+        ended.push({ ...outcome, trace: shownName(file) });
+      } catch (error) {
+        if (!(keepGoing && error instanceof InputError)) throw error;
+        ended.push({ trace: shownName(file), error: error.message });
       } finally {
         progress.done();
       }
     }
   } else {
     const tell = !quiet && process.stderr.isTTY === true;
-    outcomes = await replayMany(traces, spec, jobs, (outcome, done) => {
-      if (tell) process.stderr.write(`\r\u001b[Kreplayed ${done} of ${traces.length} traces (${outcome.trace})`);
+    ended = await replayMany(traces, spec, jobs, {
+      keepGoing,
+      onDone: (trace, done) => {
+        if (tell) process.stderr.write(`\r\u001b[Kreplayed ${done} of ${traces.length} traces (${printable(trace)})`);
+      },
     });
     if (tell) process.stderr.write("\r\u001b[K");
   }
+  const outcomes = ended.filter((e): e is TraceOutcome => !("error" in e));
+  const failed = ended.filter((e): e is TraceFailure => "error" in e);
   for (const outcome of outcomes) warnSkipped(outcome);
-  return { report: { options: reportOptions(options, names, setup), traces: outcomes, lenient: options.lenient }, out };
+  for (const failure of failed) process.stderr.write(`${failure.error}\n`);
+  const report: Report = {
+    options: reportOptions(options, names, setup),
+    traces: outcomes,
+    lenient: options.lenient,
+    ...(keepGoing ? { failed } : {}),
+  };
+  return { report, out };
 }
 
 /** --lenient: what was skipped, on stderr, so the results are not taken for whole ones. */
@@ -147,7 +190,7 @@ function warnSkipped(outcome: TraceOutcome): void {
   const skipped = outcome.skipped;
   if (!skipped || skipped.rows === 0) return;
   const rows = skipped.rows === 1 ? "1 bad row" : `${skipped.rows} bad rows`;
-  const lines = [`warning: ${outcome.trace}: skipped ${rows} (--lenient); results are partial`];
+  const lines = [`warning: ${printable(outcome.trace)}: skipped ${rows} (--lenient); results are partial`];
   if (skipped.first.length > 0) lines.push(`the first ${skipped.first.length}:`, ...skipped.first.map((m) => `  ${m}`));
   process.stderr.write(`${lines.join("\n")}\n`);
 }

@@ -3,7 +3,11 @@
  * Memory does not grow with the event count: rows are built in ~1 MiB chunks
  * that are written (with backpressure) as they fill.
  */
+
+import { type Stats, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
+import { at, InputError } from "../io/errors.js";
+import { kindOf } from "../io/json-file.js";
 import { writeFileAtomic } from "../io/output.js";
 import { Rng, seedState } from "./rng.js";
 import { csvField, HEADER, Rows } from "./rows.js";
@@ -57,6 +61,7 @@ export function headerComment(o: GenerateOptions, names: Readonly<Record<string,
 }
 
 export async function generateTrace(o: GenerateOptions): Promise<GenerateResult> {
+  refuseSpecialOutput(o.output);
   const names = snapshotNames(o.output, o.workload);
   const files = Object.fromEntries(Object.entries(names).map(([key, name]) => [key, csvField(name)]));
   const source = o.workload.create({
@@ -85,5 +90,24 @@ export async function generateTrace(o: GenerateOptions): Promise<GenerateResult>
   } catch (error) {
     await writer.abort();
     throw error;
+  }
+}
+
+/**
+ * A trace goes with snapshots written beside it, so its -o must be a regular
+ * file (or none yet): into /dev/null or a FIFO the snapshots would land in
+ * /dev or beside the pipe, and the trace would name files nobody can read.
+ */
+function refuseSpecialOutput(output: string): void {
+  let stats: Stats;
+  try {
+    stats = statSync(output);
+  } catch {
+    return; // nothing there yet: the writer reports what it cannot create
+  }
+  if (!stats.isFile()) {
+    throw new InputError(
+      `${at(output)}gen writes a trace and its snapshots beside it: -o names a regular file, not ${kindOf(stats)}`,
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { RESULT_FIELDS } from "../engine/results.js";
+import { spreadsheetSafe } from "../io/printable.js";
 import type { Report } from "../report.js";
 
 /**
@@ -7,10 +8,11 @@ import type { Report } from "../report.js";
  */
 export async function renderCsv(report: Report): Promise<string> {
   const { stringify } = await import("csv-stringify/sync");
-  const several = report.traces.length > 1;
+  // --keep-going is a batch: the trace column stays, however many traces replayed.
+  const several = report.traces.length > 1 || report.failed !== undefined;
   const rows = report.traces.flatMap((t) =>
     t.results.map((r) => ({
-      ...(several ? { trace: t.trace } : {}),
+      ...(several ? { trace: spreadsheetSafe(t.trace) } : {}),
       ...r,
       ...(report.lenient ? { skipped_rows: t.skipped?.rows ?? 0 } : {}),
     })),

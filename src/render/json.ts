@@ -1,20 +1,24 @@
-import type { MsrStats } from "../engine/back.js";
+import { type MsrStats, msrRow } from "../engine/msr-counts.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
+import { chunks } from "./text-table.js";
 
 /** 2 added `dirty_checks` to every result (SPEC section 7). */
 export const JSON_SCHEMA_VERSION = 2;
 
 /**
+ * The JSON output, as chunks of text (a per-MSR breakdown may be huge).
  * One trace: {"schema": 2, "trace", "events", "vcpus", "options", "results", ["msrs"]}.
  * Several: {"schema": 2, "options", "traces": [{"trace", "events", "vcpus"}],
  * "results": [{"trace", …results of that trace's strategy}]}.
  * With --lenient, "partial" and "skipped_rows" (per trace when several).
+ * With --keep-going, always the second form, and "failed": [{"trace",
+ * "error"}] lists the traces that could not be replayed, in the order given.
  */
-export function renderJson(report: Report): string {
+export function* renderJson(report: Report): Generator<string> {
   const [only] = report.traces;
   let out: Record<string, unknown>;
-  if (report.traces.length === 1 && only) {
+  if (report.traces.length === 1 && only && report.failed === undefined) {
     out = {
       schema: JSON_SCHEMA_VERSION,
       trace: only.trace,
@@ -23,7 +27,7 @@ export function renderJson(report: Report): string {
       options: report.options,
       results: only.results,
     };
-    if (only.msrs) out.msrs = only.msrs.map(msrJson);
+    if (only.msrs) out.msrs = MSRS_GO_HERE;
     if (report.lenient) Object.assign(out, partial(only.skipped?.rows ?? 0));
   } else {
     out = {
@@ -37,9 +41,37 @@ export function renderJson(report: Report): string {
       })),
       results: report.traces.flatMap((t) => t.results.map((r) => ({ trace: t.trace, ...r }))),
     };
+    if (report.failed) out.failed = report.failed.map(({ trace, error }) => ({ trace, error }));
   }
-  return `${JSON.stringify(out, null, 2)}\n`;
+  const text = JSON.stringify(out, null, 2);
+  const msrs = only?.msrs;
+  const placeholder = JSON.stringify(MSRS_GO_HERE);
+  const at = text.indexOf(placeholder);
+  if (!msrs || at < 0) {
+    yield `${text}\n`;
+    return;
+  }
+  // The per-MSR breakdown, one entry at a time: millions of MSRs would not fit
+  // one string. The same text JSON.stringify(out, null, 2) would give.
+  yield text.slice(0, at);
+  if (msrs.length === 0) yield "[]";
+  else {
+    yield* chunks(
+      (function* () {
+        yield "[";
+        for (let i = 0; i < msrs.length; i++) {
+          const entry = JSON.stringify(msrJson(msrRow(msrs, i)), null, 2).replaceAll("\n", "\n    ");
+          yield `    ${entry}${i + 1 < msrs.length ? "," : ""}`;
+        }
+      })(),
+    );
+    yield "  ]";
+  }
+  yield `${text.slice(at + placeholder.length)}\n`;
 }
+
+/** Where the streamed breakdown goes in the JSON text (no MSR name or hex can look like it). */
+const MSRS_GO_HERE = "\u0000msrs";
 
 /** --lenient: whether rows were skipped, and how many. */
 function partial(skippedRows: number) {

@@ -1,16 +1,18 @@
 /** Human-readable tables for `compare` and `replay`. */
+import { msrRow } from "../engine/msr-counts.js";
 import { RESULT_FIELDS, type StrategyResult } from "../engine/results.js";
+import { printable } from "../io/printable.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
 import type { TraceOutcome } from "../run/protocol.js";
 import type { Style } from "./style.js";
-import { count, type Row, textTable } from "./text-table.js";
+import { chunks, count, type Row, tableLines, textTable } from "./text-table.js";
 
 const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
 function title(trace: TraceOutcome, report: Report): string {
   const vcpus = trace.vcpus === 1 ? "1 vCPU" : `${count(trace.vcpus)} vCPUs`;
-  const line = `${trace.trace}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+  const line = `${printable(trace.trace)}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
   const skipped = trace.skipped?.rows ?? 0;
   return skipped > 0 ? `${line}\nPARTIAL: ${count(skipped)} bad rows skipped (--lenient)` : line;
 }
@@ -51,19 +53,31 @@ function compareSection(trace: TraceOutcome, report: Report, style: Style): stri
   return lines.join("\n");
 }
 
-/** One strategy's counters, then its per-MSR breakdown, busiest first. */
-export function renderReplayTable(report: Report, style: Style): string {
+/**
+ * One strategy's counters, then its per-MSR breakdown, busiest first, as
+ * chunks of text: a breakdown may have millions of rows.
+ */
+export function* renderReplayTable(report: Report, style: Style): Generator<string> {
   const trace = report.traces[0];
   const result = trace?.results[0];
-  if (!trace || !result) return "";
+  if (!trace || !result) return;
   const counters = textTable(
     [{ text: result.strategy, paint: style.bold }, ""],
     COUNTERS.map((field) => [field, counterCell(result, field, style)]),
   );
-  const msrs = trace.msrs ?? [];
-  const breakdown = textTable(
-    ["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"].map((h) => ({ text: h, paint: style.bold })),
-    msrs.map((s) => [
+  yield `${title(trace, report)}\n\n${counters}\n\n`;
+  const msrs = trace.msrs;
+  if (msrs === undefined || msrs.length === 0) {
+    yield "no MSR accesses\n";
+    return;
+  }
+  const header = ["msr", "name", "dir", "accesses", "l0_exits", "l1_exits", "no_exit"].map((h) => ({
+    text: h,
+    paint: style.bold,
+  }));
+  const rowAt = (i: number): Row => {
+    const s = msrRow(msrs, i);
+    return [
       `0x${s.msr.toString(16)}`,
       { text: msrName(s.msr) ?? "" },
       s.write ? "w" : "r",
@@ -71,8 +85,7 @@ export function renderReplayTable(report: Report, style: Style): string {
       count(s.l0_exits),
       count(s.l1_exits),
       count(s.no_exit),
-    ]),
-    3,
-  );
-  return `${title(trace, report)}\n\n${counters}\n\n${msrs.length > 0 ? breakdown : "no MSR accesses"}\n`;
+    ];
+  };
+  yield* chunks(tableLines(header, msrs.length, rowAt, 3));
 }

@@ -9,25 +9,60 @@ export type Row = readonly (Cell | string)[];
 
 /** Left-aligns the first `leftColumns` columns and right-aligns the rest (numbers). */
 export function textTable(header: Row, rows: readonly Row[], leftColumns = 1): string {
-  const all = [header, ...rows].map((r) => r.map(toCell));
+  return [...tableLines(header, rows.length, (i) => rows[i] as Row, leftColumns)].join("\n");
+}
+
+/**
+ * textTable's lines one at a time, for tables too big to hold as text (a
+ * per-MSR breakdown of millions of MSRs): `rowAt(i)` is called twice per
+ * row, once to size the columns and once to print it, so only one row is in
+ * memory at a time.
+ */
+export function* tableLines(
+  header: Row,
+  rowCount: number,
+  rowAt: (i: number) => Row,
+  leftColumns = 1,
+): Generator<string> {
   const widths: number[] = [];
-  for (const row of all) {
+  const measure = (row: Row) => {
     row.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.text.length);
+      widths[i] = Math.max(widths[i] ?? 0, toCell(c).text.length);
     });
+  };
+  measure(header);
+  for (let i = 0; i < rowCount; i++) measure(rowAt(i));
+  const line = (row: Row) =>
+    row
+      .map((cell, i) => {
+        const c = toCell(cell);
+        const w = widths[i] as number;
+        const padded = i < leftColumns ? c.text.padEnd(w) : c.text.padStart(w);
+        return c.paint ? c.paint(padded) : padded;
+      })
+      .join("  ")
+      .trimEnd();
+  yield line(header);
+  for (let i = 0; i < rowCount; i++) yield line(rowAt(i));
+}
+
+/** About this many characters per chunk written: few writes, little memory. */
+const CHUNK_CHARS = 1 << 16;
+
+/** Lines (each without its newline) gathered into chunks of about CHUNK_CHARS, each line ended by "\n". */
+export function* chunks(lines: Iterable<string>): Generator<string> {
+  let pending: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    pending.push(line);
+    size += line.length + 1;
+    if (size >= CHUNK_CHARS) {
+      yield `${pending.join("\n")}\n`;
+      pending = [];
+      size = 0;
+    }
   }
-  return all
-    .map((row) =>
-      row
-        .map((c, i) => {
-          const w = widths[i] as number;
-          const padded = i < leftColumns ? c.text.padEnd(w) : c.text.padStart(w);
-          return c.paint ? c.paint(padded) : padded;
-        })
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  if (pending.length > 0) yield `${pending.join("\n")}\n`;
 }
 
 function toCell(c: Cell | string): Cell {

@@ -8,8 +8,8 @@
 import { Worker } from "node:worker_threads";
 import { BATCH_BYTES_PER_EVENT, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
-import { InputError } from "../io/errors.js";
-import { readTrace } from "../io/trace-reader.js";
+import { at, InputError } from "../io/errors.js";
+import { readTrace, shownName } from "../io/trace-reader.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 
 /** Events per batch: big enough to make a message cheap per event. */
@@ -54,7 +54,8 @@ export async function replayPipelined(
       free.push(message.slot);
       inFlight--;
     } else if (message.type === "error") {
-      failure = message.input ? new InputError(message.message) : new Error(message.message);
+      // The back reads no file: its only input error is about the results (est_cycles), named by the trace.
+      failure = message.input ? new InputError(`${at(shownName(file))}${message.message}`) : new Error(message.message);
     } else finished?.(message);
     wake?.();
   });
@@ -88,6 +89,7 @@ export async function replayPipelined(
       file,
       onEvent: (ev) => front.apply(ev),
       snapshotDirs: spec.snapshotDirs,
+      outputs: spec.outputs,
       onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytes, front.events) : undefined,
       pace: () => {
         if (failure) throw failure;

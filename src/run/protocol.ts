@@ -1,8 +1,8 @@
 /** Messages between the main thread and replay workers. */
 
-import type { MsrStats } from "../engine/back.js";
 import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
 import type { L0Bitmaps } from "../engine/machine.js";
+import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
@@ -15,6 +15,8 @@ export interface ReplaySpec {
   readonly breakdown: boolean;
   /** --snapshots-dir: folders besides each trace's own that its snapshots may be in. */
   readonly snapshotDirs?: readonly string[];
+  /** -o: the output file, which no snapshot a trace loads may be. */
+  readonly outputs?: readonly string[];
   /** --lenient: skip bad rows (counted in the outcome) instead of stopping. */
   readonly lenient?: boolean;
 }
@@ -25,9 +27,15 @@ export interface TraceOutcome {
   readonly events: number;
   readonly vcpus: number;
   readonly results: StrategyResult[];
-  readonly msrs?: MsrStats[];
+  readonly msrs?: MsrBreakdown;
   /** --lenient only: the rows skipped, and the first ten errors. */
   readonly skipped?: SkippedRows;
+}
+
+/** A trace that could not be replayed (--keep-going): its one-line error. */
+export interface TraceFailure {
+  readonly trace: string;
+  readonly error: string;
 }
 
 export type ToWorker =
@@ -41,7 +49,7 @@ export type ToWorker =
 export type FromWorker =
   /** The batch in this slot is consumed: it can be filled again. */
   | { readonly type: "batch"; readonly slot: number }
-  | { readonly type: "results"; readonly results: StrategyResult[]; readonly msrs?: MsrStats[] }
+  | { readonly type: "results"; readonly results: StrategyResult[]; readonly msrs?: MsrBreakdown }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
   | { readonly type: "error"; readonly message: string; readonly input: boolean };

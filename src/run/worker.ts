@@ -4,7 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { ReplayBack } from "../engine/back.js";
-import type { CostModel } from "../engine/results.js";
+import { type CostModel, InexactEstimateError } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
 import { InputError } from "../io/errors.js";
 import { batchOf, type FromWorker, type ToWorker } from "./protocol.js";
@@ -22,7 +22,8 @@ function send(message: FromWorker): void {
 
 function fail(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
-  send({ type: "error", message, input: error instanceof InputError });
+  // Costs too big for an exact est_cycles are the user's cost model's fault, not ours.
+  send({ type: "error", message, input: error instanceof InputError || error instanceof InexactEstimateError });
 }
 
 port.on("message", (message: ToWorker) => {

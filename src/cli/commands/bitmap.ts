@@ -16,7 +16,7 @@ import { BUILTIN_NAMES, builtinBitmap, builtinList, MODES, type Mode } from "../
 import { descriptionJson, showText } from "../../bitmaps/describe.js";
 import { diffBitmaps, diffJson, diffText } from "../../bitmaps/diff.js";
 import { orPages, PAGE_SIZE } from "../../engine/bitmap.js";
-import { refuseOverwritingInput, writeFileAtomic } from "../../io/output.js";
+import { outputFile, refuseOverwritingInput, STDOUT_ARG, writeFileAtomic } from "../../io/output.js";
 import { readSnapshot } from "../../io/snapshot.js";
 import { destination } from "../emit.js";
 import { UsageError } from "../errors.js";
@@ -32,7 +32,7 @@ const ShowOptions = z.object({
 const OutOptions = z.object({
   output: z
     .string()
-    .refine((path) => [".bin", ".json"].includes(extname(path).toLowerCase()), {
+    .refine((path) => path === STDOUT_ARG || [".bin", ".json"].includes(extname(path).toLowerCase()), {
       error: (issue) => `"${String(issue.input)}" must end in .bin (the raw 4096-byte page) or .json (its description)`,
     })
     .optional(),
@@ -65,7 +65,8 @@ function fileInputs(args: readonly string[]): string[] {
 }
 
 /** Writes `page` to `-o OUT` (format by extension) or its description to stdout. */
-async function emitPage(page: Uint8Array, output: string | undefined, inputs: readonly string[]): Promise<void> {
+async function emitPage(page: Uint8Array, option: string | undefined, inputs: readonly string[]): Promise<void> {
+  const output = outputFile(option);
   if (output === undefined) {
     const out = await destination(undefined, []);
     await out.write(descriptionJson(page));
@@ -88,7 +89,7 @@ async function print(text: string): Promise<void> {
 
 const INPUT_HELP = `a snapshot (.bin or .json), or ${PROFILE_PREFIX}NAME for a built-in bitmap (${PROFILE_PREFIX}NAME:legacy for an L0 profile's legacy page)`;
 const OUTPUT_HELP =
-  "write to FILE, atomically: .bin for the raw page, .json for its description (default: the description on stdout)";
+  "write to FILE, atomically: .bin for the raw page, .json for its description (default, or -: the description on stdout)";
 
 export function registerBitmap(program: Command): void {
   const bitmap = program

@@ -3,6 +3,7 @@ import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
+import { SomeTracesFailed } from "../errors.js";
 import { CompareOptions, parseOptions } from "../options.js";
 import { replayReport } from "../setup.js";
 import { examples, withReplayOptions } from "./shared.js";
@@ -18,7 +19,11 @@ export function registerCompare(program: Command): void {
           "with a section (table) or a leading trace column (CSV, JSON) each. A trace may be gzip-compressed; - reads stdin.",
       )
       .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)")
-      .option("-s, --strategies <list>", "comma-separated strategies, or all (every one)", DEFAULT_COMPARE.join(",")),
+      .option("-s, --strategies <list>", "comma-separated strategies, or all (every one)", DEFAULT_COMPARE.join(","))
+      .option(
+        "-k, --keep-going",
+        "replay every trace even when some fail: write the good ones' results, name the bad ones on stderr, exit 3",
+      ),
   )
     .addHelpText(
       "after",
@@ -27,6 +32,7 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/bitmap-churn.csv --strategies all --format csv -o churn.csv",
         "nvmx-replay compare traces/linux-kvm.csv --l0-profile kvm-modern --cost-model costs.json --format json",
         "nvmx-replay compare traces/*.csv --format csv",
+        "nvmx-replay compare runs/*.csv --keep-going --format json -o all.json",
         "zcat big.csv.gz | nvmx-replay compare - --quiet",
       ),
     )
@@ -39,5 +45,7 @@ export function registerCompare(program: Command): void {
         json: () => renderJson(report),
       };
       await out.write(await render[options.format]());
+      const failed = report.failed?.length ?? 0;
+      if (failed > 0) throw new SomeTracesFailed(failed, traces.length);
     });
 }

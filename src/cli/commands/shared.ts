@@ -21,7 +21,7 @@ export function withReplayOptions(command: Command): Command {
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
     .option("--cost-model <file>", `JSON overriding any of ${COST_KEYS.join(", ")} (cycles; defaults below)`)
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
-    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout")
+    .option("-o, --output <file>", "write to FILE (atomically) instead of stdout (-)")
     .option("-q, --quiet", "no progress line on stderr")
     .option("--lenient", "skip bad rows (reported on stderr, results marked partial) instead of stopping")
     .option("-j, --jobs <n>", "threads to use (default: one per core); 1 replays everything in the main thread")
