@@ -43,7 +43,8 @@ describe("the worker pipeline", () => {
     const l0 = findL0Profile("kvm-2013")?.bitmaps();
     if (!l0) throw new Error("no kvm-2013 profile");
     const snapshots: Record<string, Uint8Array> = {};
-    for (const name of readdirSync(join(ROOT, "traces")).filter((f) => !f.endsWith(".csv"))) {
+    const entries = readdirSync(join(ROOT, "traces"), { withFileTypes: true });
+    for (const name of entries.filter((e) => e.isFile() && !e.name.endsWith(".csv")).map((e) => e.name)) {
       snapshots[name] = readFileSync(join(ROOT, "traces", name));
     }
     for (const trace of BUNDLED) {

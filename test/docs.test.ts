@@ -43,6 +43,13 @@ describe("README", () => {
     expect(r.stdout).toBe(quoted);
   });
 
+  it("quotes exactly what compare prints on the recorded build trace with --l1-profile kvm", () => {
+    const quoted = /<!-- real-table:start -->[\s\S]*?```text\n([\s\S]*?)```/.exec(README)?.[1];
+    const r = runCli(["compare", "traces/real/build.csv.gz", "--l1-profile", "kvm"], { cwd: ROOT });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(quoted);
+  });
+
   it("lists every strategy, in the order `strategies` does", () => {
     const names = tableAfter("## The strategies").map((row) => code(row[0]));
     expect(names).toEqual(STRATEGIES.map((s) => s.name));

@@ -11,6 +11,7 @@ import { registerCompare } from "./commands/compare.js";
 import { registerGen } from "./commands/gen.js";
 import { registerImport } from "./commands/import.js";
 import { registerLists } from "./commands/lists.js";
+import { registerRecord } from "./commands/record.js";
 import { registerReplay } from "./commands/replay.js";
 import { examples } from "./commands/shared.js";
 import { registerValidate } from "./commands/validate.js";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerLists(program);
   registerGen(program);
   registerImport(program);
+  registerRecord(program);
   registerBitmap(program);
   return program;
 }

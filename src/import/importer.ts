@@ -8,7 +8,16 @@
  *   kvm_nested_vmexit_inject (not an MSR)    -> vmexit, the reason as value
  *   kvm_nested_vmexit_inject (MSR_READ/…)    -> skipped: the event has no MSR index
  *   kvm_exit, kvm_entry, kvm_nested_vmexit   -> no row: only their `vcpu N` is learned
+ *                                               (with `exitEvents`, for `--exits`: see ImporterOptions)
+ *   read_msr / write_msr (msr:, inside L2)   -> rdmsr / wrmsr, the vCPU from the CPU column
+ *   rdpmc (msr:, inside L2)                  -> no row, counted: RDPMC reads a counter, not an MSR
  *   anything else                            -> skipped, by reason
+ *
+ * A file is one view: the L2 view (the msr tracepoints, recorded inside the
+ * guest) or the L0 view (KVM's tracepoints, recorded on a host). A file that
+ * mixes the two is refused (an InputError naming the line): the two clocks
+ * differ, so merging them needs `--exits` (src/import/merge.ts). Text after a
+ * well-formed msr payload is ignored and counted (`trailing`).
  *
  * vCPU of a line: a `CPU N/KVM` task is vCPU N; otherwise the last `vcpu N`
  * seen on the same thread (pid); otherwise the thread's rank in order of first
@@ -26,11 +35,14 @@
 import { MAX_VCPUS } from "../engine/machine.js";
 import { at, InputError } from "../io/errors.js";
 import {
+  GUEST_MSR_SHAPE,
   isLostEventsLine,
   isMsrExit,
   KVM_MSR_SHAPE,
+  L2_EVENTS,
   type LineFormat,
   parseExitReason,
+  parseGuestMsr,
   parseKvmMsr,
   parseTraceLine,
   type TraceLine,
@@ -65,6 +77,55 @@ export const SKIP_LABELS: Readonly<Record<SkipReason, string>> = {
 
 export type VcpuSource = "task" | "hint" | "order";
 
+/**
+ * Which machine a recording was made on: inside L2 (the msr tracepoints) or
+ * on a host running KVM (its kvm_* tracepoints: L0's, or L1's when KVM is L1).
+ */
+export type View = "l2" | "l0";
+
+/** How the summary and messages name each view. */
+export const VIEW_LABELS: Readonly<Record<View, string>> = {
+  l2: "L2 view: msr tracepoints inside the guest",
+  l0: "L0 view: kvm tracepoints",
+};
+
+export type RowEvent = "rdmsr" | "wrmsr" | "vmentry" | "vmexit";
+
+/** One row of the output, before it is written as CSV. */
+export interface ImportedRow {
+  readonly event: RowEvent;
+  readonly vcpu: number;
+  /** `0x…` for rdmsr/wrmsr, else empty. */
+  readonly msr: string;
+  /** The value read or written, the exit reason of a vmexit, else empty. */
+  readonly value: string;
+  /** The timestamp as printed (empty in the short layout). */
+  readonly t: string;
+  /** The input line it came from (1-based). */
+  readonly line: number;
+  /**
+   * Which event made it: `nested` (kvm_nested_vmenter/vmrun/vmexit_inject), `exit`/`entry`
+   * (kvm_exit/kvm_entry, with `exitEvents` only), or `access` (kvm_msr, read_msr, write_msr).
+   */
+  readonly from: "nested" | "exit" | "entry" | "access";
+}
+
+/** A row as a line of the output's CSV, newline included. */
+export function formatRow(row: ImportedRow): string {
+  return `${row.event},${row.vcpu},${row.msr},${row.value},${row.t}\n`;
+}
+
+export interface ImporterOptions {
+  /**
+   * Also turn kvm_exit (any reason but an MSR access) into a vmexit row and
+   * kvm_entry into a vmentry row, tagged `exit`/`entry`. Only `--exits` asks
+   * for this: in a recording made in an L1 that runs KVM, they are L2's exits
+   * to L1 and L1's entries into L2 (which of the two host views a file is, is
+   * decided once the whole file has been read).
+   */
+  readonly exitEvents?: boolean;
+}
+
 export interface ImportStats {
   lines: number;
   rdmsr: number;
@@ -85,6 +146,15 @@ export interface ImportStats {
   firstMalformed: number | null;
   /** Threads whose last `vcpu N` was forgotten to keep memory flat (see MAX_HINTED_THREADS). */
   forgottenThreads: number;
+  /** rdpmc lines (L2 view): read, counted, no row. */
+  rdpmc: number;
+  /** Lines whose well-formed payload was followed by other text, ignored (an annotation, extra perf fields). */
+  trailing: number;
+  /** L2-view rows whose vCPU is the CPU column; short-layout L2 lines have none and are vCPU 0 (`noCpu`). */
+  cpuColumn: number;
+  noCpu: number;
+  /** The file's view, from its first event used; null before one. */
+  view: View | null;
 }
 
 export function rowCount(stats: ImportStats): number {
@@ -124,7 +194,14 @@ export class Importer {
     vcpus: new Set(),
     firstMalformed: null,
     forgottenThreads: 0,
+    rdpmc: 0,
+    trailing: 0,
+    cpuColumn: 0,
+    noCpu: 0,
+    view: null,
   };
+  /** The line that decided the view, for the message when another view follows. */
+  private viewLine = 0;
   /**
    * Thread -> the last `vcpu N` seen on it, least recently seen first (a Map
    * keeps insertion order; a thread seen again is moved to the end).
@@ -140,6 +217,7 @@ export class Importer {
   constructor(
     private readonly file: string,
     private readonly strict: boolean,
+    private readonly options: ImporterOptions = {},
   ) {}
 
   /** A line too long to be a trace line (its text was not kept). */
@@ -151,8 +229,15 @@ export class Importer {
   /**
    * Takes line number `stats.lines + 1` (without its line end) and returns
    * its CSV row with a trailing newline, or null when it gives none.
+   * Throws an InputError when the line's view is not the file's (see View).
    */
   line(text: string): string | null {
+    const row = this.row(text);
+    return row === null ? null : formatRow(row);
+  }
+
+  /** As `line`, the row unformatted. */
+  row(text: string): ImportedRow | null {
     const stats = this.stats;
     const lineNo = ++stats.lines;
     const trimmed = text.trim();
@@ -160,7 +245,12 @@ export class Importer {
     const parsed = parseTraceLine(text);
     if (parsed === null) return this.skipLine(isLostEventsLine(text) ? "lost" : "notTrace");
     const event = parsed.event;
+    if (L2_EVENTS.has(event) && (parsed.system === null || parsed.system === "msr")) {
+      this.enterView("l2", lineNo, parsed);
+      return this.guestAccess(lineNo, parsed);
+    }
     if (event === "kvm_msr") {
+      this.enterView("l0", lineNo, parsed);
       const access = parseKvmMsr(parsed.payload);
       if (access === null) return this.malformed(lineNo, parsed, KVM_MSR_SHAPE);
       const vcpu = this.vcpuOf(parsed);
@@ -168,15 +258,36 @@ export class Importer {
       if (access.write) stats.wrmsr++;
       else stats.rdmsr++;
       if (access.gp) stats.gp++;
-      return `${access.write ? "wrmsr" : "rdmsr"},${vcpu},${access.msr},${access.value},${parsed.timestamp}\n`;
+      if (access.trailing !== undefined) stats.trailing++;
+      return access.write
+        ? {
+            event: "wrmsr",
+            vcpu,
+            msr: access.msr,
+            value: access.value,
+            t: parsed.timestamp,
+            line: lineNo,
+            from: "access",
+          }
+        : {
+            event: "rdmsr",
+            vcpu,
+            msr: access.msr,
+            value: access.value,
+            t: parsed.timestamp,
+            line: lineNo,
+            from: "access",
+          };
     }
     if (ENTRY_EVENTS.has(event)) {
+      this.enterView("l0", lineNo, parsed);
       const vcpu = this.vcpuOf(parsed);
       if (vcpu === null) return this.skipLine("vcpuRange");
       stats.vmentry++;
-      return `vmentry,${vcpu},,,${parsed.timestamp}\n`;
+      return { event: "vmentry", vcpu, msr: "", value: "", t: parsed.timestamp, line: lineNo, from: "nested" };
     }
     if (event === "kvm_nested_vmexit_inject") {
+      this.enterView("l0", lineNo, parsed);
       const reason = parseExitReason(parsed.payload);
       if (reason === null) return this.malformed(lineNo, parsed, VMEXIT_INJECT_SHAPE);
       if (isMsrExit(reason)) {
@@ -186,18 +297,81 @@ export class Importer {
       const vcpu = this.vcpuOf(parsed);
       if (vcpu === null) return this.skipLine("vcpuRange");
       stats.vmexit++;
-      return `vmexit,${vcpu},,${reason},${parsed.timestamp}\n`;
+      return { event: "vmexit", vcpu, msr: "", value: reason, t: parsed.timestamp, line: lineNo, from: "nested" };
     }
     if (HINT_EVENTS.has(event)) {
+      this.enterView("l0", lineNo, parsed);
       this.count(parsed);
       const key = parsed.pid ?? "";
       this.rank(key);
       const vcpu = vcpuFromPayload(parsed.payload);
       if (vcpu !== null && vcpu < MAX_VCPUS) this.learn(key, vcpu);
       stats.hints++;
+      if (this.options.exitEvents === true && event !== "kvm_nested_vmexit") return this.l1Exit(lineNo, parsed);
       return null;
     }
     return this.skipLine("otherEvent");
+  }
+
+  /** read_msr / write_msr / rdpmc, recorded inside L2: the CPU column is the vCPU. */
+  private guestAccess(lineNo: number, parsed: TraceLine): ImportedRow | null {
+    const stats = this.stats;
+    const access = parseGuestMsr(parsed.payload);
+    if (access === null) return this.malformed(lineNo, parsed, GUEST_MSR_SHAPE);
+    this.count(parsed);
+    if (access.trailing !== "") stats.trailing++;
+    // RDPMC reads a performance counter (ECX selects it), not an MSR: nothing a bitmap decides.
+    if (parsed.event === "rdpmc") {
+      stats.rdpmc++;
+      return null;
+    }
+    const vcpu = parsed.cpu ?? 0;
+    if (vcpu >= MAX_VCPUS) return this.skipLine("vcpuRange");
+    if (parsed.cpu === null) stats.noCpu++;
+    else stats.cpuColumn++;
+    stats.vcpus.add(vcpu);
+    const write = parsed.event === "write_msr";
+    if (write) stats.wrmsr++;
+    else stats.rdmsr++;
+    if (access.gp) stats.gp++;
+    return {
+      event: write ? "wrmsr" : "rdmsr",
+      vcpu,
+      msr: access.index,
+      value: access.value,
+      t: parsed.timestamp,
+      line: lineNo,
+      from: "access",
+    };
+  }
+
+  /** kvm_exit / kvm_entry as rows (`exitEvents`): an MSR exit is an access, already in the L2 view. */
+  private l1Exit(lineNo: number, parsed: TraceLine): ImportedRow | null {
+    const vcpu = this.vcpuOf(parsed, false);
+    if (vcpu === null) return null;
+    if (parsed.event === "kvm_entry") {
+      return { event: "vmentry", vcpu, msr: "", value: "", t: parsed.timestamp, line: lineNo, from: "entry" };
+    }
+    const reason = parseExitReason(parsed.payload);
+    if (reason === null || isMsrExit(reason)) return null;
+    return { event: "vmexit", vcpu, msr: "", value: reason, t: parsed.timestamp, line: lineNo, from: "exit" };
+  }
+
+  /** Sets the file's view on its first event; an event of the other view is an error. */
+  private enterView(view: View, lineNo: number, parsed: TraceLine): void {
+    const stats = this.stats;
+    if (stats.view === null) {
+      stats.view = view;
+      this.viewLine = lineNo;
+      return;
+    }
+    if (stats.view === view) return;
+    const [l2Line, l0Line] = view === "l2" ? [lineNo, this.viewLine] : [this.viewLine, lineNo];
+    throw new InputError(
+      `${at(this.file, lineNo)}${parsed.event}: this file mixes the L2 view (msr tracepoints inside the guest, ` +
+        `line ${l2Line}) with kvm_* events of a host (line ${l0Line}), whose clocks differ: import the L2 recording ` +
+        "and give the host's with --exits FILE",
+    );
   }
 
   private skipLine(reason: SkipReason): null {
@@ -255,8 +429,8 @@ export class Importer {
   }
 
   /** The line's vCPU by the three rules, or null when it is out of range. */
-  private vcpuOf(line: TraceLine): number | null {
-    this.count(line);
+  private vcpuOf(line: TraceLine, counted = true): number | null {
+    if (counted) this.count(line);
     const key = line.pid ?? "";
     const rank = this.rank(key);
     let vcpu = vcpuFromTask(line.task);
@@ -270,8 +444,10 @@ export class Importer {
       source = "order";
     }
     if (vcpu >= MAX_VCPUS) return null;
-    this.stats.vcpuSources[source]++;
-    this.stats.vcpus.add(vcpu);
+    if (counted) {
+      this.stats.vcpuSources[source]++;
+      this.stats.vcpus.add(vcpu);
+    }
     return vcpu;
   }
 }

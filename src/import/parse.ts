@@ -28,6 +28,8 @@ export interface TraceLine {
   readonly pid: string | null;
   /** The timestamp as printed (seconds, or a counter with some trace clocks). Empty in the short layout. */
   readonly timestamp: string;
+  /** The CPU column (`[001]` -> 1): in a recording made inside L2, the vCPU. Null in the short layout. */
+  readonly cpu: number | null;
   /** The event's subsystem when printed (`kvm` in perf script), else null. */
   readonly system: string | null;
   readonly event: string;
@@ -38,8 +40,11 @@ export interface TraceLine {
 const FTRACE =
   /^(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:(\S{4,7})\s+)?(\d+(?:\.\d+)?):\s+(?:(\w+):)?(\w+):(?:\s(.*))?$/;
 const PERF = /^(.*?)\s+(\d+)(?:\/(\d+))?\s+\[(\d+)\]\s+(\d+(?:\.\d+)?):\s+(?:\d+\s+)?(?:(\w+):)?(\w+):(?:\s(.*))?$/;
-/** Kernel event names are lower case with an underscore (kvm_msr, sched_switch). */
-const SHORT = /^\s*(?:([a-z]\w*):)?([a-z][a-z0-9]*_\w*):(?:\s(.*))?$/;
+/**
+ * Kernel event names are lower case with an underscore (kvm_msr, sched_switch),
+ * but for msr:rdpmc, named alone.
+ */
+const SHORT = /^\s*(?:([a-z]\w*):)?([a-z][a-z0-9]*_\w*|rdpmc):(?:\s(.*))?$/;
 /** grep's `file:` or `file:line:` (or `file-line-` on a context line). */
 const GREP_PREFIX = /^[^:\s][^:]*?(?::\d+[:-]|:|-\d+-)/;
 
@@ -52,6 +57,7 @@ export function parseTraceLine(line: string): TraceLine | null {
       task: (m[1] ?? "").trim(),
       pid: m[2] ?? "",
       timestamp: m[5] ?? "",
+      cpu: Number(m[3]),
       system: m[6] ?? null,
       event: m[7] ?? "",
       payload: (m[8] ?? "").trim(),
@@ -64,6 +70,7 @@ export function parseTraceLine(line: string): TraceLine | null {
       task: (m[1] ?? "").trim(),
       pid: m[3] ?? m[2] ?? "",
       timestamp: m[5] ?? "",
+      cpu: Number(m[4]),
       system: m[6] ?? null,
       event: m[7] ?? "",
       payload: (m[8] ?? "").trim(),
@@ -80,6 +87,7 @@ export function parseTraceLine(line: string): TraceLine | null {
       task: "",
       pid: null,
       timestamp: "",
+      cpu: null,
       system: m[1] ?? null,
       event: m[2] ?? "",
       payload: (m[3] ?? "").trim(),
@@ -107,23 +115,76 @@ export interface MsrAccess {
   /** `0x…`, lower case, no leading zeros. */
   readonly msr: string;
   readonly value: string;
-  /** KVM injected #GP: the access failed (the MSR does not exist, or the value was refused). */
+  /** The access failed with #GP (the MSR does not exist, or the value was refused). */
   readonly gp: boolean;
+  /**
+   * Text after the well-formed payload (an annotation pasted into a bug report,
+   * extra `perf script` fields such as a symbol), ignored; absent when there is none.
+   */
+  readonly trailing?: string;
 }
 
 /** What `kvm_msr` prints, for messages. */
 export const KVM_MSR_SHAPE = "msr_read|msr_write <hex> = 0x<hex>";
 
 /**
+ * Text after a payload that looks like an exception marker the kernel does not
+ * print (`(#UD)`, `#PF`): not an annotation to ignore but a payload we cannot
+ * read, since counting it as a plain access could be wrong.
+ */
+const FAULT_MARKER = /^\(?#[A-Z]{2}\)?(?=\s|$)/;
+
+/**
  * kvm_msr: TP_printk("msr_%s %x = 0x%llx%s", write ? "write" : "read", ecx, data,
- * exception ? " (#GP)" : ""). Extra spaces are tolerated; the MSR may carry a 0x.
+ * exception ? " (#GP)" : ""). Extra spaces are tolerated; the MSR may carry a 0x;
+ * text after the payload is kept apart in `trailing`.
  */
 export function parseKvmMsr(payload: string): MsrAccess | null {
-  const m = /^msr_(read|write)\s+(?:0x)?([0-9a-fA-F]{1,8})\s*=\s*0x([0-9a-fA-F]+)(\s*\(#GP\))?$/.exec(payload);
+  const m = /^msr_(read|write)\s+(?:0x)?([0-9a-fA-F]{1,8})\s*=\s*0x([0-9a-fA-F]+)(\s*\(#GP\))?(?:\s+(.*))?$/.exec(
+    payload,
+  );
   if (!m) return null;
   const value = hexNumber(m[3] ?? "");
-  if (value.length > 2 + 16) return null; // beyond 64 bits
-  return { write: m[1] === "write", msr: hexNumber(m[2] ?? ""), value, gp: m[4] !== undefined };
+  if (value.length > 2 + HEX_DIGITS_64) return null; // beyond 64 bits
+  const trailing = (m[5] ?? "").trim();
+  if (FAULT_MARKER.test(trailing)) return null;
+  const access = { write: m[1] === "write", msr: hexNumber(m[2] ?? ""), value, gp: m[4] !== undefined };
+  return trailing === "" ? access : { ...access, trailing };
+}
+
+/** Hex digits of a 64-bit value. */
+const HEX_DIGITS_64 = 16;
+
+/** The events the kernel fires inside a guest for its own RDMSR, WRMSR and RDPMC (include/trace/events/msr.h). */
+export const L2_EVENTS: ReadonlySet<string> = new Set(["read_msr", "write_msr", "rdpmc"]);
+
+/** What `read_msr`, `write_msr` and `rdpmc` print, for messages. */
+export const GUEST_MSR_SHAPE = "<hex>, value <hex>[ #GP]";
+
+export interface GuestMsrAccess {
+  /** `0x…`, lower case, no leading zeros: the MSR, or for rdpmc the counter (ECX). */
+  readonly index: string;
+  readonly value: string;
+  /** The access failed with #GP (the kernel's `*_safe()` accessors trace the failure). */
+  readonly gp: boolean;
+  /** Text after the well-formed payload, ignored; empty when there is none. */
+  readonly trailing: string;
+}
+
+/**
+ * read_msr, write_msr, rdpmc (DECLARE_EVENT_CLASS msr_trace_class):
+ * TP_printk("%x, value %llx%s", __entry->msr, __entry->val, __entry->failed ? " #GP" : "").
+ * Both numbers are hex without 0x (a 0x is tolerated); extra spaces are tolerated;
+ * text after the payload is kept apart in `trailing`.
+ */
+export function parseGuestMsr(payload: string): GuestMsrAccess | null {
+  const m = /^(?:0x)?([0-9a-fA-F]{1,8})\s*,\s*value\s+(?:0x)?([0-9a-fA-F]+)(\s+#GP)?(?:\s+(.*))?$/.exec(payload);
+  if (!m) return null;
+  const value = hexNumber(m[2] ?? "");
+  if (value.length > 2 + HEX_DIGITS_64) return null; // beyond 64 bits
+  const trailing = (m[4] ?? "").trim();
+  if (FAULT_MARKER.test(trailing)) return null;
+  return { index: hexNumber(m[1] ?? ""), value, gp: m[3] !== undefined, trailing };
 }
 
 /** What `kvm_nested_vmexit_inject` prints, for messages. */

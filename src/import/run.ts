@@ -10,8 +10,9 @@ import { OutputFile, refuseOverwritingInput, stdoutWriteError } from "../io/outp
 import { printable } from "../io/printable.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 import { count as formatCount } from "../render/text-table.js";
-import { Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
-import { headerComments, trailerComments } from "./summary.js";
+import { type ImportedRow, Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
+import { MAX_MERGE_ROWS, type MergeResult, mergedHeaderLines, mergeViews } from "./merge.js";
+import { commentBlock, headerComments, l2Blurb, trailerComments } from "./summary.js";
 
 /** A longer line is not trace text (a binary file, most likely): it is skipped unread. */
 export const MAX_LINE = 64 * 1024;
@@ -47,7 +48,7 @@ export async function importTrace(options: ImportOptions): Promise<ImportStats> 
     if (batch === "") return;
     if (!started) {
       started = true;
-      await sink.write(headerComments(file));
+      await sink.write(headerComments(file, importer.stats.view ?? "l0"));
     }
     const text = batch;
     batch = "";
@@ -240,4 +241,108 @@ class StdoutSink implements Sink {
   }
 
   async abort(): Promise<void> {}
+}
+
+export interface MergeImportOptions extends ImportOptions {
+  /** The host's recording whose exits are merged in (`--exits`). */
+  readonly exits: string;
+  /** `--clock-offset`, in nanoseconds: L2 time = other time + offset. */
+  readonly offsetNs?: number;
+}
+
+export interface MergeImportStats {
+  readonly l2: ImportStats;
+  readonly other: ImportStats;
+  readonly result: MergeResult;
+}
+
+/**
+ * `import L2 --exits OTHER`: reads both recordings whole (within
+ * MAX_MERGE_ROWS), merges them (src/import/merge.ts) and writes the trace.
+ */
+export async function importMerged(options: MergeImportOptions): Promise<MergeImportStats> {
+  const l2File = shownInput(options.file);
+  const otherFile = shownInput(options.exits);
+  if (options.file === STDIN && options.exits === STDIN) {
+    throw new InputError(`${at(l2File)}only one of the two recordings can be read from stdin`);
+  }
+  if (options.output !== undefined) {
+    refuseOverwritingInput(
+      options.output,
+      [options.file, options.exits].filter((f) => f !== STDIN),
+    );
+  }
+  const sink = options.output === undefined ? new StdoutSink() : await FileSink.open(options.output);
+  try {
+    const l2 = new Importer(l2File, options.strict);
+    const l2Rows = await readRows(options.file, l2File, l2, 0);
+    if (l2.stats.view !== "l2") {
+      throw new InputError(
+        `${at(l2File)}${
+          l2.stats.view === null ? "no read_msr or write_msr event in it" : "this is a host's recording (kvm_* events)"
+        }: --exits merges into the L2 view (msr tracepoints recorded inside the guest), given first`,
+      );
+    }
+    const other = new Importer(otherFile, options.strict, { exitEvents: true });
+    const otherRows = await readRows(options.exits, otherFile, other, l2Rows.length);
+    if (other.stats.view === "l2") {
+      throw new InputError(
+        `${at(otherFile)}this is an L2 recording (msr tracepoints): --exits takes a host's (L1's or L0's kvm_* events)`,
+      );
+    }
+    const result = mergeViews({
+      l2File,
+      l2Rows,
+      otherFile,
+      otherRows,
+      ...(options.offsetNs === undefined ? {} : { offsetNs: options.offsetNs }),
+    });
+    await sink.write(commentBlock([...mergedHeaderLines(l2File, otherFile, result), "", ...l2Blurb().slice(0, 3), ""]));
+    for (let i = 0; i < result.rows.length && !sink.closed; i += BATCH_ROWS) {
+      await sink.write(result.rows.slice(i, i + BATCH_ROWS).join(""));
+    }
+    await sink.write(
+      `# import: ${formatCount(result.accesses)} accesses from ${l2File}, ${formatCount(result.vmexit)} vmexit and ` +
+        `${formatCount(result.vmentry)} vmentry from ${otherFile} (${formatCount(result.outside)} outside ${l2File}'s time span dropped)\n`,
+    );
+    await sink.commit();
+    return { l2: l2.stats, other: other.stats, result };
+  } catch (error) {
+    await sink.abort();
+    throw error instanceof InputError ? error : new InputError(`${at(l2File)}${reason(error)}`);
+  }
+}
+
+/** Rows handed to the output at a time by a merge. */
+const BATCH_ROWS = 4096;
+
+/** Every row of a recording, in file order; more than MAX_MERGE_ROWS in all (with `before`) is an error. */
+async function readRows(file: string, shown: string, importer: Importer, before: number): Promise<ImportedRow[]> {
+  const rows: ImportedRow[] = [];
+  const onLine = (text: string | null): void => {
+    if (text === null) {
+      importer.tooLong();
+      return;
+    }
+    const row = importer.row(text);
+    if (row === null) return;
+    if (before + rows.length >= MAX_MERGE_ROWS) {
+      throw new InputError(
+        `${at(shown, importer.stats.lines)}more than ${formatCount(MAX_MERGE_ROWS)} rows to merge: --exits holds both ` +
+          "recordings in memory; record a shorter run, or split both by time",
+      );
+    }
+    rows.push(row);
+  };
+  const splitter = new LineSplitter();
+  let first = true;
+  for await (const chunk of traceChunks(file)) {
+    if (first) {
+      first = false;
+      refuseBinaryTrace(chunk, shown);
+    }
+    splitter.push(chunk, onLine);
+  }
+  splitter.finish(onLine);
+  return rows;
 }

@@ -1,16 +1,30 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { importTrace, shownInput } from "../../import/run.js";
+import { parseSeconds, renderMergeSummary } from "../../import/merge.js";
+import { importMerged, importTrace, shownInput } from "../../import/run.js";
 import { renderSummary } from "../../import/summary.js";
 import { outputFile } from "../../io/output.js";
 import { printable } from "../../io/printable.js";
 import { parseOptions } from "../options.js";
 import { examples } from "./shared.js";
 
-const ImportOptions = z.object({
-  output: z.string().min(1, { error: "names no file" }).optional(),
-  strict: z.boolean().default(false),
-});
+/** `--clock-offset SECONDS`: a decimal number of seconds, signed, at most nanosecond digits kept. */
+const ClockOffset = z
+  .string()
+  .regex(/^[+-]?\d{1,12}(\.\d{1,9})?$/, { error: "expected seconds, a decimal number such as -12.000350" })
+  .transform((text) => parseSeconds(text) as number);
+
+const ImportOptions = z
+  .object({
+    output: z.string().min(1, { error: "names no file" }).optional(),
+    strict: z.boolean().default(false),
+    exits: z.string().min(1, { error: "names no file" }).optional(),
+    clockOffset: ClockOffset.optional(),
+  })
+  .refine((o) => o.clockOffset === undefined || o.exits !== undefined, {
+    error: "only goes with --exits FILE",
+    path: ["clockOffset"],
+  });
 
 export function registerImport(program: Command): void {
   program
@@ -23,14 +37,31 @@ export function registerImport(program: Command): void {
         "ftrace (/sys/kernel/tracing/trace, trace_pipe), `perf script` and `trace-cmd report` lines are read, " +
         "in one file or mixed, with or without grep's file: prefixes; gzip is read as is. Any other line is " +
         "skipped and counted, and a summary goes to stderr. The trace has no bitmap rows: give L1's bitmap to " +
-        "compare or replay with --l1-bitmap. See docs/recording.md for how to record one.",
+        "compare or replay with --l1-bitmap. See docs/recording.md for how to record one. " +
+        "A file recorded inside L2 (msr:read_msr, msr:write_msr, msr:rdpmc) is the L2 view: read_msr becomes rdmsr " +
+        "and write_msr wrmsr, on the vCPU of the CPU column; rdpmc is counted, no row. A file mixing the two views " +
+        "is refused: give the host's recording with --exits, which merges its exits (an L0's " +
+        "kvm_nested_vmexit_inject and kvm_nested_vmenter, or, with KVM as L1, L1's kvm_exit and kvm_entry) into " +
+        "the L2 accesses by time, the clock offset found from MSR writes seen in both or given with --clock-offset.",
     )
     .argument("<file>", "kernel trace text, or - for stdin")
     .option(
       "-o, --output <file>",
       "write the trace to FILE (a temporary file renamed at the end) instead of stdout (-)",
     )
-    .option("--strict", "a malformed kvm_* payload is an error naming its line (by default it is skipped and counted)")
+    .option(
+      "--strict",
+      "a malformed kvm_* or msr payload is an error naming its line (by default it is skipped and counted)",
+    )
+    .option(
+      "--exits <file>",
+      "a host's recording (L0's or L1's kvm_* events) whose exits to merge into FILE, recorded inside L2",
+    )
+    .option(
+      "--clock-offset <seconds>",
+      "with --exits: L2 time = the --exits file's time + SECONDS (negative allowed), instead of finding it " +
+        "from MSR writes seen in both",
+    )
     .addHelpText(
       "after",
       `${examples(
@@ -39,11 +70,34 @@ export function registerImport(program: Command): void {
         "perf script -i perf.data | gzip > kvm.txt.gz && nvmx-replay import kvm.txt.gz -o trace.csv",
         "grep -h kvm_ /sys/kernel/tracing/trace | nvmx-replay import - --strict > trace.csv",
         "nvmx-replay import trace.txt -o trace.csv && nvmx-replay compare trace.csv --l1-bitmap l1.json",
+        "nvmx-replay import l2.txt --exits l1.txt -o trace.csv",
+        "nvmx-replay import l2.txt --exits l0.txt --clock-offset=-0.000350 -o trace.csv",
       )}\nSee docs/recording.md for recording a trace and what an L0 trace cannot see.\n`,
     )
     .action(async (file: string, raw: unknown) => {
       const options = parseOptions(ImportOptions, raw);
       const target = outputFile(options.output);
+      if (options.exits !== undefined) {
+        const merged = await importMerged({
+          file,
+          exits: options.exits,
+          output: target,
+          strict: options.strict,
+          ...(options.clockOffset === undefined ? {} : { offsetNs: options.clockOffset }),
+        });
+        const output = target === undefined ? null : printable(target);
+        process.stderr.write(
+          renderMergeSummary(
+            shownInput(file),
+            shownInput(options.exits),
+            output,
+            merged.l2,
+            merged.other,
+            merged.result,
+          ),
+        );
+        return;
+      }
       const stats = await importTrace({ file, output: target, strict: options.strict });
       // Both names escaped: a control character in a file name must not reach the terminal raw.
       const output = target === undefined ? null : printable(target);
