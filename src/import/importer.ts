@@ -259,25 +259,15 @@ export class Importer {
       else stats.rdmsr++;
       if (access.gp) stats.gp++;
       if (access.trailing !== undefined) stats.trailing++;
-      return access.write
-        ? {
-            event: "wrmsr",
-            vcpu,
-            msr: access.msr,
-            value: access.value,
-            t: parsed.timestamp,
-            line: lineNo,
-            from: "access",
-          }
-        : {
-            event: "rdmsr",
-            vcpu,
-            msr: access.msr,
-            value: access.value,
-            t: parsed.timestamp,
-            line: lineNo,
-            from: "access",
-          };
+      return {
+        event: access.write ? "wrmsr" : "rdmsr",
+        vcpu,
+        msr: access.msr,
+        value: access.value,
+        t: parsed.timestamp,
+        line: lineNo,
+        from: "access",
+      };
     }
     if (ENTRY_EVENTS.has(event)) {
       this.enterView("l0", lineNo, parsed);

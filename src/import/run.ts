@@ -6,8 +6,9 @@
  * does not grow with the input: only a line that spans two chunks is copied.
  */
 import { at, InputError, reason } from "../io/errors.js";
-import { OutputFile, refuseOverwritingInput, stdoutWriteError } from "../io/output.js";
+import { refuseOverwritingInput } from "../io/output.js";
 import { printable } from "../io/printable.js";
+import { FileSink, StdoutSink } from "../io/sink.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 import { count as formatCount } from "../render/text-table.js";
 import { type ImportedRow, Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
@@ -174,73 +175,6 @@ export class LineSplitter {
     }
     onLine(text.endsWith("\r") ? text.slice(0, -1) : text);
   }
-}
-
-interface Sink {
-  /** The destination went away (a closed pipe): stop reading. */
-  readonly closed: boolean;
-  write(text: string): Promise<void>;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-/** `-o FILE`: a temporary file beside it, renamed over it at the end (or a FIFO or device, written into). */
-class FileSink implements Sink {
-  readonly closed = false;
-  private constructor(private readonly writer: OutputFile) {}
-
-  static async open(path: string): Promise<FileSink> {
-    return new FileSink(await OutputFile.open(path));
-  }
-
-  write(text: string): Promise<void> {
-    return this.writer.write(text);
-  }
-
-  commit(): Promise<void> {
-    return this.writer.commit();
-  }
-
-  abort(): Promise<void> {
-    return this.writer.abort();
-  }
-}
-
-/** Stdout, with backpressure; a reader that went away (`| head`) ends the import quietly. */
-class StdoutSink implements Sink {
-  closed = false;
-  private failure: Error | null = null;
-  private readonly onError = (error: Error): void => {
-    if ((error as NodeJS.ErrnoException).code === "EPIPE") this.closed = true;
-    else this.failure ??= stdoutWriteError(error); // one line naming stdout, not the input
-  };
-
-  constructor() {
-    process.stdout.on("error", this.onError);
-  }
-
-  async write(text: string): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.closed || process.stdout.write(text)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        process.stdout.off("drain", done);
-        process.stdout.off("error", done);
-        resolve();
-      };
-      process.stdout.on("drain", done);
-      process.stdout.on("error", done);
-    });
-    if (this.failure) throw this.failure;
-  }
-
-  // The error listener stays: a pipe closed after the last write still reports EPIPE.
-  async commit(): Promise<void> {
-    if (!this.closed) await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-    if (this.failure) throw this.failure;
-  }
-
-  async abort(): Promise<void> {}
 }
 
 export interface MergeImportOptions extends ImportOptions {

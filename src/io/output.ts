@@ -271,7 +271,8 @@ async function removeStaleTemps(path: string): Promise<void> {
 
 const TEMP_SUFFIX = new RegExp(`^(\\d{1,${PID_DIGITS}})\\.[0-9a-f]{${TEMP_RANDOM_BYTES * 2}}\\.tmp$`);
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

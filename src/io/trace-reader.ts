@@ -188,13 +188,10 @@ class CsvRecords implements RecordDecoder {
           const line = lineIndex.lineEndingAt(context.bytes) + before;
           if (probe || (fields.length === 1 && (fields[0] as string).trim() === "")) return null;
           const locate = locator(fields, quoted, line);
-          if (!rows.hasHeader) rows.header(fields, locate);
-          else {
-            const ev = rows.rowOrSkip(fields, locate);
-            if (ev !== null) {
-              this.onEvent(ev);
-              events++;
-            }
+          const ev = rows.take(fields, locate);
+          if (ev !== null) {
+            this.onEvent(ev);
+            events++;
           }
           return null;
         },
@@ -259,13 +256,10 @@ class CsvRecords implements RecordDecoder {
         where ??= locator(fields, quotedFields(bytes, start, fields.length), (lines[r + 1] ?? line) - 1);
         return where(i);
       };
-      if (!rows.hasHeader) rows.header(fields, locate);
-      else {
-        const ev = rows.rowOrSkip(fields, locate);
-        if (ev !== null) {
-          this.onEvent(ev);
-          events++;
-        }
+      const ev = rows.take(fields, locate);
+      if (ev !== null) {
+        this.onEvent(ev);
+        events++;
       }
     }
     return events;
@@ -346,13 +340,10 @@ async function readWithCsvParse(
       stats.lines = lineIndex.lineEndingAt(context.bytes);
       if (fields.length === 1 && (fields[0] as string).trim() === "") return null; // a line of spaces
       const locate = locator(fields, quoted, stats.lines);
-      if (!rows.hasHeader) rows.header(fields, locate);
-      else {
-        const ev = rows.rowOrSkip(fields, locate);
-        if (ev !== null) {
-          onEvent(ev);
-          stats.events++;
-        }
+      const ev = rows.take(fields, locate);
+      if (ev !== null) {
+        onEvent(ev);
+        stats.events++;
       }
       return null;
     },

@@ -112,6 +112,13 @@ export class TraceRows {
    */
   onBadRow: ((error: InputError) => void) | null = null;
 
+  /** The first record is the header (null); every later one, rowOrSkip(). */
+  take(fields: readonly string[], locate: FieldLocator): TraceEvent | null {
+    if (this.hasHeader) return this.rowOrSkip(fields, locate);
+    this.header(fields, locate);
+    return null;
+  }
+
   /** row(), or null for a bad row when onBadRow takes it. */
   rowOrSkip(fields: readonly string[], locate: FieldLocator): TraceEvent | null {
     if (this.onBadRow === null) return this.row(fields, locate);

@@ -17,8 +17,8 @@ import { Importer, type ImportStats, rowCount } from "../import/importer.js";
 import { LineSplitter } from "../import/run.js";
 import { commentBlock, l2Blurb, trailerComments } from "../import/summary.js";
 import { InputError } from "../io/errors.js";
-import { OutputFile, stdoutWriteError } from "../io/output.js";
 import { printable } from "../io/printable.js";
+import { FileSink, type Sink, StdoutSink } from "../io/sink.js";
 import { count } from "../render/text-table.js";
 import { Cleanup } from "./cleanup.js";
 import {
@@ -89,7 +89,7 @@ export async function record(options: RecordOptions): Promise<RecordResult> {
   let sink: Sink | null = null;
   try {
     // The output is opened before anything is changed: a bad -o fails with the kernel untouched.
-    sink = options.output === undefined ? new StdoutSink() : new FileSink(await OutputFile.open(options.output));
+    sink = options.output === undefined ? new StdoutSink() : await FileSink.open(options.output);
     const instance = prepare(cleanup, options);
     return await run(instance, sink, cleanup, options);
   } catch (error) {
@@ -307,61 +307,4 @@ function spawnWords(error: Error): string {
   if (code === "ENOENT") return "no such command";
   if (code === "EACCES") return "permission denied (not executable?)";
   return error.message.split("\n")[0] ?? String(code);
-}
-
-interface Sink {
-  /** The destination went away (a closed stdout pipe). */
-  readonly closed: boolean;
-  write(text: string): Promise<void>;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-class FileSink implements Sink {
-  readonly closed = false;
-  constructor(private readonly file: OutputFile) {}
-  write(text: string): Promise<void> {
-    return this.file.write(text);
-  }
-  commit(): Promise<void> {
-    return this.file.commit();
-  }
-  abort(): Promise<void> {
-    return this.file.abort();
-  }
-}
-
-/** Stdout with backpressure; a reader that went away (`| head`) ends the recording quietly. */
-class StdoutSink implements Sink {
-  closed = false;
-  private failure: Error | null = null;
-  private readonly onError = (error: Error): void => {
-    if ((error as NodeJS.ErrnoException).code === "EPIPE") this.closed = true;
-    else this.failure ??= stdoutWriteError(error);
-  };
-
-  constructor() {
-    process.stdout.on("error", this.onError);
-  }
-
-  async write(text: string): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.closed || process.stdout.write(text)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        process.stdout.off("drain", done);
-        process.stdout.off("error", done);
-        resolve();
-      };
-      process.stdout.on("drain", done);
-      process.stdout.on("error", done);
-    });
-    if (this.failure) throw this.failure;
-  }
-
-  async commit(): Promise<void> {
-    if (!this.closed) await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-    if (this.failure) throw this.failure;
-  }
-  async abort(): Promise<void> {}
 }

@@ -26,6 +26,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../io/errors.js";
+import { isRunning } from "../io/output.js";
 
 /** Where tracefs is mounted today (kernel Documentation/trace/ftrace.rst, since 4.1). */
 export const TRACEFS_MOUNT_POINT = "/sys/kernel/tracing";
@@ -285,15 +286,6 @@ function removeStaleInstances(instances: string): void {
     } catch {
       // in use (EBUSY): someone reads it, leave it
     }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
