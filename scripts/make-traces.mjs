@@ -7,7 +7,7 @@
 // Plain Node 20 ES module, no dependencies. Deterministic: every random choice
 // comes from a mulberry32 PRNG with a fixed seed per trace, all arithmetic is on
 // integers (BigInt for 64-bit MSR values), so the output is byte-identical on
-// every run. The format follows /work/shared/SPEC.md sections 2-5 (CSV trace,
+// every run. The format follows the behaviour contract, sections 2-5 (CSV trace,
 // JSON bitmap snapshots, one raw 4096-byte .bin snapshot).
 //
 // After writing, the script re-reads every trace from disk and checks the rules

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach } from "vitest";
 
-/** The project root (/work/main), found from this file: test/helpers/ -> ../.. */
+/** The project root, found from this file: test/helpers/ -> ../.. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = join(ROOT, "bin", "nvmx-replay.js");
 
