@@ -26,3 +26,24 @@ export class SomeTracesFailed extends Error {
     this.name = "SomeTracesFailed";
   }
 }
+
+/** --fail-on-violations: a strategy other than merged-stale had violations; the output was written. */
+export const EXIT_VIOLATIONS = 4;
+
+/**
+ * Thrown after the output was written, under --fail-on-violations, when a
+ * strategy other than merged-stale (unsafe on purpose) let an access past a
+ * hypervisor that wanted it. `message` names each such strategy.
+ */
+export class ViolationsFound extends Error {
+  constructor(readonly found: readonly { trace: string; strategy: string; violations: number }[]) {
+    super(
+      `--fail-on-violations: ${found
+        .map(
+          (v) => `${v.strategy} has ${v.violations} ${v.violations === 1 ? "violation" : "violations"} in ${v.trace}`,
+        )
+        .join("; ")}`,
+    );
+    this.name = "ViolationsFound";
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * The command line: commander wiring and the one place errors become exit
- * statuses. Exit 0 success, 1 bad input or I/O failure, 2 usage error.
+ * statuses. Exit 0 success, 1 bad input or I/O failure, 2 usage error, 3 some
+ * traces failed (--keep-going), 4 violations (--fail-on-violations).
  */
 import { Command, CommanderError } from "commander";
 import pkg from "../../package.json" with { type: "json" };
@@ -16,7 +17,16 @@ import { registerReplay } from "./commands/replay.js";
 import { examples } from "./commands/shared.js";
 import { registerValidate } from "./commands/validate.js";
 import { isEpipe } from "./emit.js";
-import { EXIT_INPUT, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, SomeTracesFailed, UsageError } from "./errors.js";
+import {
+  EXIT_INPUT,
+  EXIT_OK,
+  EXIT_SOME_FAILED,
+  EXIT_USAGE,
+  EXIT_VIOLATIONS,
+  SomeTracesFailed,
+  UsageError,
+  ViolationsFound,
+} from "./errors.js";
 
 export function buildProgram(): Command {
   const program = new Command("nvmx-replay")
@@ -86,8 +96,8 @@ function say(line: string): void {
   process.stderr.write(`${text}\n`);
 }
 
-/** Prints one line for the user and returns the exit status. */
-function report(error: unknown): number {
+/** Prints one line for the user and returns the exit status (exported for the tests of the mapping). */
+export function report(error: unknown): number {
   if (error instanceof CommanderError) {
     // commander has printed its message (or the help) already.
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
@@ -104,6 +114,11 @@ function report(error: unknown): number {
     // --keep-going: the good traces' results are written, each failure was named already.
     say(`nvmx-replay: ${error.message}`);
     return EXIT_SOME_FAILED;
+  }
+  if (error instanceof ViolationsFound) {
+    // --fail-on-violations: the output is written; the status tells a script it is not clean.
+    say(`nvmx-replay: ${error.message}`);
+    return EXIT_VIOLATIONS;
   }
   const message = error instanceof Error ? error.message : String(error);
   say(`nvmx-replay: internal error: ${message}`);

@@ -3,9 +3,13 @@
  * commander has parsed them (they are untrusted input like any other).
  */
 import { z } from "zod";
+import { type SweepSpec, sweepPoints } from "../analysis/costs.js";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
+import { COST_KEYS, type CostKey } from "../engine/results.js";
 import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
+import { MAX_COST } from "../io/cost-model.js";
+import { count } from "../render/text-table.js";
 import { UsageError } from "./errors.js";
 
 export const FORMATS = ["table", "csv", "json"] as const;
@@ -62,9 +66,87 @@ export const OutputOptions = z.object({
     .optional(),
 });
 
+/**
+ * The most values one `--sweep` takes: 10,000 rows per strategy is more than
+ * a table can be read in or a plot needs, and keeps the output (a row per
+ * strategy and value in CSV) bounded whatever the range asked.
+ */
+export const MAX_SWEEP_POINTS = 10_000;
+
+const KEYS_LISTED = `the cost keys are ${COST_KEYS.join(", ")}`;
+const SWEEP_FORM = `KEY=FROM:TO:STEP, e.g. merge=0:5000:250; ${KEYS_LISTED}`;
+
+const costKey = z.enum(COST_KEYS, {
+  error: (issue) => `unknown cost key "${String(issue.input)}" (${KEYS_LISTED})`,
+});
+
+/** A sweep's bound: whole cycles within what a cost model takes. */
+function sweepBound(text: string, what: string, spec: string): number | string {
+  if (!/^\d+$/.test(text)) return `"${spec}": ${what} "${text}" is not a whole number of cycles`;
+  const n = Number(text);
+  if (n > MAX_COST) return `"${spec}": ${what} ${text} is above 1,000,000,000 cycles, the most a cost may be`;
+  return n;
+}
+
+/** `--sweep KEY=FROM:TO:STEP`: one cost key over whole values FROM, FROM+STEP, … TO. */
+const Sweep = z.string().transform((spec, ctx): SweepSpec => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message: `${message} (${SWEEP_FORM})` });
+    return z.NEVER;
+  };
+  const match = /^([^=]*)=([^:]*):([^:]*):([^:]*)$/.exec(spec.trim());
+  if (!match) return fail(`"${spec}" is not KEY=FROM:TO:STEP`);
+  const [, key = "", fromText = "", toText = "", stepText = ""] = match;
+  if (!(COST_KEYS as readonly string[]).includes(key)) return fail(`unknown cost key "${key}"`);
+  const from = sweepBound(fromText, "FROM", spec);
+  if (typeof from === "string") return fail(from);
+  const to = sweepBound(toText, "TO", spec);
+  if (typeof to === "string") return fail(to);
+  if (/^-/.test(stepText) || Number(stepText) === 0) return fail(`"${spec}": STEP must be 1 or more`);
+  const step = sweepBound(stepText, "STEP", spec);
+  if (typeof step === "string") return fail(step);
+  if (from > to) return fail(`"${spec}": FROM ${from} is above TO ${to}`);
+  const points = sweepPoints({ from, to, step });
+  if (points > MAX_SWEEP_POINTS) {
+    return fail(`"${spec}" takes ${points} values, more than the ${count(MAX_SWEEP_POINTS)} a sweep may; raise STEP`);
+  }
+  return { key: key as CostKey, from, to, step };
+});
+
+/** No two items with the same key. */
+function oneEach<T>(keyOf: (item: T) => string): (items: readonly T[]) => boolean {
+  return (items) => new Set(items.map(keyOf)).size === items.length;
+}
+
 export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
-  .extend({ strategies: StrategyList.default([...DEFAULT_COMPARE]), keepGoing: z.boolean().default(false) })
-  .refine(oneL1Bitmap, oneL1BitmapError);
+  .extend({
+    strategies: StrategyList.default([...DEFAULT_COMPARE]),
+    keepGoing: z.boolean().default(false),
+    cycles: z.boolean().default(false),
+    sweep: z
+      .array(Sweep)
+      .default([])
+      .refine(
+        oneEach((s: SweepSpec) => s.key),
+        { error: "a cost key is swept twice (each --sweep takes a key of its own)" },
+      ),
+    breakeven: z
+      .array(costKey)
+      .default([])
+      .refine(
+        oneEach((k: CostKey) => k),
+        { error: "a cost key is named twice" },
+      ),
+    failOnViolations: z.boolean().default(false),
+  })
+  .refine(oneL1Bitmap, oneL1BitmapError)
+  .refine(
+    (o) => o.format !== "csv" || [o.cycles, o.sweep.length > 0, o.breakeven.length > 0].filter(Boolean).length <= 1,
+    {
+      error: "with --format csv give one of --cycles, --sweep, --breakeven (each is a CSV of its own columns)",
+      path: ["format"],
+    },
+  );
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)

@@ -103,13 +103,49 @@ export function estimateCycles(
   mergeCost: MergeCost = "merge",
   strategy = "a strategy",
 ): number {
-  const term = (cycles: number, n: number) => BigInt(cycles) * BigInt(n);
-  const total =
-    term(cost.l0_exit, c.l0_handled) +
-    term(cost.l1_exit, c.l1_exits) +
-    term(cost[mergeCost], c.merges) +
-    term(cost.wp_fault, c.wp_faults) +
-    term(cost.dirty_check, c.dirty_checks);
+  const split = splitCycles(c, cost, mergeCost, strategy);
+  // splitCycles checked the exact total is below 2^53, so this sum of doubles is exact too.
+  return CYCLE_TERMS.reduce((sum, term) => sum + split[term], 0);
+}
+
+/**
+ * est_cycles' terms, in SPEC section 7's order: each counter that is costed,
+ * named as the counter it multiplies.
+ */
+export const CYCLE_TERMS = ["l0_handled", "l1_exits", "merges", "wp_faults", "dirty_checks"] as const;
+export type CycleTerm = (typeof CYCLE_TERMS)[number];
+export type CycleSplit = Record<CycleTerm, number>;
+
+/** The cost key each term is charged at, for a strategy whose merges cost `mergeCost`. */
+export function termCostKey(term: CycleTerm, mergeCost: MergeCost = "merge"): CostKey {
+  const keys: Record<CycleTerm, CostKey> = {
+    l0_handled: "l0_exit",
+    l1_exits: "l1_exit",
+    merges: mergeCost,
+    wp_faults: "wp_fault",
+    dirty_checks: "dirty_check",
+  };
+  return keys[term];
+}
+
+/** The terms as exact integers, in CYCLE_TERMS order. */
+function cycleTerms(c: Counters, cost: CostModel, mergeCost: MergeCost): bigint[] {
+  return CYCLE_TERMS.map((term) => BigInt(cost[termCostKey(term, mergeCost)]) * BigInt(c[term]));
+}
+
+/**
+ * est_cycles split into its terms (what estimateCycles sums): they add up to
+ * it exactly. Refused as estimateCycles refuses: every term is at most the
+ * total, so each is exact when the total is.
+ */
+export function splitCycles(
+  c: Counters,
+  cost: CostModel,
+  mergeCost: MergeCost = "merge",
+  strategy = "a strategy",
+): CycleSplit {
+  const terms = cycleTerms(c, cost, mergeCost);
+  const total = terms.reduce((sum, t) => sum + t, 0n);
   if (total > MAX_EXACT) throw new InexactEstimateError(strategy, total);
-  return Number(total);
+  return Object.fromEntries(CYCLE_TERMS.map((term, i) => [term, Number(terms[i])])) as CycleSplit;
 }

@@ -1,3 +1,4 @@
+import { breakEvenFields, breakEvens, cyclesOf, sweepCycles, sweepValues } from "../analysis/costs.js";
 import { type MsrStats, msrRow } from "../engine/msr-counts.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
@@ -14,6 +15,9 @@ export const JSON_SCHEMA_VERSION = 2;
  * With --lenient, "partial" and "skipped_rows" (per trace when several).
  * With --keep-going, always the second form, and "failed": [{"trace",
  * "error"}] lists the traces that could not be replayed, in the order given.
+ * Always "cycles" after "results": per result (same order, with its "trace"
+ * when several), est_cycles split into its terms, which add up to it. With
+ * --sweep, "sweeps"; with --breakeven, "breakevens" (see costJson).
  */
 export function* renderJson(report: Report): Generator<string> {
   const [only] = report.traces;
@@ -26,6 +30,8 @@ export function* renderJson(report: Report): Generator<string> {
       vcpus: only.vcpus,
       options: report.options,
       results: only.results,
+      cycles: cyclesJson(report, false),
+      ...costJson(report, false),
     };
     if (only.msrs) out.msrs = MSRS_GO_HERE;
     if (report.lenient) Object.assign(out, partial(only.skipped?.rows ?? 0));
@@ -40,6 +46,8 @@ export function* renderJson(report: Report): Generator<string> {
         ...(report.lenient ? partial(skipped?.rows ?? 0) : {}),
       })),
       results: report.traces.flatMap((t) => t.results.map((r) => ({ trace: t.trace, ...r }))),
+      cycles: cyclesJson(report, true),
+      ...costJson(report, true),
     };
     if (report.failed) out.failed = report.failed.map(({ trace, error }) => ({ trace, error }));
   }
@@ -72,6 +80,54 @@ export function* renderJson(report: Report): Generator<string> {
 
 /** Where the streamed breakdown goes in the JSON text (no MSR name or hex can look like it). */
 const MSRS_GO_HERE = "\u0000msrs";
+
+/** Per result, its est_cycles split into its terms (src/engine/results.ts splitCycles). */
+function cyclesJson(report: Report, several: boolean) {
+  const cost = report.options.cost_model;
+  return report.traces.flatMap((t) =>
+    t.results.map((r) => ({ ...(several ? { trace: t.trace } : {}), strategy: r.strategy, ...cyclesOf(r, cost) })),
+  );
+}
+
+/**
+ * --sweep: "sweeps": [{"key", "from", "to", "step", "values": [...],
+ * "results": [{["trace"], "strategy", "est_cycles": [one per value]}]}].
+ * --breakeven: "breakevens": [{["trace"], "key", "a", "b", "breakeven" (the
+ * value of key, rounded to 2 places, or null), "fraction" (exact, "p/q"),
+ * "cheaper_below", "cheaper_above", "always_cheaper"}], every pair of
+ * strategies in the order asked.
+ */
+function costJson(report: Report, several: boolean): Record<string, unknown> {
+  const views = report.costs;
+  if (!views) return {};
+  const cost = report.options.cost_model;
+  const trace = (name: string) => (several ? { trace: name } : {});
+  const out: Record<string, unknown> = {};
+  if (views.sweeps.length > 0) {
+    out.sweeps = views.sweeps.map((spec) => ({
+      ...spec,
+      values: sweepValues(spec),
+      results: report.traces.flatMap((t) =>
+        t.results.map((r) => ({ ...trace(t.trace), strategy: r.strategy, est_cycles: sweepCycles(r, cost, spec) })),
+      ),
+    }));
+  }
+  if (views.breakevens.length > 0) {
+    out.breakevens = views.breakevens.flatMap((key) =>
+      report.traces.flatMap((t) =>
+        breakEvens(t.results, cost, key).map((pair) => {
+          const fields = breakEvenFields(pair);
+          return {
+            ...trace(t.trace),
+            ...fields,
+            breakeven: fields.breakeven === null ? null : Number(fields.breakeven),
+          };
+        }),
+      ),
+    );
+  }
+  return out;
+}
 
 /** --lenient: whether rows were skipped, and how many. */
 function partial(skippedRows: number) {

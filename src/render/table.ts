@@ -1,6 +1,24 @@
 /** Human-readable tables for `compare` and `replay`. */
+import {
+  BREAKEVEN_DECIMALS,
+  breakEvenFields,
+  breakEvens,
+  cyclesOf,
+  mergeCostOf,
+  type SweepSpec,
+  sweepCycles,
+  sweepValues,
+} from "../analysis/costs.js";
 import { msrRow } from "../engine/msr-counts.js";
-import { RESULT_FIELDS, type StrategyResult } from "../engine/results.js";
+import {
+  type CostKey,
+  type CostModel,
+  CYCLE_TERMS,
+  type CycleTerm,
+  RESULT_FIELDS,
+  type StrategyResult,
+  termCostKey,
+} from "../engine/results.js";
 import { printable } from "../io/printable.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
@@ -49,6 +67,83 @@ function compareSection(trace: TraceOutcome, report: Report, style: Style): stri
   const unsafe = results.filter((r) => r.violations > 0).map((r) => r.strategy);
   if (unsafe.length > 0) {
     lines.push("", style.red(`violations: ${unsafe.join(", ")} let accesses past a hypervisor that wanted them`));
+  }
+  const views = report.costs;
+  const cost = report.options.cost_model;
+  if (views?.cycles && results.length > 0) lines.push("", cyclesSection(results, cost, style));
+  for (const spec of views?.sweeps ?? []) lines.push("", sweepSection(results, cost, spec, style));
+  for (const key of views?.breakevens ?? []) lines.push("", breakEvenSection(results, cost, key));
+  return lines.join("\n");
+}
+
+/** --cycles: what each est_cycles term is, in words. */
+const TERM_LABELS: Record<CycleTerm, string> = {
+  l0_handled: "L0-handled exits",
+  l1_exits: "reflected exits",
+  merges: "merges",
+  wp_faults: "wp faults",
+  dirty_checks: "dirty checks",
+};
+
+/** "1,686,000 14.8%": a term and its share of the strategy's est_cycles. */
+function share(cycles: number, total: number): string {
+  return total === 0 ? count(cycles) : `${count(cycles)} ${((cycles / total) * 100).toFixed(1)}%`;
+}
+
+/**
+ * --cycles: est_cycles split into its terms, a row per term (with the cost
+ * key it is charged at: merges at merge_sparse for the sparse strategies),
+ * each with its share of the strategy's total.
+ */
+function cyclesSection(results: readonly StrategyResult[], cost: CostModel, style: Style): string {
+  const header: Row = [
+    { text: "where the cycles go", paint: style.bold },
+    ...results.map((r) => ({ text: r.strategy, paint: style.bold })),
+  ];
+  const rows: Row[] = CYCLE_TERMS.map((term) => {
+    const keys = [...new Set(results.map((r) => termCostKey(term, mergeCostOf(r.strategy))))];
+    return [
+      `${TERM_LABELS[term]} (${term} × ${keys.join("/")})`,
+      ...results.map((r) => share(cyclesOf(r, cost)[term], r.est_cycles)),
+    ];
+  });
+  rows.push(["est_cycles", ...results.map((r) => count(r.est_cycles))]);
+  return textTable(header, rows);
+}
+
+/** --sweep: est_cycles per strategy at each value of one cost key. */
+function sweepSection(results: readonly StrategyResult[], cost: CostModel, spec: SweepSpec, style: Style): string {
+  const values = sweepValues(spec);
+  const cycles = results.map((r) => sweepCycles(r, cost, spec));
+  const header: Row = [
+    { text: spec.key, paint: style.bold },
+    ...results.map((r) => ({ text: r.strategy, paint: style.bold })),
+  ];
+  const rows: Row[] = values.map((value, v) => [count(value), ...cycles.map((c) => count(c[v] ?? 0))]);
+  const intro =
+    `est_cycles as ${spec.key} goes from ${count(spec.from)} to ${count(spec.to)} by ${count(spec.step)} ` +
+    `(the other costs as in the model; ${spec.key} is ${count(cost[spec.key])} there)`;
+  return `${intro}\n${textTable(header, rows, 0)}`;
+}
+
+/** --breakeven: for every pair of strategies, the value of `key` at which they cost the same. */
+function breakEvenSection(results: readonly StrategyResult[], cost: CostModel, key: CostKey): string {
+  const lines = [
+    `break-even ${key} (the other costs as in the model; values rounded to ${BREAKEVEN_DECIMALS} decimals):`,
+  ];
+  for (const pair of breakEvens(results, cost, key)) {
+    const f = breakEvenFields(pair);
+    const vs = `${pair.a} vs ${pair.b}`;
+    if (f.always_cheaper !== null) lines.push(`  ${vs}: never: ${f.always_cheaper} always cheaper`);
+    else if (f.breakeven === null) lines.push(`  ${vs}: never: equal at every ${key}`);
+    else {
+      const sides =
+        f.cheaper_below === null
+          ? `${f.cheaper_above} cheaper above`
+          : `${f.cheaper_below} cheaper below, ${f.cheaper_above} above`;
+      const [whole = "", fraction = ""] = f.breakeven.split(".");
+      lines.push(`  ${vs}: equal at ${key} = ${count(Number(whole))}.${fraction} cycles (${sides})`);
+    }
   }
   return lines.join("\n");
 }
