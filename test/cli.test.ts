@@ -359,7 +359,10 @@ describe("JSON output", () => {
     const dir = tempDir({ "t.csv": BASIC_TRACE });
     const r = runCli(["compare", "t.csv", "--strategies", "merged,no-bitmap", "--format", "json"], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe("");
+    // BASIC_TRACE never sets use-bitmap: stderr says every access counts as one L1 wants, and nothing else.
+    expect(r.stderr).toBe(
+      `warning: t.csv: no access ran with an L1 bitmap (use_bitmap was 0 for all), so every access counts as one L1 wants; give --l1-bitmap FILE or --l1-profile NAME to replay with one\n`,
+    );
     const out = parseJson(r.stdout);
     expect(out.schema).toBe(2);
     expect(out.trace).toBe("t.csv");

@@ -179,6 +179,8 @@ describe("several traces, one bad", () => {
         "good.csv,merged,2,2,2,0,0,0,0,0,2,0,0,30000",
       ]);
       expect(lines(r.stderr)).toEqual([
+        // good.csv has no bitmap rows, which is said first, with the good traces' other warnings.
+        "warning: good.csv: no access ran with an L1 bitmap (use_bitmap was 0 for all), so every access counts as one L1 wants; give --l1-bitmap FILE or --l1-profile NAME to replay with one",
         `bad-late.csv:200002:9: column msr: "0xZZ" is not an MSR index (32 bits, hex 0x… or decimal)`,
         `bad-early.csv:3:9: column msr: "0xZZ" is not an MSR index (32 bits, hex 0x… or decimal)`,
         "nvmx-replay: 2 of 3 traces could not be replayed (--keep-going); the others' results were written",

@@ -5,7 +5,7 @@ import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
-import { readCostModel } from "../io/cost-model.js";
+import { isInlineCostModel, readCostModel } from "../io/cost-model.js";
 import { at, InputError, reason } from "../io/errors.js";
 import { outputFile } from "../io/output.js";
 import { printable } from "../io/printable.js";
@@ -41,10 +41,15 @@ export function loadSetup(options: SetupOptions): Setup {
     l0: { longmode, legacy },
     l1Bitmap: l1Bitmap(options),
     cost: options.costModel ? readCostModel(options.costModel) : DEFAULT_COST_MODEL,
-    files: [options.l1Bitmap, options.l0Bitmap, options.l0BitmapLegacy, options.costModel].filter(
+    files: [options.l1Bitmap, options.l0Bitmap, options.l0BitmapLegacy, costModelFile(options.costModel)].filter(
       (f): f is string => f !== undefined,
     ),
   };
+}
+
+/** The file --cost-model names, if it names one (not inline JSON). */
+function costModelFile(value: string | undefined): string | undefined {
+  return value === undefined || isInlineCostModel(value) ? undefined : value;
 }
 
 /**
@@ -174,7 +179,10 @@ export async function replayReport(
   }
   const outcomes = ended.filter((e): e is TraceOutcome => !("error" in e));
   const failed = ended.filter((e): e is TraceFailure => "error" in e);
-  for (const outcome of outcomes) warnSkipped(outcome);
+  for (const outcome of outcomes) {
+    warnSkipped(outcome);
+    warnL1Bitmap(outcome, options);
+  }
   for (const failure of failed) process.stderr.write(`${failure.error}\n`);
   const report: Report = {
     options: reportOptions(options, names, setup),
@@ -183,6 +191,39 @@ export async function replayReport(
     ...(keepGoing ? { failed } : {}),
   };
   return { report, out };
+}
+
+/**
+ * When --l1-bitmap/--l1-profile played no part, say so on stderr (a
+ * warning: the results stand and the exit status is unchanged): no L2 event
+ * ran in a vmcs12 state the option set up (the trace set use_bitmap and
+ * bitmap_ptr itself, at pages of its own, on every vCPU before L2 ran), so
+ * the option changed nothing. A trace with no access gets no warning.
+ */
+function warnL1Bitmap(outcome: TraceOutcome, options: SetupOptions): void {
+  const use = outcome.setupUse;
+  if (!use || (outcome.results[0]?.accesses ?? 0) === 0) return;
+  if (use.l1OptionUsed) return;
+  const option =
+    options.l1Bitmap !== undefined
+      ? `--l1-bitmap ${printable(options.l1Bitmap)}`
+      : options.l1Profile !== undefined
+        ? `--l1-profile ${options.l1Profile}`
+        : undefined;
+  if (option === undefined) {
+    // No L1 bitmap at all: every access is one L1 wants, which makes the strategies alike.
+    if (!use.ranWithL1Bitmap) {
+      process.stderr.write(
+        `warning: ${printable(outcome.trace)}: no access ran with an L1 bitmap (use_bitmap was 0 for all), so every ` +
+          "access counts as one L1 wants; give --l1-bitmap FILE or --l1-profile NAME to replay with one\n",
+      );
+    }
+    return;
+  }
+  const why = use.ranWithL1Bitmap
+    ? "on every vCPU that ran L2 the trace pointed vmcs12 at bitmap pages of its own (bitmap-ptr, use-bitmap) first"
+    : "the trace set vmcs12 up itself and every access ran with use_bitmap 0, so every access counts as one L1 wants";
+  process.stderr.write(`warning: ${printable(outcome.trace)}: ${option} changed nothing: ${why}\n`);
 }
 
 /** --lenient: what was skipped, on stderr, so the results are not taken for whole ones. */

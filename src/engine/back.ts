@@ -53,6 +53,27 @@ export interface BackOptions {
   readonly breakdown?: boolean;
 }
 
+/**
+ * What a replay found about L1's bitmap, for warnings (the CLI's, on
+ * stderr): whether the set-up it was given mattered. Sticky facts, found
+ * per batch (ReplayBack.noteSetupUse), not counted per access.
+ */
+export interface SetupUse {
+  /** Some access ran with use_bitmap = 1 (L1's bitmap was consulted at least once). */
+  readonly ranWithL1Bitmap: boolean;
+  /**
+   * `--l1-bitmap` given: some L2 event ran in a vmcs12 state the option
+   * shaped (use_bitmap or bitmap_ptr still the option's, or pointing at its
+   * page before the trace replaced that page with a bitmap-load). False when
+   * the option was not given.
+   */
+  readonly l1OptionUsed: boolean;
+}
+
+/** Which vmcs12 fields the trace itself set on a vCPU (ReplayBack.traceSet). */
+const USE_SET = 1;
+const PTR_SET = 2;
+
 interface Run {
   readonly strategy: Strategy;
   readonly l0: NestedL0;
@@ -97,9 +118,29 @@ export class ReplayBack {
   private readonly enteredAt = new Float64Array(MAX_VCPUS).fill(UNTRACKED);
   /** The `running` flags of the strategies that run L2 with a bitmap. */
   private readonly runningWithBitmap: Uint8Array[];
+  /** `--l1-bitmap` was given. */
+  private readonly l1Option: boolean;
+  /** Per vCPU, 1 while its use_bitmap is 1; and how many such vCPUs (a vCPU not seen yet counts). */
+  private readonly useNow: Uint8Array;
+  private useVcpus: number;
+  private ranWithL1Bitmap = false;
+  /** Per vCPU, 1 while its vmcs12 state is one `--l1-bitmap` shaped (SetupUse); and how many. */
+  private readonly optionNow: Uint8Array;
+  private optionVcpus: number;
+  private l1OptionUsed = false;
+  /** Per vCPU, USE_SET | PTR_SET: the fields a trace event set (the rest are still the option's). */
+  private readonly traceSet = new Uint8Array(MAX_VCPUS);
+  /** A bitmap-load replaced the whole of `--l1-bitmap`'s page. */
+  private optionPageReplaced = false;
 
   constructor(options: BackOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
+    // A vCPU starts as --l1-bitmap sets it (use_bitmap 1, its page), or with use_bitmap 0.
+    this.l1Option = options.l1Bitmap != null;
+    const initial = this.l1Option ? 1 : 0;
+    this.useNow = new Uint8Array(MAX_VCPUS).fill(initial);
+    this.optionNow = new Uint8Array(MAX_VCPUS).fill(initial);
+    this.useVcpus = this.optionVcpus = initial * MAX_VCPUS;
     this.l0View = new Array<Uint8Array>(MAX_VCPUS).fill(options.l0.longmode);
     if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? NO_BITMAP);
     this.runs = options.strategies.map((strategy) => {
@@ -136,6 +177,7 @@ export class ReplayBack {
 
   /** Events [from, to) under every strategy, a cache-sized tile at a time. */
   private runAll(batch: Batch, from: number, to: number): void {
+    this.noteSetupUse(batch, from, to);
     for (let tile = from; tile < to; tile += TILE) {
       const end = Math.min(tile + TILE, to);
       this.judge(batch, tile, end);
@@ -183,6 +225,70 @@ export class ReplayBack {
     const state = this.machine.vcpu(v);
     this.l1View[v] = state.useBitmap ? (this.machine.l1Page(state) ?? NO_BITMAP) : NO_BITMAP;
     this.l0View[v] = state.l0Bitmap();
+  }
+
+  /**
+   * SetupUse for the events [from, to), over which the machine does not
+   * change. Each fact is sticky: once found, never looked for again, and not
+   * looked for while no vCPU is in the state it needs. So a trace that runs
+   * with L1's bitmap costs a look at a few events; only one that never does
+   * (the case warned about) is looked through to its end, a byte compare per
+   * event, once for all strategies.
+   */
+  private noteSetupUse(batch: Batch, from: number, to: number): void {
+    const { code: codes, vcpu: vcpus } = batch;
+    if (!this.ranWithL1Bitmap && this.useVcpus > 0) {
+      const useNow = this.useNow;
+      for (let i = from; i < to; i++) {
+        if ((codes[i] as number) <= WRMSR && useNow[vcpus[i] as number] === 1) {
+          this.ranWithL1Bitmap = true;
+          break;
+        }
+      }
+    }
+    if (!this.l1OptionUsed && this.optionVcpus > 0) {
+      // Any L2 event: an entry in the option's state merges its page, even with no access.
+      const optionNow = this.optionNow;
+      for (let i = from; i < to; i++) {
+        if (optionNow[vcpus[i] as number] === 1) {
+          this.l1OptionUsed = true;
+          break;
+        }
+      }
+    }
+  }
+
+  /** After a machine event: the use_bitmap and `--l1-bitmap` states of the vCPUs it may change. */
+  private noteSetupEvent(ev: MachineEvent): void {
+    const v = ev.vcpu;
+    if (ev.code === Ev.useBitmap) this.traceSet[v] = (this.traceSet[v] as number) | USE_SET;
+    else if (ev.code === Ev.bitmapPtr) this.traceSet[v] = (this.traceSet[v] as number) | PTR_SET;
+    else if (ev.code === Ev.bitmapLoad && ev.page === L1_BITMAP_GPA && this.l1Option && !this.optionPageReplaced) {
+      // The trace wrote its own page over the option's: from now on the page is the trace's.
+      this.optionPageReplaced = true;
+      for (const u of this.machine.pointingAt(L1_BITMAP_GPA)) this.noteSetupState(u);
+    }
+    this.noteSetupState(v);
+  }
+
+  private noteSetupState(v: number): void {
+    const state = this.machine.vcpu(v);
+    const use = state.useBitmap ? 1 : 0;
+    this.useVcpus += use - (this.useNow[v] as number);
+    this.useNow[v] = use;
+    if (!this.l1Option) return;
+    // Without the option use_bitmap starts 0 and bitmap_ptr unset: a field the
+    // trace never set, or the option's page, makes this vCPU run differently.
+    const set = this.traceSet[v] as number;
+    const onOptionPage = state.bitmapPtr === L1_BITMAP_GPA && !this.optionPageReplaced;
+    const shaped = use === 1 && ((set & USE_SET) === 0 || (set & PTR_SET) === 0 || onOptionPage) ? 1 : 0;
+    this.optionVcpus += shaped - (this.optionNow[v] as number);
+    this.optionNow[v] = shaped;
+  }
+
+  /** What the replay so far found about L1's bitmap (SetupUse). */
+  setupUse(): SetupUse {
+    return { ranWithL1Bitmap: this.ranWithL1Bitmap, l1OptionUsed: this.l1OptionUsed };
   }
 
   results(cost: CostModel = DEFAULT_COST_MODEL): StrategyResult[] {
@@ -318,6 +424,7 @@ export class ReplayBack {
     const stores = ev.code === Ev.bitmapLoad || ev.code === Ev.bitmapSet;
     const created = stores && !this.machine.memory.has(ev.page);
     this.applyMachineEvent(ev);
+    this.noteSetupEvent(ev);
     // What the oracle reads changed for the acting vCPU only (its vmcs12,
     // mode or L0 bitmap; pages change in place), and, when a page came into
     // existence, for the vCPUs pointing at it.

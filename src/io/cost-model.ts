@@ -1,4 +1,7 @@
-/** `--cost-model FILE`: JSON overriding any of the default costs (SPEC section 7). */
+/**
+ * `--cost-model FILE|JSON`: JSON overriding any of the default costs (SPEC
+ * section 7), from a file or given inline (a value that starts with `{`).
+ */
 import { z } from "zod";
 import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { at, InputError } from "./errors.js";
@@ -29,10 +32,51 @@ export const CostModelFileSchema = z.strictObject(
 
 export type CostModelFile = z.infer<typeof CostModelFileSchema>;
 
-export function readCostModel(path: string): CostModel {
-  const parsed = CostModelFileSchema.safeParse(readJsonFile(path));
-  if (!parsed.success) throw new InputError(`${at(path)}not a cost model: ${firstIssue(parsed.error)}`);
+/** What errors about an inline cost model name instead of a file. */
+export const INLINE_COST_MODEL = "--cost-model";
+
+/**
+ * `--cost-model`'s value is inline JSON when it starts with `{` (spaces
+ * before it allowed): no cost model file is named so, and a JSON object
+ * always starts so.
+ */
+export function isInlineCostModel(value: string): boolean {
+  return value.trimStart().startsWith("{");
+}
+
+/** The cost model `--cost-model` gives: inline JSON, or the JSON file it names. */
+export function readCostModel(value: string): CostModel {
+  if (isInlineCostModel(value)) return costModelOf(parseInline(value), INLINE_COST_MODEL);
+  return costModelOf(readJsonFile(value), value);
+}
+
+/** Validates parsed JSON as a cost model; errors name `shownAs` (a file, or the option). */
+function costModelOf(json: unknown, shownAs: string): CostModel {
+  const parsed = CostModelFileSchema.safeParse(json);
+  if (!parsed.success) throw new InputError(`${at(shownAs)}not a cost model: ${firstIssue(parsed.error)}`);
   return { ...DEFAULT_COST_MODEL, ...stripUndefined(parsed.data) };
+}
+
+/**
+ * Inline JSON, with the same line:column in syntax errors as a file gets
+ * (json-file.ts readJsonFile), named by the option. Its length is bounded by
+ * the command line itself, far below what a file may be (MAX_JSON_BYTES).
+ */
+function parseInline(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /position (\d+)/.exec(message);
+    if (!position) throw new InputError(`${at(INLINE_COST_MODEL)}invalid JSON: ${message}`);
+    const offset = Number(position[1]);
+    const before = text.slice(0, offset);
+    const line = before.split("\n").length;
+    const column = offset - before.lastIndexOf("\n");
+    throw new InputError(
+      `${at(INLINE_COST_MODEL, line, column)}invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
+    );
+  }
 }
 
 function stripUndefined(o: CostModelFile): Partial<CostModel> {

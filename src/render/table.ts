@@ -11,17 +11,19 @@ import {
 } from "../analysis/costs.js";
 import { msrRow } from "../engine/msr-counts.js";
 import {
+  COST_KEYS,
   type CostKey,
   type CostModel,
   CYCLE_TERMS,
   type CycleTerm,
+  DEFAULT_COST_MODEL,
   RESULT_FIELDS,
   type StrategyResult,
   termCostKey,
 } from "../engine/results.js";
 import { printable } from "../io/printable.js";
 import { msrName } from "../msr/names.js";
-import type { Report } from "../report.js";
+import type { Report, ReportOptions } from "../report.js";
 import type { TraceOutcome } from "../run/protocol.js";
 import type { Style } from "./style.js";
 import { chunks, count, type Row, tableLines, textTable } from "./text-table.js";
@@ -30,9 +32,36 @@ const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
 function title(trace: TraceOutcome, report: Report): string {
   const vcpus = trace.vcpus === 1 ? "1 vCPU" : `${count(trace.vcpus)} vCPUs`;
-  const line = `${printable(trace.trace)}: ${count(trace.events)} events, ${vcpus}, L0 profile ${report.options.l0_profile}`;
+  const line = `${printable(trace.trace)}: ${count(trace.events)} events, ${vcpus}, ${setupText(report.options)}`;
   const skipped = trace.skipped?.rows ?? 0;
   return skipped > 0 ? `${line}\nPARTIAL: ${count(skipped)} bad rows skipped (--lenient)` : line;
+}
+
+/**
+ * What the results were computed with, for a table's title: L0's profile or
+ * the bitmap files that replaced it, L1's bitmap file or profile when given,
+ * and the costs that differ from the defaults ("; costs: merge 600"). With
+ * none of those options it is "L0 profile kvm-2013", as it always was.
+ */
+export function setupText(options: ReportOptions): string {
+  const parts = [l0Text(options)];
+  if (options.l1_bitmap !== null) parts.push(`L1 bitmap ${printable(options.l1_bitmap)}`);
+  if (options.l1_profile !== null) parts.push(`L1 profile ${options.l1_profile}`);
+  const changed = COST_KEYS.filter((key) => options.cost_model[key] !== DEFAULT_COST_MODEL[key]);
+  const costs = changed.map((key) => `${key} ${count(options.cost_model[key])}`).join(", ");
+  return changed.length > 0 ? `${parts.join(", ")}; costs: ${costs}` : parts.join(", ");
+}
+
+/** L0's bitmaps: --l0-bitmap replaces both of the profile's, --l0-bitmap-legacy the legacy one. */
+function l0Text(options: ReportOptions): string {
+  const both = options.l0_bitmap;
+  const legacy = options.l0_bitmap_legacy;
+  if (both !== null && legacy !== null) {
+    return `L0 bitmap ${printable(both)} (long mode), ${printable(legacy)} (legacy)`;
+  }
+  if (both !== null) return `L0 bitmap ${printable(both)}`;
+  const profile = `L0 profile ${options.l0_profile}`;
+  return legacy === null ? profile : `${profile} (legacy mode: L0 bitmap ${printable(legacy)})`;
 }
 
 function counterCell(result: StrategyResult, field: (typeof COUNTERS)[number], style: Style) {

@@ -109,6 +109,7 @@ export async function replayPipelined(
           results: message.results,
           ...(message.msrs ? { msrs: message.msrs } : {}),
           ...(skipped ? { skipped } : {}),
+          setupUse: message.setupUse,
         };
       }
     }

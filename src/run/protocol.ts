@@ -1,5 +1,6 @@
 /** Messages between the main thread and replay workers. */
 
+import type { SetupUse } from "../engine/back.js";
 import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
@@ -30,6 +31,8 @@ export interface TraceOutcome {
   readonly msrs?: MsrBreakdown;
   /** --lenient only: the rows skipped, and the first ten errors. */
   readonly skipped?: SkippedRows;
+  /** Whether L1's bitmap, and --l1-bitmap's, mattered: for the CLI's warnings, never rendered. */
+  readonly setupUse?: SetupUse;
 }
 
 /** A trace that could not be replayed (--keep-going): its one-line error. */
@@ -49,7 +52,12 @@ export type ToWorker =
 export type FromWorker =
   /** The batch in this slot is consumed: it can be filled again. */
   | { readonly type: "batch"; readonly slot: number }
-  | { readonly type: "results"; readonly results: StrategyResult[]; readonly msrs?: MsrBreakdown }
+  | {
+      readonly type: "results";
+      readonly results: StrategyResult[];
+      readonly msrs?: MsrBreakdown;
+      readonly setupUse: SetupUse;
+    }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
   | { readonly type: "error"; readonly message: string; readonly input: boolean };

@@ -1,46 +1,63 @@
 /** A whole replay of one trace in this thread: reader, front and back together. */
-import { Replay } from "../engine/replay.js";
+import { ReplayBack } from "../engine/back.js";
+import { ReplayFront } from "../engine/front.js";
 import { InexactEstimateError } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
 
+/** Events per batch between the front and the back in one thread (as engine/replay.ts's Replay). */
+const FRONT_CAPACITY = 4096;
+
 export async function replayHere(
   file: string,
   spec: ReplaySpec,
   options: { onProgress?: (bytes: number, events: number) => void } = {},
 ): Promise<TraceOutcome> {
-  const replay = new Replay({
+  // Front and back as engine/replay.ts's Replay joins them, kept apart here
+  // so that the outcome can carry what the back found about L1's bitmap.
+  const back = new ReplayBack({
     strategies: strategiesNamed(spec.strategies),
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
+  });
+  const front = new ReplayFront({
+    l0: spec.l0,
+    l1Bitmap: spec.l1Bitmap,
+    capacity: FRONT_CAPACITY,
+    emit: (batch) => {
+      back.consume(batch); // done with it: the front reuses it
+      return undefined;
+    },
   });
   const onProgress = options.onProgress;
   const skipped = spec.lenient ? { rows: 0, first: [] } : undefined;
   const stats = await readTrace({
     skipped,
     file,
-    onEvent: (ev) => replay.apply(ev),
+    onEvent: (ev) => front.apply(ev),
     snapshotDirs: spec.snapshotDirs,
     outputs: spec.outputs,
-    onBytes: onProgress ? (bytes) => onProgress(bytes, replay.eventCount) : undefined,
+    onBytes: onProgress ? (bytes) => onProgress(bytes, front.events) : undefined,
   });
+  front.flush();
   return {
     trace: file,
     events: stats.events,
-    vcpus: replay.machine.seen.length,
-    results: resultsOf(replay, spec, file),
-    ...(spec.breakdown ? { msrs: replay.breakdown(0) } : {}),
+    vcpus: front.machine.seen.length,
+    results: resultsOf(back, spec, file),
+    ...(spec.breakdown ? { msrs: back.breakdown(0) } : {}),
     ...(skipped ? { skipped } : {}),
+    setupUse: back.setupUse(),
   };
 }
 
 /** The replay's results; costs too big for an exact est_cycles are an input error naming the trace. */
-function resultsOf(replay: Replay, spec: ReplaySpec, file: string) {
+function resultsOf(back: ReplayBack, spec: ReplaySpec, file: string) {
   try {
-    return replay.results(spec.cost);
+    return back.results(spec.cost);
   } catch (error) {
     if (error instanceof InexactEstimateError) throw new InputError(`${at(shownName(file))}${error.message}`);
     throw error;

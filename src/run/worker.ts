@@ -46,7 +46,12 @@ port.on("message", (message: ToWorker) => {
         return;
       case "end":
         if (!back || !cost) throw new Error("internal: end before the back was set up");
-        send({ type: "results", results: back.results(cost), ...(breakdown ? { msrs: back.breakdown(0) } : {}) });
+        send({
+          type: "results",
+          results: back.results(cost),
+          ...(breakdown ? { msrs: back.breakdown(0) } : {}),
+          setupUse: back.setupUse(),
+        });
         return;
       case "trace":
         // The reader is loaded only by workers that read (a back never does).

@@ -19,7 +19,10 @@ export function withReplayOptions(command: Command): Command {
     .option("--l0-profile <name>", `L0's built-in bitmaps: ${PROFILE_NAMES.join(", ")}`, "kvm-2013")
     .option("--l0-bitmap <file>", "L0's bitmap for both modes, replacing the profile")
     .option("--l0-bitmap-legacy <file>", "L0's bitmap while L1 is not in long mode")
-    .option("--cost-model <file>", `JSON overriding any of ${COST_KEYS.join(", ")} (cycles; defaults below)`)
+    .option(
+      "--cost-model <file|json>",
+      `JSON overriding any of ${COST_KEYS.join(", ")} (cycles; defaults below), from a file or inline when it starts with {`,
+    )
     .option("-f, --format <format>", `output format: ${FORMATS.join(", ")}`, "table")
     .option("-o, --output <file>", "write to FILE (atomically) instead of stdout (-)")
     .option("-q, --quiet", "no progress line on stderr")
@@ -38,7 +41,7 @@ export function costModelHelp(): string {
   const lines = COST_KEYS.map(
     (k) => `  ${k.padEnd(width)}  ${String(DEFAULT_COST_MODEL[k]).padStart(5)}  ${COST_SOURCES[k]}`,
   );
-  return `\nCost model defaults, in cycles (est_cycles; --cost-model FILE overrides any):\n${lines.join("\n")}`;
+  return `\nCost model defaults, in cycles (est_cycles; --cost-model FILE or '{"merge": 600}' overrides any):\n${lines.join("\n")}`;
 }
 
 export function examples(...lines: string[]): string {
