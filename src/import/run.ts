@@ -8,7 +8,7 @@
 import { at, InputError, reason } from "../io/errors.js";
 import { refuseOverwritingInput } from "../io/output.js";
 import { printable } from "../io/printable.js";
-import { FileSink, StdoutSink } from "../io/sink.js";
+import { FileSink, type Sink, StdoutSink } from "../io/sink.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 import { count as formatCount } from "../render/text-table.js";
 import { type ImportedRow, Importer, type ImportStats, rowCount, SKIP_LABELS } from "./importer.js";
@@ -43,26 +43,7 @@ export async function importTrace(options: ImportOptions): Promise<ImportStats> 
   if (options.output !== undefined && options.file !== STDIN) refuseOverwritingInput(options.output, [options.file]);
   const sink = options.output === undefined ? new StdoutSink() : await FileSink.open(options.output);
   const importer = new Importer(file, options.strict);
-  let started = false;
-  let batch = "";
-  const flush = async (): Promise<void> => {
-    if (batch === "") return;
-    if (!started) {
-      started = true;
-      await sink.write(headerComments(file, importer.stats.view ?? "l0"));
-    }
-    const text = batch;
-    batch = "";
-    await sink.write(text);
-  };
-  const onLine = (text: string | null): void => {
-    if (text === null) {
-      importer.tooLong();
-      return;
-    }
-    const row = importer.line(text);
-    if (row !== null) batch += row;
-  };
+  const rows = new RowBatcher(importer, sink, () => headerComments(file, importer.stats.view ?? "l0"));
   try {
     const splitter = new LineSplitter();
     let first = true;
@@ -71,12 +52,12 @@ export async function importTrace(options: ImportOptions): Promise<ImportStats> 
         first = false;
         refuseBinaryTrace(chunk, file);
       }
-      splitter.push(chunk, onLine);
-      if (batch.length >= BATCH) await flush();
+      splitter.push(chunk, rows.onLine);
+      await rows.flushIfFull();
       if (sink.closed) break; // the reader of stdout went away: nothing more to do
     }
-    splitter.finish(onLine);
-    await flush();
+    splitter.finish(rows.onLine);
+    await rows.flush();
     if (rowCount(importer.stats) === 0) throw new InputError(`${at(file)}${nothingToImport(importer.stats)}`);
     await sink.write(trailerComments(importer.stats));
     await sink.commit();
@@ -85,6 +66,50 @@ export async function importTrace(options: ImportOptions): Promise<ImportStats> 
     throw error instanceof InputError ? error : new InputError(`${at(file)}${reason(error)}`);
   }
   return importer.stats;
+}
+
+/**
+ * Lines in, CSV rows out to a sink in batches of about BATCH characters, the
+ * header (opening comments and the CSV header) written before the first
+ * batch: what import and record share. The header is asked for then, when the
+ * rows so far tell which view the input is.
+ */
+export class RowBatcher {
+  private batch = "";
+  private headerWritten = false;
+
+  constructor(
+    private readonly importer: Importer,
+    private readonly sink: Sink,
+    private readonly header: () => string,
+  ) {}
+
+  /** For LineSplitter: a line of text, or null for one too long to keep. */
+  readonly onLine = (text: string | null): void => {
+    if (text === null) {
+      this.importer.tooLong();
+      return;
+    }
+    const row = this.importer.line(text);
+    if (row !== null) this.batch += row;
+  };
+
+  /** Hands the batch to the sink once it holds about BATCH characters. */
+  async flushIfFull(): Promise<void> {
+    if (this.batch.length >= BATCH) await this.flush();
+  }
+
+  /** Hands what is batched to the sink (the header first, once). */
+  async flush(): Promise<void> {
+    if (this.batch === "") return;
+    if (!this.headerWritten) {
+      this.headerWritten = true;
+      await this.sink.write(this.header());
+    }
+    const text = this.batch;
+    this.batch = "";
+    await this.sink.write(text);
+  }
 }
 
 function nothingToImport(stats: ImportStats): string {

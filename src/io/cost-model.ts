@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { at, InputError } from "./errors.js";
-import { readJsonFile } from "./json-file.js";
+import { parseJsonText, readJsonFile } from "./json-file.js";
 import { firstIssue } from "./zod-errors.js";
 
 /**
@@ -46,7 +46,7 @@ export function isInlineCostModel(value: string): boolean {
 
 /** The cost model `--cost-model` gives: inline JSON, or the JSON file it names. */
 export function readCostModel(value: string): CostModel {
-  if (isInlineCostModel(value)) return costModelOf(parseInline(value), INLINE_COST_MODEL);
+  if (isInlineCostModel(value)) return costModelOf(parseJsonText(value, INLINE_COST_MODEL), INLINE_COST_MODEL);
   return costModelOf(readJsonFile(value), value);
 }
 
@@ -55,28 +55,6 @@ function costModelOf(json: unknown, shownAs: string): CostModel {
   const parsed = CostModelFileSchema.safeParse(json);
   if (!parsed.success) throw new InputError(`${at(shownAs)}not a cost model: ${firstIssue(parsed.error)}`);
   return { ...DEFAULT_COST_MODEL, ...stripUndefined(parsed.data) };
-}
-
-/**
- * Inline JSON, with the same line:column in syntax errors as a file gets
- * (json-file.ts readJsonFile), named by the option. Its length is bounded by
- * the command line itself, far below what a file may be (MAX_JSON_BYTES).
- */
-function parseInline(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    if (!position) throw new InputError(`${at(INLINE_COST_MODEL)}invalid JSON: ${message}`);
-    const offset = Number(position[1]);
-    const before = text.slice(0, offset);
-    const line = before.split("\n").length;
-    const column = offset - before.lastIndexOf("\n");
-    throw new InputError(
-      `${at(INLINE_COST_MODEL, line, column)}invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
-    );
-  }
 }
 
 function stripUndefined(o: CostModelFile): Partial<CostModel> {

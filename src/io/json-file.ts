@@ -95,7 +95,11 @@ export function kindOf(stats: Stats): string {
 
 /** Reads a JSON file of at most `max` bytes, with line:column in syntax errors. */
 export function readJsonFile(path: string, shownAs: string = path, max: number = MAX_JSON_BYTES): unknown {
-  const text = readRegularFile(path, shownAs, { max }).toString("utf8");
+  return parseJsonText(readRegularFile(path, shownAs, { max }).toString("utf8"), shownAs);
+}
+
+/** JSON text named `shownAs` in errors, with line:column in syntax errors where Node gives a position. */
+export function parseJsonText(text: string, shownAs: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

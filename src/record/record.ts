@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { read, readFileSync } from "node:fs";
 import { cpus, constants as osConstants, release } from "node:os";
 import { Importer, type ImportStats, rowCount } from "../import/importer.js";
-import { LineSplitter } from "../import/run.js";
+import { LineSplitter, RowBatcher } from "../import/run.js";
 import { commentBlock, l2Blurb, trailerComments } from "../import/summary.js";
 import { InputError } from "../io/errors.js";
 import { printable } from "../io/printable.js";
@@ -44,8 +44,6 @@ export const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
 const POLL_MS = 50;
 /** One read of trace_pipe; the kernel returns at most about a page per read anyway. */
 const READ_BYTES = 64 * 1024;
-/** Rows are handed to the output in batches of about this many characters. */
-const BATCH = 256 * 1024;
 /** The shell's status for a command killed by signal N is 128 + N. */
 const SIGNAL_STATUS_BASE = 128;
 const MS_PER_S = 1000;
@@ -138,26 +136,7 @@ async function run(
   const started = Date.now();
   const header = headerComments(options, started);
 
-  let batch = "";
-  let wroteHeader = false;
-  const flush = async (): Promise<void> => {
-    if (batch === "") return;
-    if (!wroteHeader) {
-      wroteHeader = true;
-      await sink.write(header);
-    }
-    const text = batch;
-    batch = "";
-    await sink.write(text);
-  };
-  const onLine = (text: string | null): void => {
-    if (text === null) {
-      importer.tooLong();
-      return;
-    }
-    const row = importer.line(text);
-    if (row !== null) batch += row;
-  };
+  const rows = new RowBatcher(importer, sink, () => header);
 
   // The end: the duration, or the command's exit.
   let stopped = false;
@@ -199,8 +178,8 @@ async function run(
     for (;;) {
       const n = await readSome(fd, buffer);
       if (n === 0) return;
-      splitter.push(buffer.subarray(0, n), onLine);
-      if (batch.length >= BATCH) await flush();
+      splitter.push(buffer.subarray(0, n), rows.onLine);
+      await rows.flushIfFull();
       options.onProgress?.(importer.stats.lines, (Date.now() - started) / MS_PER_S);
     }
   };
@@ -233,11 +212,11 @@ async function run(
   // Stop the events, then read what the buffer still holds: with nothing writing, the pipe runs dry.
   instance.stop();
   await readAll();
-  splitter.finish(onLine);
+  splitter.finish(rows.onLine);
   const seconds = (Date.now() - started) / MS_PER_S;
   const lost = instance.lost();
   instance.closePipe();
-  await flush();
+  await rows.flush();
   if (rowCount(importer.stats) === 0) {
     throw new InputError(
       `${RECORD}no MSR access was recorded in ${seconds.toFixed(1)} s (${count(importer.stats.lines)} trace lines read); nothing written`,
