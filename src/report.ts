@@ -11,6 +11,8 @@ export interface ReportOptions {
   readonly l0_bitmap_legacy: string | null;
   readonly l1_bitmap: string | null;
   readonly l1_profile: string | null;
+  /** --l1-override: the file or L1 profile that replaced every bitmap page the trace stores. */
+  readonly l1_override: string | null;
   readonly cost_model: CostModel;
 }
 

@@ -246,6 +246,7 @@ describe("a per-MSR breakdown of any size is written in pieces", () => {
         l0_bitmap_legacy: null,
         l1_bitmap: null,
         l1_profile: null,
+        l1_override: null,
         cost_model: DEFAULT_COST_MODEL,
       },
       traces: [{ trace: "t.csv", events: 0, vcpus: 1, results: [result], msrs: counts.breakdown() }],

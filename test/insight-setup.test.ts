@@ -140,6 +140,7 @@ describe("--cost-model takes inline JSON", () => {
       l0_bitmap_legacy: null,
       l1_bitmap: null,
       l1_profile: null,
+      l1_override: null,
       cost_model: { l0_exit: 1500, l1_exit: 10000, merge: 1000, merge_sparse: 700, wp_fault: 3000, dirty_check: 300 },
     });
   });

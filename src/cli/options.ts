@@ -40,9 +40,27 @@ const oneL1Bitmap = (o: { l1Bitmap?: string | undefined; l1Profile?: string | un
   !(o.l1Bitmap !== undefined && o.l1Profile !== undefined);
 const oneL1BitmapError = { error: "give --l1-bitmap or --l1-profile, not both", path: ["l1Profile"] };
 
+/**
+ * --l1-override replaces the pages a trace stores; --l1-bitmap/--l1-profile
+ * give L1 a page for a trace that stores none. Together the page at 0x1000
+ * would be the option's until the trace's first store, then the override's:
+ * two answers to one question, so one at most.
+ */
+const l1OverrideAlone = (o: { l1Bitmap?: string | undefined; l1Profile?: string | undefined; l1Override?: string }) =>
+  o.l1Override === undefined || (o.l1Bitmap === undefined && o.l1Profile === undefined);
+const l1OverrideAloneError = {
+  error:
+    "give --l1-override (replaces the bitmap pages the trace stores) or --l1-bitmap/--l1-profile (L1's page for a trace that stores none), not both",
+  path: ["l1Override"],
+};
+
 export const SetupOptions = z.object({
   l1Bitmap: z.string().optional(),
   l1Profile,
+  l1Override: z
+    .string()
+    .min(1, { error: `names nothing (expected a snapshot file or one of ${L1_PROFILE_NAMES.join(", ")})` })
+    .optional(),
   snapshotsDir: z.array(z.string()).default([]),
   lenient: z.boolean().default(false),
   l0Profile: z.enum(PROFILE_NAMES, { error: `expected one of ${PROFILE_NAMES.join(", ")}` }).default("kvm-2013"),
@@ -140,6 +158,7 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
     failOnViolations: z.boolean().default(false),
   })
   .refine(oneL1Bitmap, oneL1BitmapError)
+  .refine(l1OverrideAlone, l1OverrideAloneError)
   .refine(
     (o) => o.format !== "csv" || [o.cycles, o.sweep.length > 0, o.breakeven.length > 0].filter(Boolean).length <= 1,
     {
@@ -151,7 +170,8 @@ export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)
   .extend({ strategy: strategyName.default("merged") })
-  .refine(oneL1Bitmap, oneL1BitmapError);
+  .refine(oneL1Bitmap, oneL1BitmapError)
+  .refine(l1OverrideAlone, l1OverrideAloneError);
 export type ReplayOptions = z.infer<typeof ReplayOptions>;
 
 export const ValidateOptions = z

@@ -25,6 +25,8 @@ import { progressFor } from "./progress.js";
 export interface Setup {
   readonly l0: L0Bitmaps;
   readonly l1Bitmap: Uint8Array | null;
+  /** --l1-override's page: what every store to a bitmap page writes instead. */
+  readonly l1Override: Uint8Array | null;
   readonly cost: CostModel;
   /** Every file the setup read, so `-o` can refuse to overwrite one. */
   readonly files: readonly string[];
@@ -40,11 +42,30 @@ export function loadSetup(options: SetupOptions): Setup {
   return {
     l0: { longmode, legacy },
     l1Bitmap: l1Bitmap(options),
+    l1Override: l1Override(options.l1Override),
     cost: options.costModel ? readCostModel(options.costModel) : DEFAULT_COST_MODEL,
-    files: [options.l1Bitmap, options.l0Bitmap, options.l0BitmapLegacy, costModelFile(options.costModel)].filter(
-      (f): f is string => f !== undefined,
-    ),
+    files: [
+      options.l1Bitmap,
+      l1OverrideFile(options.l1Override),
+      options.l0Bitmap,
+      options.l0BitmapLegacy,
+      costModelFile(options.costModel),
+    ].filter((f): f is string => f !== undefined),
   };
+}
+
+/**
+ * --l1-override NAME|FILE: an L1 profile when NAME is one (a file of that
+ * name is then given as ./NAME), else a snapshot file like --l1-bitmap's.
+ */
+function l1Override(value: string | undefined): Uint8Array | null {
+  if (value === undefined) return null;
+  return findL1Profile(value)?.bitmap() ?? readSnapshot(value);
+}
+
+/** The file --l1-override names, if it names one (not a profile). */
+function l1OverrideFile(value: string | undefined): string | undefined {
+  return value === undefined || findL1Profile(value) !== undefined ? undefined : value;
 }
 
 /** The file --cost-model names, if it names one (not inline JSON). */
@@ -88,6 +109,7 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
     l0_bitmap_legacy: options.l0BitmapLegacy ?? null,
     l1_bitmap: options.l1Bitmap ?? null,
     l1_profile: options.l1Profile ?? null,
+    l1_override: options.l1Override ?? null,
     cost_model: setup.cost,
   };
 }
@@ -138,6 +160,7 @@ export async function replayReport(
     strategies: names,
     l0: setup.l0,
     l1Bitmap: setup.l1Bitmap,
+    l1Override: setup.l1Override,
     cost: setup.cost,
     breakdown,
     snapshotDirs: options.snapshotsDir,
@@ -182,6 +205,7 @@ export async function replayReport(
   for (const outcome of outcomes) {
     warnSkipped(outcome);
     warnL1Bitmap(outcome, options);
+    warnL1Override(outcome, options);
   }
   for (const failure of failed) process.stderr.write(`${failure.error}\n`);
   const report: Report = {
@@ -224,6 +248,18 @@ function warnL1Bitmap(outcome: TraceOutcome, options: SetupOptions): void {
     ? "on every vCPU that ran L2 the trace pointed vmcs12 at bitmap pages of its own (bitmap-ptr, use-bitmap) first"
     : "the trace set vmcs12 up itself and every access ran with use_bitmap 0, so every access counts as one L1 wants";
   process.stderr.write(`warning: ${printable(outcome.trace)}: ${option} changed nothing: ${why}\n`);
+}
+
+/**
+ * --l1-override on a trace that stores no bitmap page (an L2-view recording,
+ * say) replaced nothing: say so, and what does that job.
+ */
+function warnL1Override(outcome: TraceOutcome, options: SetupOptions): void {
+  if (options.l1Override === undefined || outcome.overridden !== 0) return;
+  process.stderr.write(
+    `warning: ${printable(outcome.trace)}: --l1-override ${printable(options.l1Override)} changed nothing: the trace ` +
+      "stores no bitmap page (no bitmap-load or bitmap-set); --l1-bitmap or --l1-profile gives L1 a page instead\n",
+  );
 }
 
 /** --lenient: what was skipped, on stderr, so the results are not taken for whole ones. */

@@ -31,6 +31,14 @@ export class ReplayError extends Error {
 export interface FrontOptions {
   readonly l0: L0Bitmaps;
   readonly l1Bitmap?: Uint8Array | null;
+  /**
+   * `--l1-override`: L1's policy replaced. Every store of the trace to a
+   * bitmap page (bitmap-load, bitmap-set) writes this page's content
+   * instead: it still happens where it did (a store, so it costs what a
+   * store costs: write-protect faults, dirty pages, rebuilds), but the page
+   * holds the override's bits, as if another hypervisor ran as L1.
+   */
+  readonly l1Override?: Uint8Array | null;
   /** Queued events per batch, when the front makes its first batch itself. */
   readonly capacity?: number;
   /**
@@ -50,6 +58,8 @@ export class ReplayFront {
   readonly machine: Machine;
   /** Events applied so far. */
   events = 0;
+  /** Stores whose content `l1Override` replaced. */
+  overridden = 0;
   /** 1 once the vCPU's vmcs12 passed the entry checks; cleared by L1 events. */
   private readonly entryChecked = new Uint8Array(MAX_VCPUS);
   private batch: Batch;
@@ -96,7 +106,13 @@ export class ReplayFront {
     // An L1 event (all but l0-set) means L2 has left the vCPU, so its vmcs12
     // is checked again at the next entry.
     if (code !== Ev.l0Set) this.entryChecked[v] = 0;
-    const copy = machineEvent(ev);
+    const override = this.options.l1Override;
+    let copy = machineEvent(ev);
+    if (override && (code === Ev.bitmapLoad || code === Ev.bitmapSet)) {
+      // A whole-page store of the override's content: what L1 stores is its policy, which is now the override.
+      copy = { ...copy, code: Ev.bitmapLoad, msr: 0, dir: 0, flag: 0, content: override };
+      this.overridden++;
+    }
     this.machine.apply(copy);
     const batch = this.batch;
     batch.marks.push(batch.count);

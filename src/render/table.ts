@@ -47,6 +47,7 @@ export function setupText(options: ReportOptions): string {
   const parts = [l0Text(options)];
   if (options.l1_bitmap !== null) parts.push(`L1 bitmap ${printable(options.l1_bitmap)}`);
   if (options.l1_profile !== null) parts.push(`L1 profile ${options.l1_profile}`);
+  if (options.l1_override !== null) parts.push(`L1 pages overridden by ${printable(options.l1_override)}`);
   const changed = COST_KEYS.filter((key) => options.cost_model[key] !== DEFAULT_COST_MODEL[key]);
   const costs = changed.map((key) => `${key} ${count(options.cost_model[key])}`).join(", ");
   return changed.length > 0 ? `${parts.join(", ")}; costs: ${costs}` : parts.join(", ");

@@ -69,6 +69,7 @@ export async function replayPipelined(
     const front = new ReplayFront({
       l0: spec.l0,
       l1Bitmap: spec.l1Bitmap,
+      l1Override: spec.l1Override,
       batch: batchIn(filling),
       emit: (batch) => {
         inFlight++;
@@ -110,6 +111,7 @@ export async function replayPipelined(
           ...(message.msrs ? { msrs: message.msrs } : {}),
           ...(skipped ? { skipped } : {}),
           setupUse: message.setupUse,
+          ...(spec.l1Override ? { overridden: front.overridden } : {}),
         };
       }
     }

@@ -12,6 +12,8 @@ export interface ReplaySpec {
   readonly strategies: readonly string[];
   readonly l0: L0Bitmaps;
   readonly l1Bitmap: Uint8Array | null;
+  /** --l1-override: the content every store to a bitmap page writes instead (ReplayFront). */
+  readonly l1Override?: Uint8Array | null;
   readonly cost: CostModel;
   readonly breakdown: boolean;
   /** --snapshots-dir: folders besides each trace's own that its snapshots may be in. */
@@ -33,6 +35,8 @@ export interface TraceOutcome {
   readonly skipped?: SkippedRows;
   /** Whether L1's bitmap, and --l1-bitmap's, mattered: for the CLI's warnings, never rendered. */
   readonly setupUse?: SetupUse;
+  /** --l1-override: the stores to bitmap pages whose content it replaced (0: it changed nothing). */
+  readonly overridden?: number;
 }
 
 /** A trace that could not be replayed (--keep-going): its one-line error. */

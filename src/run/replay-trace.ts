@@ -26,6 +26,7 @@ export async function replayHere(
   const front = new ReplayFront({
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
+    l1Override: spec.l1Override,
     capacity: FRONT_CAPACITY,
     emit: (batch) => {
       back.consume(batch); // done with it: the front reuses it
@@ -51,6 +52,7 @@ export async function replayHere(
     ...(spec.breakdown ? { msrs: back.breakdown(0) } : {}),
     ...(skipped ? { skipped } : {}),
     setupUse: back.setupUse(),
+    ...(spec.l1Override ? { overridden: front.overridden } : {}),
   };
 }
 

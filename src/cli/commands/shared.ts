@@ -11,6 +11,11 @@ export function withReplayOptions(command: Command): Command {
     )
     .option("--l1-profile <name>", `as --l1-bitmap, a real hypervisor's bitmap: ${L1_PROFILE_NAMES.join(", ")}`)
     .option(
+      "--l1-override <file|name>",
+      "what if L1 were another hypervisor: every store of the trace to a bitmap page (bitmap-load, bitmap-set) " +
+        `writes this page instead (.bin/.json, or ${L1_PROFILE_NAMES.join(", ")}); the stores still happen and cost what they cost`,
+    )
+    .option(
       "--snapshots-dir <dir>",
       "a folder besides the trace's own that its snapshots may be in (repeatable)",
       collect,
