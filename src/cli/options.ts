@@ -3,6 +3,7 @@
  * commander has parsed them (they are untrusted input like any other).
  */
 import { z } from "zod";
+import { type ListOption, parseMsrList, parseVcpuList, SORT_KEYS } from "../analysis/breakdown.js";
 import { type SweepSpec, sweepPoints } from "../analysis/costs.js";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
@@ -131,6 +132,29 @@ const Sweep = z.string().transform((spec, ctx): SweepSpec => {
   return { key: key as CostKey, from, to, step };
 });
 
+/** `--vcpu LIST`, `--msr LIST` (compare --by): the text, echoed, and its ranges; a bad item is named. */
+function listOption(parse: (text: string) => [number, number][] | string) {
+  return z.string().transform((text, ctx): ListOption => {
+    const ranges = parse(text);
+    if (typeof ranges !== "string") return { text, ranges };
+    ctx.addIssue({ code: "custom", message: ranges });
+    return z.NEVER;
+  });
+}
+
+/** `--top N`: a whole number of rows, 1 or more. */
+const TOP_ERROR = "expected a whole number of rows, 1 or more";
+
+/** What --by breaks down, and the options that only mean something with it. */
+export const BY_KEYS = ["msr", "vcpu"] as const;
+const BY_ONLY = ["sort", "top", "vcpu", "msr"] as const;
+/** Views of their own: a breakdown is per MSR or vCPU, these per strategy. */
+const NOT_WITH_BY = [
+  ["sweep", (o: { sweep: readonly unknown[] }) => o.sweep.length > 0],
+  ["breakeven", (o: { breakeven: readonly unknown[] }) => o.breakeven.length > 0],
+  ["cycles", (o: { cycles: boolean }) => o.cycles],
+] as const;
+
 /** No two items with the same key. */
 function oneEach<T>(keyOf: (item: T) => string): (items: readonly T[]) => boolean {
   return (items) => new Set(items.map(keyOf)).size === items.length;
@@ -156,6 +180,32 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
         { error: "a cost key is named twice" },
       ),
     failOnViolations: z.boolean().default(false),
+    by: z.enum(BY_KEYS, { error: `expected one of ${BY_KEYS.join(", ")}` }).optional(),
+    sort: z.enum(SORT_KEYS, { error: `expected one of ${SORT_KEYS.join(", ")}` }).optional(),
+    top: z.coerce
+      .number({ error: TOP_ERROR })
+      .int({ error: TOP_ERROR })
+      .min(1, { error: TOP_ERROR })
+      .max(Number.MAX_SAFE_INTEGER, { error: TOP_ERROR })
+      .optional(),
+    vcpu: listOption(parseVcpuList).optional(),
+    msr: listOption(parseMsrList).optional(),
+  })
+  .superRefine((o, ctx) => {
+    // compare --by: its own options need it, and it is a view of its own (src/analysis/breakdown.ts).
+    if (o.by === undefined) {
+      const alone = BY_ONLY.find((key) => o[key] !== undefined);
+      if (alone) ctx.addIssue({ code: "custom", message: "needs --by msr or --by vcpu", path: [alone] });
+      return;
+    }
+    const other = NOT_WITH_BY.find(([, given]) => given(o));
+    if (other) {
+      ctx.addIssue({
+        code: "custom",
+        message: `--by and --${other[0]} cannot be combined (a breakdown per ${o.by} is a view of its own); give one`,
+        path: ["by"],
+      });
+    }
   })
   .refine(oneL1Bitmap, oneL1BitmapError)
   .refine(l1OverrideAlone, l1OverrideAloneError)

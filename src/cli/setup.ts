@@ -2,6 +2,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { findL1Profile } from "../bitmaps/l1-profiles.js";
+import type { BreakdownBy } from "../engine/by.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
@@ -150,6 +151,7 @@ export async function replayReport(
   options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number; keepGoing?: boolean },
   names: readonly string[],
   breakdown: boolean,
+  by: BreakdownBy | null = null,
 ): Promise<{ report: Report; out: Destination }> {
   if (traces.length > 1 && traces.includes(STDIN)) {
     throw new UsageError("a trace from stdin (-) is replayed on its own, not with other traces");
@@ -166,6 +168,7 @@ export async function replayReport(
     snapshotDirs: options.snapshotsDir,
     outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
     lenient: options.lenient,
+    by,
   };
   const quiet = options.quiet === true;
   const keepGoing = options.keepGoing === true;

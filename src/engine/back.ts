@@ -6,6 +6,7 @@
  */
 import type { Batch, MachineEvent } from "./batch.js";
 import { bitPosition, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
+import { type BreakdownBy, ByCounts, type StrategyBreakdown } from "./by.js";
 import { Ev } from "./events.js";
 import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
 import { emptyBreakdown, type MsrBreakdown, MsrCounts } from "./msr-counts.js";
@@ -51,6 +52,8 @@ export interface BackOptions {
   readonly l1Bitmap?: Uint8Array | null;
   /** Keep per-MSR counts (for `replay`). */
   readonly breakdown?: boolean;
+  /** `compare --by`: every strategy's counts per MSR or per vCPU, filtered (src/engine/by.ts). */
+  readonly by?: BreakdownBy | null;
 }
 
 /**
@@ -95,6 +98,8 @@ interface Run {
    */
   readonly unjudged: (Uint8Array | null)[];
   readonly msrs: MsrCounts | null;
+  /** `compare --by`'s counts, or null (the loops check once, hoisted). */
+  readonly by: ByCounts | null;
 }
 
 export class ReplayBack {
@@ -158,6 +163,7 @@ export class ReplayBack {
         delivered: new Float64Array(3),
         unjudged: new Array<Uint8Array | null>(MAX_VCPUS).fill(null),
         msrs: options.breakdown ? new MsrCounts() : null,
+        by: options.by ? new ByCounts(options.by) : null,
       };
     });
     this.runningWithBitmap = this.runs.filter((run) => !run.withoutBitmap).map((run) => run.running);
@@ -310,6 +316,11 @@ export class ReplayBack {
     return this.runs[i]?.msrs?.breakdown() ?? emptyBreakdown();
   }
 
+  /** `compare --by`: every strategy's breakdown, in the order of the strategies (empty without `by`). */
+  breakdowns(): StrategyBreakdown[] {
+    return this.runs.flatMap((run) => (run.by ? [run.by.breakdown(run.strategy.name)] : []));
+  }
+
   /**
    * Queued events [from, to) under one strategy. The machine does not change
    * among them, so the front judged each access once for all strategies.
@@ -318,6 +329,7 @@ export class ReplayBack {
     const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
     const judged = this.judged;
     const { running, vmcs02, delivered, msrs } = run;
+    const by = run.by;
     const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
     let otherExits = 0;
     let accesses = 0;
@@ -351,8 +363,11 @@ export class ReplayBack {
       running[v] = toL1 ^ 1; // a reflected exit leaves L2
       // An exit always goes where the oracle says, so only an access that did
       // not exit can be a violation: when L1 or L0 wanted it.
-      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position);
+      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) {
+        this.violation(run, v, position, msrOf[i] as number, code === WRMSR);
+      }
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
+      if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
     }
     delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
     delivered[L0] = (delivered[L0] as number) + exits - reflected;
@@ -370,6 +385,7 @@ export class ReplayBack {
     const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
     const judged = this.judged;
     const { running, delivered, msrs } = run;
+    const by = run.by;
     const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
     let otherExits = 0;
     let entries = 0;
@@ -394,6 +410,7 @@ export class ReplayBack {
       reflected += toL1;
       running[v] = toL1 ^ 1;
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
+      if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
     }
     delivered[L0] = (delivered[L0] as number) + accesses - reflected;
     delivered[L1] = (delivered[L1] as number) + reflected;
@@ -401,9 +418,12 @@ export class ReplayBack {
     run.counters.entries += entries;
   }
 
-  private violation(run: Run, v: number, position: number): void {
+  /** An access that slipped past: counted unless the cross-vCPU rule left its bit unjudged (SPEC section 6). */
+  private violation(run: Run, v: number, position: number, msr: number, write: boolean): void {
     const unjudged = run.unjudged[v];
-    if (!(unjudged && testBit(unjudged, position))) run.counters.violations++;
+    if (unjudged && testBit(unjudged, position)) return;
+    run.counters.violations++;
+    run.by?.violation(v, msr, write);
   }
 
   /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. */

@@ -16,6 +16,10 @@ export interface MsrBreakdown {
   readonly l0_exits: Float64Array;
   readonly l1_exits: Float64Array;
   readonly no_exit: Float64Array;
+  /** l0_exits - l1_exits: the exits L0 handled itself. */
+  readonly l0_handled: Float64Array;
+  /** Accesses counted as violations (ReplayBack.violation; `compare --by`). */
+  readonly violations: Float64Array;
 }
 
 /** One row of a breakdown. */
@@ -40,12 +44,13 @@ export function msrRow(b: MsrBreakdown, i: number): MsrStats {
 }
 
 const FIRST_CAPACITY = 64;
-/** The counts of one row: accesses, then one per Delivery, at 1 + its code. */
-const COLUMNS = 4;
+/** The counts of one row: accesses, then one per Delivery, at 1 + its code, then violations. */
+const COLUMNS = 5;
 const ACCESSES = 0;
 const NONE_COUNT = 1 + Delivery.none;
 const L0_COUNT = 1 + Delivery.l0;
 const L1_COUNT = 1 + Delivery.l1;
+const VIOLATIONS = 4;
 
 export class MsrCounts {
   /** (msr × 2 + write) -> row. */
@@ -55,6 +60,21 @@ export class MsrCounts {
   private counts = new Float64Array(FIRST_CAPACITY * COLUMNS);
 
   add(msr: number, write: boolean, delivery: Delivery): void {
+    const at = this.rowOf(msr, write) * COLUMNS;
+    const counts = this.counts;
+    counts[at + ACCESSES] = (counts[at + ACCESSES] as number) + 1;
+    const column = at + 1 + delivery;
+    counts[column] = (counts[column] as number) + 1;
+  }
+
+  /** An access of msr in this direction was a violation (its add() comes separately). */
+  violation(msr: number, write: boolean): void {
+    const at = this.rowOf(msr, write) * COLUMNS + VIOLATIONS;
+    this.counts[at] = (this.counts[at] as number) + 1;
+  }
+
+  /** The row of (msr, direction), made on first use. */
+  private rowOf(msr: number, write: boolean): number {
     const key = msr * 2 + (write ? 1 : 0);
     let row = this.rows.get(key);
     if (row === undefined) {
@@ -63,11 +83,7 @@ export class MsrCounts {
       this.keys[row] = key;
       this.rows.set(key, row);
     }
-    const at = row * COLUMNS;
-    const counts = this.counts;
-    counts[at + ACCESSES] = (counts[at + ACCESSES] as number) + 1;
-    const column = at + 1 + delivery;
-    counts[column] = (counts[column] as number) + 1;
+    return row;
   }
 
   private grow(): void {
@@ -97,6 +113,8 @@ export class MsrCounts {
       l0_exits: new Float64Array(n),
       l1_exits: new Float64Array(n),
       no_exit: new Float64Array(n),
+      l0_handled: new Float64Array(n),
+      violations: new Float64Array(n),
     };
     for (let i = 0; i < n; i++) {
       const row = order[i] as number;
@@ -108,6 +126,8 @@ export class MsrCounts {
       out.no_exit[i] = counts[at + NONE_COUNT] as number;
       out.l1_exits[i] = counts[at + L1_COUNT] as number;
       out.l0_exits[i] = (counts[at + L0_COUNT] as number) + (counts[at + L1_COUNT] as number);
+      out.l0_handled[i] = counts[at + L0_COUNT] as number;
+      out.violations[i] = counts[at + VIOLATIONS] as number;
     }
     return out;
   }

@@ -4,6 +4,7 @@
  * strategies over it. Pure: it takes events and returns results.
  */
 import { type BackOptions, ReplayBack } from "./back.js";
+import type { StrategyBreakdown } from "./by.js";
 import type { TraceEvent } from "./events.js";
 import { ReplayError, ReplayFront } from "./front.js";
 import type { Machine } from "./machine.js";
@@ -55,5 +56,11 @@ export class Replay {
   breakdown(i: number): MsrBreakdown {
     this.front.flush();
     return this.back.breakdown(i);
+  }
+
+  /** `compare --by`: every strategy's breakdown (needs `by`). */
+  breakdowns(): StrategyBreakdown[] {
+    this.front.flush();
+    return this.back.breakdowns();
   }
 }

@@ -109,6 +109,7 @@ export async function replayPipelined(
           vcpus: front.machine.seen.length,
           results: message.results,
           ...(message.msrs ? { msrs: message.msrs } : {}),
+          ...(message.breakdowns ? { breakdowns: message.breakdowns } : {}),
           ...(skipped ? { skipped } : {}),
           setupUse: message.setupUse,
           ...(spec.l1Override ? { overridden: front.overridden } : {}),

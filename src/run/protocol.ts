@@ -2,6 +2,7 @@
 
 import type { SetupUse } from "../engine/back.js";
 import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "../engine/batch.js";
+import type { BreakdownBy, StrategyBreakdown } from "../engine/by.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
@@ -22,6 +23,8 @@ export interface ReplaySpec {
   readonly outputs?: readonly string[];
   /** --lenient: skip bad rows (counted in the outcome) instead of stopping. */
   readonly lenient?: boolean;
+  /** `compare --by`: every strategy's counts per MSR or per vCPU (TraceOutcome.breakdowns). */
+  readonly by?: BreakdownBy | null;
 }
 
 /** What a replay of one trace found. */
@@ -31,6 +34,8 @@ export interface TraceOutcome {
   readonly vcpus: number;
   readonly results: StrategyResult[];
   readonly msrs?: MsrBreakdown;
+  /** `compare --by` only: every strategy's breakdown, in the order asked (typed arrays). */
+  readonly breakdowns?: readonly StrategyBreakdown[];
   /** --lenient only: the rows skipped, and the first ten errors. */
   readonly skipped?: SkippedRows;
   /** Whether L1's bitmap, and --l1-bitmap's, mattered: for the CLI's warnings, never rendered. */
@@ -60,6 +65,7 @@ export type FromWorker =
       readonly type: "results";
       readonly results: StrategyResult[];
       readonly msrs?: MsrBreakdown;
+      readonly breakdowns?: readonly StrategyBreakdown[];
       readonly setupUse: SetupUse;
     }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }

@@ -22,6 +22,7 @@ export async function replayHere(
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
+    by: spec.by ?? null,
   });
   const front = new ReplayFront({
     l0: spec.l0,
@@ -50,6 +51,7 @@ export async function replayHere(
     vcpus: front.machine.seen.length,
     results: resultsOf(back, spec, file),
     ...(spec.breakdown ? { msrs: back.breakdown(0) } : {}),
+    ...(spec.by ? { breakdowns: back.breakdowns() } : {}),
     ...(skipped ? { skipped } : {}),
     setupUse: back.setupUse(),
     ...(spec.l1Override ? { overridden: front.overridden } : {}),

@@ -20,6 +20,12 @@ function send(message: FromWorker): void {
   port?.postMessage(message);
 }
 
+/** compare --by: every strategy's breakdown, crossing as typed arrays (one copy), when asked for. */
+function breakdownsOf(back: ReplayBack) {
+  const breakdowns = back.breakdowns();
+  return breakdowns.length > 0 ? { breakdowns } : {};
+}
+
 function fail(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   // Costs too big for an exact est_cycles are the user's cost model's fault, not ours.
@@ -35,6 +41,7 @@ port.on("message", (message: ToWorker) => {
           l0: message.spec.l0,
           l1Bitmap: message.spec.l1Bitmap,
           breakdown: message.spec.breakdown,
+          by: message.spec.by ?? null,
         });
         breakdown = message.spec.breakdown;
         cost = message.spec.cost;
@@ -50,6 +57,7 @@ port.on("message", (message: ToWorker) => {
           type: "results",
           results: back.results(cost),
           ...(breakdown ? { msrs: back.breakdown(0) } : {}),
+          ...breakdownsOf(back),
           setupUse: back.setupUse(),
         });
         return;

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { byViewOf, SORT_KEYS } from "../../analysis/breakdown.js";
 import { mergeCostOf } from "../../analysis/costs.js";
 import { estimateCycles, InexactEstimateError } from "../../engine/results.js";
 import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
 import { at, InputError } from "../../io/errors.js";
+import { renderByCsv, renderByJson, renderByTable } from "../../render/breakdown.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
@@ -53,6 +55,19 @@ export function registerCompare(program: Command): void {
       .option(
         "--fail-on-violations",
         "after writing the output, exit 4 when a strategy other than merged-stale (unsafe on purpose) has violations",
+      )
+      .option(
+        "--by <msr|vcpu>",
+        "per strategy, a row per MSR and direction (msr) or per vCPU (vcpu): accesses, where they went, violations, " +
+          "exit_cycles (l0_exit x l0_handled + l1_exit x l1_exits) and its share, busiest first, and a totals line. " +
+          "CSV: [trace,]strategy,msr,name,dir (or vcpu),accesses,l0_exits,l1_exits,l0_handled,no_exit,violations,exit_cycles,share",
+      )
+      .option("--sort <key>", `with --by: order the rows by this count, largest first: ${SORT_KEYS.join(", ")}`)
+      .option("--top <n>", "with --by: the first N rows per strategy (the totals still count every row)")
+      .option("--vcpu <list>", "with --by: count only accesses on these vCPUs, e.g. 0,2-3")
+      .option(
+        "--msr <list>",
+        "with --by: count only accesses to these MSRs: hex, decimal, names, ranges, e.g. 0x6e0,FS_BASE-KERNEL_GS_BASE",
       ),
   )
     .addHelpText(
@@ -68,11 +83,15 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv --sweep merge=0:5000:250 --format csv -o merge.csv",
         "nvmx-replay compare traces/linux-kvm.csv -s l1-filter,merged-eager --breakeven merge",
         "nvmx-replay compare traces/*.csv --strategies all --fail-on-violations -o ci.json -f json",
+        "nvmx-replay compare traces/linux-kvm.csv --by msr --top 5",
+        "nvmx-replay compare traces/multi-vcpu.csv --by vcpu --msr IA32_TSC_DEADLINE --format csv",
+        "nvmx-replay compare traces/linux-kvm.csv --by msr --vcpu 0,2-3 --sort l1_exits --format json",
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
-      const replayed = await replayReport(traces, options, options.strategies, false);
+      const by = byViewOf(options);
+      const replayed = await replayReport(traces, options, options.strategies, false, by);
       const { out } = replayed;
       const report: Report = {
         ...replayed.report,
@@ -84,7 +103,12 @@ export function registerCompare(program: Command): void {
         csv: () => renderCsv(report),
         json: () => renderJson(report),
       };
-      await out.write(await render[options.format]());
+      const byRender = by && {
+        table: () => renderByTable(report, by, out.style),
+        csv: () => renderByCsv(report, by),
+        json: () => renderByJson(report, by),
+      };
+      await out.write(await (byRender ?? render)[options.format]());
       const failed = report.failed?.length ?? 0;
       const violating = options.failOnViolations ? violators(report) : [];
       if (failed > 0) {
