@@ -138,6 +138,7 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
         { error: "a cost key is named twice" },
       ),
     failOnViolations: z.boolean().default(false),
+    violations: z.boolean().default(false),
   })
   .refine(oneL1Bitmap, oneL1BitmapError)
   .refine(
@@ -146,7 +147,11 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
       error: "with --format csv give one of --cycles, --sweep, --breakeven (each is a CSV of its own columns)",
       path: ["format"],
     },
-  );
+  )
+  .refine((o) => o.format !== "csv" || !o.violations || !(o.cycles || o.sweep.length > 0 || o.breakeven.length > 0), {
+    error: "with --format csv, --violations is a CSV of its own: give it without --cycles, --sweep, --breakeven",
+    path: ["format"],
+  });
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)
@@ -164,6 +169,31 @@ export const ValidateOptions = z
   })
   .refine(oneL1Bitmap, oneL1BitmapError);
 export type ValidateOptions = z.infer<typeof ValidateOptions>;
+
+/** `explain --line N`: a line number of the trace, 1 or more. */
+const LineNumber = z
+  .string()
+  .regex(/^\d+$/, { error: "expected a line number of the trace (1 or more)" })
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, { error: "expected a line number of the trace (1 or more)" })
+      .max(Number.MAX_SAFE_INTEGER, { error: "no trace has that many lines" }),
+  );
+
+/** `explain`: the set-up options of compare, the line, and table or JSON (one access has no CSV form). */
+export const ExplainOptions = SetupOptions.extend(OutputOptions.shape)
+  .extend({
+    line: LineNumber,
+    strategies: StrategyList.default([...STRATEGY_NAMES]),
+    format: z
+      .enum(["table", "json"], { error: "expected table or json (explain describes one access: it has no CSV form)" })
+      .default("table"),
+  })
+  .refine(oneL1Bitmap, oneL1BitmapError);
+export type ExplainOptions = z.infer<typeof ExplainOptions>;
 
 export type SetupOptions = z.infer<typeof SetupOptions>;
 export type OutputOptions = z.infer<typeof OutputOptions>;

@@ -18,6 +18,7 @@ import {
   zeroCounters,
 } from "./results.js";
 import { Delivery, type NestedL0, type Strategy } from "./strategy.js";
+import { type StrategyViolations, VIOLATION_LIMIT, type ViolationRecord, violationKind } from "./violations.js";
 
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
@@ -51,6 +52,23 @@ export interface BackOptions {
   readonly l1Bitmap?: Uint8Array | null;
   /** Keep per-MSR counts (for `replay`). */
   readonly breakdown?: boolean;
+  /**
+   * Record each strategy's first VIOLATION_LIMIT violations (`compare
+   * --violations`); their lines come from the batches' line column.
+   */
+  readonly violations?: boolean;
+}
+
+/** For `explain`: what one strategy's L2 looks like on a vCPU (ReplayBack.l2View). */
+export interface L2View {
+  /** L2 runs on the vCPU under the strategy. */
+  readonly running: boolean;
+  /** vmcs02 has an MSR bitmap (otherwise every access exits). */
+  readonly withBitmap: boolean;
+  /** vmcs02's bit at the position (1 = exits); true without a bitmap or for an MSR with no bit. */
+  readonly bit: boolean;
+  /** Another vCPU's L1 changed this bit while L2 ran here (SPEC section 6): not judged until the next entry. */
+  readonly unjudged: boolean;
 }
 
 /**
@@ -95,6 +113,8 @@ interface Run {
    */
   readonly unjudged: (Uint8Array | null)[];
   readonly msrs: MsrCounts | null;
+  /** The first VIOLATION_LIMIT violations, in trace order (BackOptions.violations), or null. */
+  readonly firstViolations: ViolationRecord[] | null;
 }
 
 export class ReplayBack {
@@ -158,6 +178,7 @@ export class ReplayBack {
         delivered: new Float64Array(3),
         unjudged: new Array<Uint8Array | null>(MAX_VCPUS).fill(null),
         msrs: options.breakdown ? new MsrCounts() : null,
+        firstViolations: options.violations ? [] : null,
       };
     });
     this.runningWithBitmap = this.runs.filter((run) => !run.withoutBitmap).map((run) => run.running);
@@ -351,7 +372,7 @@ export class ReplayBack {
       running[v] = toL1 ^ 1; // a reflected exit leaves L2
       // An exit always goes where the oracle says, so only an access that did
       // not exit can be a violation: when L1 or L0 wanted it.
-      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position);
+      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position, batch, i, judgement);
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
     }
     delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
@@ -401,9 +422,48 @@ export class ReplayBack {
     run.counters.entries += entries;
   }
 
-  private violation(run: Run, v: number, position: number): void {
+  /** An access that completed in L2 (delivered to none) while L1 or L0 wanted it: the i-th of the batch. */
+  private violation(run: Run, v: number, position: number, batch: Batch, i: number, judgement: number): void {
     const unjudged = run.unjudged[v];
-    if (!(unjudged && testBit(unjudged, position))) run.counters.violations++;
+    if (unjudged && testBit(unjudged, position)) return;
+    run.counters.violations++;
+    const first = run.firstViolations;
+    if (first === null || first.length >= VIOLATION_LIMIT) return;
+    const kind = violationKind((judgement & L1_WANTS) !== 0, (judgement & WANTED) !== 0, Delivery.none);
+    if (kind === null) return;
+    first.push({
+      line: batch.line?.[i] ?? 0,
+      vcpu: v,
+      msr: batch.msr[i] as number,
+      write: batch.code[i] === WRMSR,
+      kind,
+    });
+  }
+
+  /** Each strategy's violations: the count and the first ones (needs `violations`; empty lists otherwise). */
+  violations(): StrategyViolations[] {
+    return this.runs.map((run) => ({
+      strategy: run.strategy.name,
+      total: run.counters.violations,
+      first: run.firstViolations?.slice() ?? [],
+    }));
+  }
+
+  /**
+   * For `explain`, read-only: the i-th strategy's L2 on vCPU v, and vmcs02's
+   * bit at `position` (a bitPosition(); negative for an MSR with no bit).
+   */
+  l2View(i: number, v: number, position: number): L2View {
+    const run = this.runs[i];
+    if (run === undefined) throw new Error(`internal: no strategy ${i}`);
+    const page = run.vmcs02[v] as Uint8Array;
+    const unjudged = run.unjudged[v];
+    return {
+      running: run.running[v] === 1,
+      withBitmap: page !== NO_BITMAP,
+      bit: position < 0 || testBit(page, position),
+      unjudged: position >= 0 && unjudged !== null && unjudged !== undefined && testBit(unjudged, position),
+    };
   }
 
   /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. */

@@ -5,6 +5,7 @@ import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
+import type { StrategyViolations } from "../engine/violations.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
@@ -20,6 +21,8 @@ export interface ReplaySpec {
   readonly outputs?: readonly string[];
   /** --lenient: skip bad rows (counted in the outcome) instead of stopping. */
   readonly lenient?: boolean;
+  /** compare --violations: record each strategy's first violations, with their lines. */
+  readonly violations?: boolean;
 }
 
 /** What a replay of one trace found. */
@@ -33,6 +36,8 @@ export interface TraceOutcome {
   readonly skipped?: SkippedRows;
   /** Whether L1's bitmap, and --l1-bitmap's, mattered: for the CLI's warnings, never rendered. */
   readonly setupUse?: SetupUse;
+  /** compare --violations only: per strategy, its violation count and first violations. */
+  readonly violations?: readonly StrategyViolations[];
 }
 
 /** A trace that could not be replayed (--keep-going): its one-line error. */
@@ -57,6 +62,7 @@ export type FromWorker =
       readonly results: StrategyResult[];
       readonly msrs?: MsrBreakdown;
       readonly setupUse: SetupUse;
+      readonly violations?: readonly StrategyViolations[];
     }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
@@ -74,18 +80,21 @@ export interface BatchMessage {
   readonly accesses: number;
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
+  /** The batch's line column (compare --violations), in shared memory of its own. */
+  readonly lines?: SharedArrayBuffer;
 }
 
 /** The message for a batch made by newBatch() over a SharedArrayBuffer. */
 export function batchMessage(slot: number, batch: Batch): BatchMessage {
   const { count, accesses, marks, machineEvents } = batch;
   const memory = batch.msr.buffer as SharedArrayBuffer;
-  return { type: "batch", slot, memory, count, accesses, marks, machineEvents };
+  const lines = batch.line ? { lines: batch.line.buffer as SharedArrayBuffer } : {};
+  return { type: "batch", slot, memory, count, accesses, marks, machineEvents, ...lines };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
-  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory);
+  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory, message.lines);
   batch.count = message.count;
   batch.accesses = message.accesses;
   batch.marks.push(...message.marks);

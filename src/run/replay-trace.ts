@@ -22,11 +22,13 @@ export async function replayHere(
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
+    violations: spec.violations === true,
   });
   const front = new ReplayFront({
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     capacity: FRONT_CAPACITY,
+    lines: spec.violations === true,
     emit: (batch) => {
       back.consume(batch); // done with it: the front reuses it
       return undefined;
@@ -51,6 +53,7 @@ export async function replayHere(
     ...(spec.breakdown ? { msrs: back.breakdown(0) } : {}),
     ...(skipped ? { skipped } : {}),
     setupUse: back.setupUse(),
+    ...(spec.violations ? { violations: back.violations() } : {}),
   };
 }
 

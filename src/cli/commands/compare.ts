@@ -2,11 +2,13 @@ import type { Command } from "commander";
 import { mergeCostOf } from "../../analysis/costs.js";
 import { estimateCycles, InexactEstimateError } from "../../engine/results.js";
 import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
+import { VIOLATION_LIMIT } from "../../engine/violations.js";
 import { at, InputError } from "../../io/errors.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
 import { count } from "../../render/text-table.js";
+import { renderViolationsCsv, VIOLATION_HEADER } from "../../render/violations.js";
 import { type Report, violators } from "../../report.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
 import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
@@ -53,6 +55,12 @@ export function registerCompare(program: Command): void {
       .option(
         "--fail-on-violations",
         "after writing the output, exit 4 when a strategy other than merged-stale (unsafe on purpose) has violations",
+      )
+      .option(
+        "--violations",
+        `list each strategy's first ${VIOLATION_LIMIT} violations in trace order (line, vCPU, MSR, direction, what went wrong): ` +
+          'a table section, a "violations" object per trace in JSON, or instead of the counters a CSV of its own: ' +
+          `${VIOLATION_HEADER}`,
       ),
   )
     .addHelpText(
@@ -68,6 +76,7 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv --sweep merge=0:5000:250 --format csv -o merge.csv",
         "nvmx-replay compare traces/linux-kvm.csv -s l1-filter,merged-eager --breakeven merge",
         "nvmx-replay compare traces/*.csv --strategies all --fail-on-violations -o ci.json -f json",
+        "nvmx-replay compare traces/multi-vcpu.csv -s merged,merged-stale --violations",
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
@@ -77,11 +86,12 @@ export function registerCompare(program: Command): void {
       const report: Report = {
         ...replayed.report,
         costs: { cycles: options.cycles, sweeps: options.sweep, breakevens: options.breakeven },
+        violations: options.violations,
       };
       checkSweepsExact(report);
       const render = {
         table: () => renderCompareTable(report, out.style),
-        csv: () => renderCsv(report),
+        csv: () => (options.violations ? renderViolationsCsv(report) : renderCsv(report)),
         json: () => renderJson(report),
       };
       await out.write(await render[options.format]());
