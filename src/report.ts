@@ -26,6 +26,8 @@ export interface Report {
   readonly failed?: readonly TraceFailure[];
   /** `compare`'s views of the cost model, computed from the counters (src/analysis/costs.ts). */
   readonly costs?: CostViews;
+  /** compare --violations: each trace's first violations (TraceOutcome.violations) are shown. */
+  readonly violations?: boolean;
 }
 
 /** What `compare` was asked to show of the cost model besides est_cycles. */

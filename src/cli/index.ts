@@ -9,6 +9,7 @@ import { InputError, MAX_MESSAGE, oneLine } from "../io/errors.js";
 import { stdoutWriteError } from "../io/output.js";
 import { registerBitmap } from "./commands/bitmap.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerExplain } from "./commands/explain.js";
 import { registerGen } from "./commands/gen.js";
 import { registerImport } from "./commands/import.js";
 import { registerLists } from "./commands/lists.js";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
     );
   registerCompare(program);
   registerReplay(program);
+  registerExplain(program);
   registerValidate(program);
   registerLists(program);
   registerGen(program);

@@ -153,6 +153,7 @@ const NOT_WITH_BY = [
   ["sweep", (o: { sweep: readonly unknown[] }) => o.sweep.length > 0],
   ["breakeven", (o: { breakeven: readonly unknown[] }) => o.breakeven.length > 0],
   ["cycles", (o: { cycles: boolean }) => o.cycles],
+  ["violations", (o: { violations: boolean }) => o.violations],
 ] as const;
 
 /** No two items with the same key. */
@@ -190,6 +191,7 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
       .optional(),
     vcpu: listOption(parseVcpuList).optional(),
     msr: listOption(parseMsrList).optional(),
+    violations: z.boolean().default(false),
   })
   .superRefine((o, ctx) => {
     // compare --by: its own options need it, and it is a view of its own (src/analysis/breakdown.ts).
@@ -215,7 +217,11 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
       error: "with --format csv give one of --cycles, --sweep, --breakeven (each is a CSV of its own columns)",
       path: ["format"],
     },
-  );
+  )
+  .refine((o) => o.format !== "csv" || !o.violations || !(o.cycles || o.sweep.length > 0 || o.breakeven.length > 0), {
+    error: "with --format csv, --violations is a CSV of its own: give it without --cycles, --sweep, --breakeven",
+    path: ["format"],
+  });
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)
@@ -234,6 +240,32 @@ export const ValidateOptions = z
   })
   .refine(oneL1Bitmap, oneL1BitmapError);
 export type ValidateOptions = z.infer<typeof ValidateOptions>;
+
+/** `explain --line N`: a line number of the trace, 1 or more. */
+const LineNumber = z
+  .string()
+  .regex(/^\d+$/, { error: "expected a line number of the trace (1 or more)" })
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, { error: "expected a line number of the trace (1 or more)" })
+      .max(Number.MAX_SAFE_INTEGER, { error: "no trace has that many lines" }),
+  );
+
+/** `explain`: the set-up options of compare, the line, and table or JSON (one access has no CSV form). */
+export const ExplainOptions = SetupOptions.extend(OutputOptions.shape)
+  .extend({
+    line: LineNumber,
+    strategies: StrategyList.default([...STRATEGY_NAMES]),
+    format: z
+      .enum(["table", "json"], { error: "expected table or json (explain describes one access: it has no CSV form)" })
+      .default("table"),
+  })
+  .refine(oneL1Bitmap, oneL1BitmapError)
+  .refine(l1OverrideAlone, l1OverrideAloneError);
+export type ExplainOptions = z.infer<typeof ExplainOptions>;
 
 export type SetupOptions = z.infer<typeof SetupOptions>;
 export type OutputOptions = z.infer<typeof OutputOptions>;

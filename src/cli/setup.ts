@@ -102,7 +102,7 @@ export function l1Bitmap(options: {
   return null;
 }
 
-function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
+export function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
   return {
     strategies,
     l0_profile: options.l0Profile,
@@ -148,7 +148,7 @@ function isGzipFile(file: string): boolean {
  */
 export async function replayReport(
   traces: readonly string[],
-  options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number; keepGoing?: boolean },
+  options: SetupOptions & OutputOptions & { quiet?: boolean; jobs?: number; keepGoing?: boolean; violations?: boolean },
   names: readonly string[],
   breakdown: boolean,
   by: BreakdownBy | null = null,
@@ -169,6 +169,7 @@ export async function replayReport(
     outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
     lenient: options.lenient,
     by,
+    violations: options.violations === true,
   };
   const quiet = options.quiet === true;
   const keepGoing = options.keepGoing === true;

@@ -19,6 +19,7 @@ import {
   zeroCounters,
 } from "./results.js";
 import { Delivery, type NestedL0, type Strategy } from "./strategy.js";
+import { type StrategyViolations, VIOLATION_LIMIT, type ViolationRecord, violationKind } from "./violations.js";
 
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
@@ -54,6 +55,23 @@ export interface BackOptions {
   readonly breakdown?: boolean;
   /** `compare --by`: every strategy's counts per MSR or per vCPU, filtered (src/engine/by.ts). */
   readonly by?: BreakdownBy | null;
+  /**
+   * Record each strategy's first VIOLATION_LIMIT violations (`compare
+   * --violations`); their lines come from the batches' line column.
+   */
+  readonly violations?: boolean;
+}
+
+/** For `explain`: what one strategy's L2 looks like on a vCPU (ReplayBack.l2View). */
+export interface L2View {
+  /** L2 runs on the vCPU under the strategy. */
+  readonly running: boolean;
+  /** vmcs02 has an MSR bitmap (otherwise every access exits). */
+  readonly withBitmap: boolean;
+  /** vmcs02's bit at the position (1 = exits); true without a bitmap or for an MSR with no bit. */
+  readonly bit: boolean;
+  /** Another vCPU's L1 changed this bit while L2 ran here (SPEC section 6): not judged until the next entry. */
+  readonly unjudged: boolean;
 }
 
 /**
@@ -100,6 +118,8 @@ interface Run {
   readonly msrs: MsrCounts | null;
   /** `compare --by`'s counts, or null (the loops check once, hoisted). */
   readonly by: ByCounts | null;
+  /** The first VIOLATION_LIMIT violations, in trace order (BackOptions.violations), or null. */
+  readonly firstViolations: ViolationRecord[] | null;
 }
 
 export class ReplayBack {
@@ -164,6 +184,7 @@ export class ReplayBack {
         unjudged: new Array<Uint8Array | null>(MAX_VCPUS).fill(null),
         msrs: options.breakdown ? new MsrCounts() : null,
         by: options.by ? new ByCounts(options.by) : null,
+        firstViolations: options.violations ? [] : null,
       };
     });
     this.runningWithBitmap = this.runs.filter((run) => !run.withoutBitmap).map((run) => run.running);
@@ -363,9 +384,7 @@ export class ReplayBack {
       running[v] = toL1 ^ 1; // a reflected exit leaves L2
       // An exit always goes where the oracle says, so only an access that did
       // not exit can be a violation: when L1 or L0 wanted it.
-      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) {
-        this.violation(run, v, position, msrOf[i] as number, code === WRMSR);
-      }
+      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position, batch, i, judgement);
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
       if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
     }
@@ -418,12 +437,49 @@ export class ReplayBack {
     run.counters.entries += entries;
   }
 
-  /** An access that slipped past: counted unless the cross-vCPU rule left its bit unjudged (SPEC section 6). */
-  private violation(run: Run, v: number, position: number, msr: number, write: boolean): void {
+  /** An access that completed in L2 (delivered to none) while L1 or L0 wanted it: the i-th of the batch. */
+  private violation(run: Run, v: number, position: number, batch: Batch, i: number, judgement: number): void {
     const unjudged = run.unjudged[v];
     if (unjudged && testBit(unjudged, position)) return;
     run.counters.violations++;
-    run.by?.violation(v, msr, write);
+    run.by?.violation(v, batch.msr[i] as number, batch.code[i] === WRMSR);
+    const first = run.firstViolations;
+    if (first === null || first.length >= VIOLATION_LIMIT) return;
+    const kind = violationKind((judgement & L1_WANTS) !== 0, (judgement & WANTED) !== 0, Delivery.none);
+    if (kind === null) return;
+    first.push({
+      line: batch.line?.[i] ?? 0,
+      vcpu: v,
+      msr: batch.msr[i] as number,
+      write: batch.code[i] === WRMSR,
+      kind,
+    });
+  }
+
+  /** Each strategy's violations: the count and the first ones (needs `violations`; empty lists otherwise). */
+  violations(): StrategyViolations[] {
+    return this.runs.map((run) => ({
+      strategy: run.strategy.name,
+      total: run.counters.violations,
+      first: run.firstViolations?.slice() ?? [],
+    }));
+  }
+
+  /**
+   * For `explain`, read-only: the i-th strategy's L2 on vCPU v, and vmcs02's
+   * bit at `position` (a bitPosition(); negative for an MSR with no bit).
+   */
+  l2View(i: number, v: number, position: number): L2View {
+    const run = this.runs[i];
+    if (run === undefined) throw new Error(`internal: no strategy ${i}`);
+    const page = run.vmcs02[v] as Uint8Array;
+    const unjudged = run.unjudged[v];
+    return {
+      running: run.running[v] === 1,
+      withBitmap: page !== NO_BITMAP,
+      bit: position < 0 || testBit(page, position),
+      unjudged: position >= 0 && unjudged !== null && unjudged !== undefined && testBit(unjudged, position),
+    };
   }
 
   /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. */

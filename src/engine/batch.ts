@@ -26,6 +26,13 @@ export interface Batch {
   readonly vcpu: Uint16Array;
   /** The access's MSR (32 bits). */
   readonly msr: Uint32Array;
+  /**
+   * The access's trace line (TraceEvent.line), only when asked for
+   * (`compare --violations`): null otherwise, so a replay that does not need
+   * lines neither stores nor sends them. Its own buffer (BATCH_LINE_BYTES per
+   * event), shared with a worker like the rest.
+   */
+  readonly line: Float64Array | null;
   /** machineEvents[k] happens after the first marks[k] queued events. */
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
@@ -33,6 +40,8 @@ export interface Batch {
 
 /** Bytes a batch needs per queued event: msr (4), vcpu (2), code (1). */
 export const BATCH_BYTES_PER_EVENT = 7;
+/** Bytes of the optional line column per queued event: a double holds any line number exactly. */
+export const BATCH_LINE_BYTES = Float64Array.BYTES_PER_ELEMENT;
 
 /**
  * An empty batch. Its arrays are views of one buffer, which may be shared
@@ -41,14 +50,17 @@ export const BATCH_BYTES_PER_EVENT = 7;
  * process has detached any buffer V8 checks for detachment on every
  * typed-array access: the hot loops run about 15% slower.)
  */
-export function newBatch(capacity: number, memory?: ArrayBufferLike): Batch {
+export function newBatch(capacity: number, memory?: ArrayBufferLike, lines?: ArrayBufferLike | boolean): Batch {
   const buffer = memory ?? new ArrayBuffer(capacity * BATCH_BYTES_PER_EVENT);
+  // `lines`: true for a line column in a buffer of its own, or that buffer (a shared one).
+  const lineBuffer = lines === true ? new ArrayBuffer(capacity * BATCH_LINE_BYTES) : lines || null;
   return {
     count: 0,
     accesses: 0,
     code: new Uint8Array(buffer, capacity * 6, capacity),
     vcpu: new Uint16Array(buffer, capacity * 4, capacity),
     msr: new Uint32Array(buffer, 0, capacity),
+    line: lineBuffer ? new Float64Array(lineBuffer, 0, capacity) : null,
     marks: [],
     machineEvents: [],
   };

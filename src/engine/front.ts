@@ -41,6 +41,8 @@ export interface FrontOptions {
   readonly l1Override?: Uint8Array | null;
   /** Queued events per batch, when the front makes its first batch itself. */
   readonly capacity?: number;
+  /** Record each access's trace line in the batches the front makes itself (`compare --violations`). */
+  readonly lines?: boolean;
   /**
    * The first batch to fill (one over shared memory, say), instead of a new
    * one; its size is the capacity, and emit() returns batches of that size.
@@ -68,7 +70,7 @@ export class ReplayFront {
   constructor(private readonly options: FrontOptions) {
     // Which pages exist is all the entry checks need: the back keeps their contents.
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null, false);
-    this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14);
+    this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14, undefined, options.lines === true);
     this.capacity = this.batch.code.length;
   }
 
@@ -93,6 +95,8 @@ export class ReplayFront {
     if (code <= Ev.wrmsr) {
       batch.msr[n] = ev.msr;
       batch.accesses++;
+      // Only accesses need a line (a violation names it); null unless asked for.
+      if (batch.line !== null) batch.line[n] = ev.line;
     }
     batch.count = n + 1;
     if (n + 1 === this.capacity) this.flush();

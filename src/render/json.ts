@@ -3,6 +3,7 @@ import { type MsrStats, msrRow } from "../engine/msr-counts.js";
 import { msrName } from "../msr/names.js";
 import type { Report } from "../report.js";
 import { chunks } from "./text-table.js";
+import { violationsJson } from "./violations.js";
 
 /** 2 added `dirty_checks` to every result (SPEC section 7). */
 export const JSON_SCHEMA_VERSION = 2;
@@ -32,6 +33,7 @@ export function* renderJson(report: Report): Generator<string> {
       results: only.results,
       cycles: cyclesJson(report, false),
       ...costJson(report, false),
+      ...violationsJson(only.violations),
     };
     if (only.msrs) out.msrs = MSRS_GO_HERE;
     if (report.lenient) Object.assign(out, partial(only.skipped?.rows ?? 0));
@@ -39,11 +41,12 @@ export function* renderJson(report: Report): Generator<string> {
     out = {
       schema: JSON_SCHEMA_VERSION,
       options: report.options,
-      traces: report.traces.map(({ trace, events, vcpus, skipped }) => ({
+      traces: report.traces.map(({ trace, events, vcpus, skipped, violations }) => ({
         trace,
         events,
         vcpus,
         ...(report.lenient ? partial(skipped?.rows ?? 0) : {}),
+        ...violationsJson(violations),
       })),
       results: report.traces.flatMap((t) => t.results.map((r) => ({ trace: t.trace, ...r }))),
       cycles: cyclesJson(report, true),

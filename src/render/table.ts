@@ -27,6 +27,7 @@ import type { Report, ReportOptions } from "../report.js";
 import type { TraceOutcome } from "../run/protocol.js";
 import type { Style } from "./style.js";
 import { chunks, count, type Row, tableLines, textTable } from "./text-table.js";
+import { violationsSection } from "./violations.js";
 
 const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
@@ -103,6 +104,7 @@ function compareSection(trace: TraceOutcome, report: Report, style: Style): stri
   if (views?.cycles && results.length > 0) lines.push("", cyclesSection(results, cost, style));
   for (const spec of views?.sweeps ?? []) lines.push("", sweepSection(results, cost, spec, style));
   for (const key of views?.breakevens ?? []) lines.push("", breakEvenSection(results, cost, key));
+  if (report.violations) lines.push("", violationsSection(trace, style));
   return lines.join("\n");
 }
 

@@ -6,7 +6,7 @@
  * reused: only their counts and machine events cross in messages.
  */
 import { Worker } from "node:worker_threads";
-import { BATCH_BYTES_PER_EVENT, type Batch, clearBatch, newBatch } from "../engine/batch.js";
+import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
@@ -37,7 +37,9 @@ export async function replayPipelined(
   const batches: Batch[] = [];
   const free: number[] = [];
   const newSlot = (): number => {
-    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT)));
+    // compare --violations: the access lines in shared memory of their own, beside the batch's.
+    const lines = spec.violations ? new SharedArrayBuffer(CAPACITY * BATCH_LINE_BYTES) : undefined;
+    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines));
     return batches.length - 1;
   };
   const batchIn = (slot: number) => batches[slot] as Batch;
@@ -113,6 +115,7 @@ export async function replayPipelined(
           ...(skipped ? { skipped } : {}),
           setupUse: message.setupUse,
           ...(spec.l1Override ? { overridden: front.overridden } : {}),
+          ...(message.violations ? { violations: message.violations } : {}),
         };
       }
     }

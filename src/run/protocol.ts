@@ -6,6 +6,7 @@ import type { BreakdownBy, StrategyBreakdown } from "../engine/by.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
+import type { StrategyViolations } from "../engine/violations.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
@@ -25,6 +26,8 @@ export interface ReplaySpec {
   readonly lenient?: boolean;
   /** `compare --by`: every strategy's counts per MSR or per vCPU (TraceOutcome.breakdowns). */
   readonly by?: BreakdownBy | null;
+  /** compare --violations: record each strategy's first violations, with their lines. */
+  readonly violations?: boolean;
 }
 
 /** What a replay of one trace found. */
@@ -42,6 +45,8 @@ export interface TraceOutcome {
   readonly setupUse?: SetupUse;
   /** --l1-override: the stores to bitmap pages whose content it replaced (0: it changed nothing). */
   readonly overridden?: number;
+  /** compare --violations only: per strategy, its violation count and first violations. */
+  readonly violations?: readonly StrategyViolations[];
 }
 
 /** A trace that could not be replayed (--keep-going): its one-line error. */
@@ -67,6 +72,7 @@ export type FromWorker =
       readonly msrs?: MsrBreakdown;
       readonly breakdowns?: readonly StrategyBreakdown[];
       readonly setupUse: SetupUse;
+      readonly violations?: readonly StrategyViolations[];
     }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
@@ -84,18 +90,21 @@ export interface BatchMessage {
   readonly accesses: number;
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
+  /** The batch's line column (compare --violations), in shared memory of its own. */
+  readonly lines?: SharedArrayBuffer;
 }
 
 /** The message for a batch made by newBatch() over a SharedArrayBuffer. */
 export function batchMessage(slot: number, batch: Batch): BatchMessage {
   const { count, accesses, marks, machineEvents } = batch;
   const memory = batch.msr.buffer as SharedArrayBuffer;
-  return { type: "batch", slot, memory, count, accesses, marks, machineEvents };
+  const lines = batch.line ? { lines: batch.line.buffer as SharedArrayBuffer } : {};
+  return { type: "batch", slot, memory, count, accesses, marks, machineEvents, ...lines };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
-  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory);
+  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory, message.lines);
   batch.count = message.count;
   batch.accesses = message.accesses;
   batch.marks.push(...message.marks);

@@ -23,12 +23,14 @@ export async function replayHere(
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
     by: spec.by ?? null,
+    violations: spec.violations === true,
   });
   const front = new ReplayFront({
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     l1Override: spec.l1Override,
     capacity: FRONT_CAPACITY,
+    lines: spec.violations === true,
     emit: (batch) => {
       back.consume(batch); // done with it: the front reuses it
       return undefined;
@@ -55,6 +57,7 @@ export async function replayHere(
     ...(skipped ? { skipped } : {}),
     setupUse: back.setupUse(),
     ...(spec.l1Override ? { overridden: front.overridden } : {}),
+    ...(spec.violations ? { violations: back.violations() } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ if (!port) throw new Error("run/worker.js is a worker thread's entry point");
 
 let back: ReplayBack | null = null;
 let breakdown = false;
+let violations = false;
 let cost: CostModel | null = null;
 
 function send(message: FromWorker): void {
@@ -42,8 +43,10 @@ port.on("message", (message: ToWorker) => {
           l1Bitmap: message.spec.l1Bitmap,
           breakdown: message.spec.breakdown,
           by: message.spec.by ?? null,
+          violations: message.spec.violations === true,
         });
         breakdown = message.spec.breakdown;
+        violations = message.spec.violations === true;
         cost = message.spec.cost;
         return;
       case "batch":
@@ -59,6 +62,7 @@ port.on("message", (message: ToWorker) => {
           ...(breakdown ? { msrs: back.breakdown(0) } : {}),
           ...breakdownsOf(back),
           setupUse: back.setupUse(),
+          ...(violations ? { violations: back.violations() } : {}),
         });
         return;
       case "trace":

@@ -3,12 +3,14 @@ import { byViewOf, SORT_KEYS } from "../../analysis/breakdown.js";
 import { mergeCostOf } from "../../analysis/costs.js";
 import { estimateCycles, InexactEstimateError } from "../../engine/results.js";
 import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
+import { VIOLATION_LIMIT } from "../../engine/violations.js";
 import { at, InputError } from "../../io/errors.js";
 import { renderByCsv, renderByJson, renderByTable } from "../../render/breakdown.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
 import { count } from "../../render/text-table.js";
+import { renderViolationsCsv, VIOLATION_HEADER } from "../../render/violations.js";
 import { type Report, violators } from "../../report.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
 import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
@@ -68,6 +70,12 @@ export function registerCompare(program: Command): void {
       .option(
         "--msr <list>",
         "with --by: count only accesses to these MSRs: hex, decimal, names, ranges, e.g. 0x6e0,FS_BASE-KERNEL_GS_BASE",
+      )
+      .option(
+        "--violations",
+        `list each strategy's first ${VIOLATION_LIMIT} violations in trace order (line, vCPU, MSR, direction, what went wrong): ` +
+          'a table section, a "violations" object per trace in JSON, or instead of the counters a CSV of its own: ' +
+          `${VIOLATION_HEADER}`,
       ),
   )
     .addHelpText(
@@ -86,6 +94,8 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv --by msr --top 5",
         "nvmx-replay compare traces/multi-vcpu.csv --by vcpu --msr IA32_TSC_DEADLINE --format csv",
         "nvmx-replay compare traces/linux-kvm.csv --by msr --vcpu 0,2-3 --sort l1_exits --format json",
+        "nvmx-replay compare traces/multi-vcpu.csv -s merged,merged-stale --violations",
+        "nvmx-replay compare traces/linux-kvm.csv --l1-override xen",
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
@@ -96,11 +106,12 @@ export function registerCompare(program: Command): void {
       const report: Report = {
         ...replayed.report,
         costs: { cycles: options.cycles, sweeps: options.sweep, breakevens: options.breakeven },
+        violations: options.violations,
       };
       checkSweepsExact(report);
       const render = {
         table: () => renderCompareTable(report, out.style),
-        csv: () => renderCsv(report),
+        csv: () => (options.violations ? renderViolationsCsv(report) : renderCsv(report)),
         json: () => renderJson(report),
       };
       const byRender = by && {
