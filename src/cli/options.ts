@@ -8,6 +8,7 @@ import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
 import { COST_KEYS, type CostKey } from "../engine/results.js";
 import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
+import { NS_PER_SECOND, type WindowSpec } from "../engine/windows.js";
 import { MAX_COST } from "../io/cost-model.js";
 import { count } from "../render/text-table.js";
 import { UsageError } from "./errors.js";
@@ -113,6 +114,30 @@ const Sweep = z.string().transform((spec, ctx): SweepSpec => {
   return { key: key as CostKey, from, to, step };
 });
 
+/** `--window` suffixes: events (none, k, M) and times (us, ms, s, as nanoseconds). */
+const WINDOW_EVENTS: Readonly<Record<string, number>> = { "": 1, k: 1_000, M: 1_000_000 };
+const WINDOW_TIMES: Readonly<Record<string, number>> = { us: 1_000, ms: 1_000_000, s: NS_PER_SECOND };
+const WINDOW_FORM = "N events (N, Nk, NM: 10k, 1M) or a time (Nus, Nms, Ns: 50ms), N a whole number, 1 or more";
+
+/** `--window N|Nk|NM` (events) or `N{us,ms,s}` (from the trace's t column). */
+const Window = z.string().transform((text, ctx): WindowSpec => {
+  const match = /^([0-9]+)(k|M|us|ms|s)?$/.exec(text.trim());
+  const n = Number(match?.[1] ?? 0);
+  const suffix = match?.[2] ?? "";
+  const events = WINDOW_EVENTS[suffix];
+  const size = n * (events ?? WINDOW_TIMES[suffix] ?? 0);
+  if (!match || n < 1 || !Number.isSafeInteger(size)) {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a window (${WINDOW_FORM})` });
+    return z.NEVER;
+  }
+  return { unit: events === undefined ? "seconds" : "events", size, text: text.trim() };
+});
+
+/** The usage error of an option --window cannot go with, naming both. */
+function notWithWindow(option: string, why: string) {
+  return { error: `--window cannot be combined with ${option} (${why})`, path: ["window"] };
+}
+
 /** No two items with the same key. */
 function oneEach<T>(keyOf: (item: T) => string): (items: readonly T[]) => boolean {
   return (items) => new Set(items.map(keyOf)).size === items.length;
@@ -138,6 +163,7 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
         { error: "a cost key is named twice" },
       ),
     failOnViolations: z.boolean().default(false),
+    window: Window.optional(),
   })
   .refine(oneL1Bitmap, oneL1BitmapError)
   .refine(
@@ -146,6 +172,22 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
       error: "with --format csv give one of --cycles, --sweep, --breakeven (each is a CSV of its own columns)",
       path: ["format"],
     },
+  )
+  .refine(
+    (o) => o.window === undefined || o.sweep.length === 0,
+    notWithWindow("--sweep", "a sweep is of the whole trace"),
+  )
+  .refine(
+    (o) => o.window === undefined || o.breakeven.length === 0,
+    notWithWindow("--breakeven", "a break-even is of the whole trace"),
+  )
+  .refine(
+    (o) => o.window === undefined || !o.cycles,
+    notWithWindow("--cycles", "each window has its est_cycles; --cycles splits the whole trace's"),
+  )
+  .refine(
+    (o) => o.window === undefined || !o.keepGoing,
+    notWithWindow("--keep-going", "windows are written as they come, so a trace failing midway cannot be left out"),
   );
 export type CompareOptions = z.infer<typeof CompareOptions>;
 

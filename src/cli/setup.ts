@@ -80,7 +80,7 @@ export function l1Bitmap(options: {
   return null;
 }
 
-function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
+export function reportOptions(options: SetupOptions, strategies: readonly string[], setup: Setup): ReportOptions {
   return {
     strategies,
     l0_profile: options.l0Profile,
@@ -96,7 +96,7 @@ function reportOptions(options: SetupOptions, strategies: readonly string[], set
 const THREAD_WORTHY_BYTES = 8 << 20;
 
 /** Stdin, gzip (size unknown) or a big file: worth a worker thread. */
-function worthAThread(file: string): boolean {
+export function worthAThread(file: string): boolean {
   if (file === STDIN) return true;
   try {
     return statSync(file).size >= THREAD_WORTHY_BYTES || isGzipFile(file);
@@ -200,7 +200,7 @@ export async function replayReport(
  * bitmap_ptr itself, at pages of its own, on every vCPU before L2 ran), so
  * the option changed nothing. A trace with no access gets no warning.
  */
-function warnL1Bitmap(outcome: TraceOutcome, options: SetupOptions): void {
+export function warnL1Bitmap(outcome: TraceOutcome, options: SetupOptions): void {
   const use = outcome.setupUse;
   if (!use || (outcome.results[0]?.accesses ?? 0) === 0) return;
   if (use.l1OptionUsed) return;
@@ -227,7 +227,7 @@ function warnL1Bitmap(outcome: TraceOutcome, options: SetupOptions): void {
 }
 
 /** --lenient: what was skipped, on stderr, so the results are not taken for whole ones. */
-function warnSkipped(outcome: TraceOutcome): void {
+export function warnSkipped(outcome: TraceOutcome): void {
   const skipped = outcome.skipped;
   if (!skipped || skipped.rows === 0) return;
   const rows = skipped.rows === 1 ? "1 bad row" : `${skipped.rows} bad rows`;

@@ -5,6 +5,7 @@ import { BATCH_BYTES_PER_EVENT, type Batch, type MachineEvent, newBatch } from "
 import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
+import type { WindowRecord, WindowSpec } from "../engine/windows.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
@@ -20,6 +21,8 @@ export interface ReplaySpec {
   readonly outputs?: readonly string[];
   /** --lenient: skip bad rows (counted in the outcome) instead of stopping. */
   readonly lenient?: boolean;
+  /** --window: the back reports each window's counters (FromWorker "windows"). */
+  readonly window?: WindowSpec;
 }
 
 /** What a replay of one trace found. */
@@ -59,6 +62,8 @@ export type FromWorker =
       readonly setupUse: SetupUse;
     }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
+  /** --window: the windows that ended in the batch just consumed, in order (sent before its "batch"). */
+  | { readonly type: "windows"; readonly records: WindowRecord[] }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
   | { readonly type: "error"; readonly message: string; readonly input: boolean };
 

@@ -11,6 +11,7 @@ import { type Report, violators } from "../../report.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
 import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
 import { replayReport } from "../setup.js";
+import { compareWindows } from "../windows.js";
 import { collect, examples, withReplayOptions } from "./shared.js";
 
 export function registerCompare(program: Command): void {
@@ -53,6 +54,11 @@ export function registerCompare(program: Command): void {
       .option(
         "--fail-on-violations",
         "after writing the output, exit 4 when a strategy other than merged-stale (unsafe on purpose) has violations",
+      )
+      .option(
+        "--window <size>",
+        "each strategy's counters per window, written as the windows end: N events (N, Nk, NM: 10k, 1M) or a time " +
+          "(Nus, Nms, Ns: 50ms) from the trace's t column (seconds). CSV: [trace,]window,from,to,strategy,accesses,…,est_cycles",
       ),
   )
     .addHelpText(
@@ -68,10 +74,13 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv --sweep merge=0:5000:250 --format csv -o merge.csv",
         "nvmx-replay compare traces/linux-kvm.csv -s l1-filter,merged-eager --breakeven merge",
         "nvmx-replay compare traces/*.csv --strategies all --fail-on-violations -o ci.json -f json",
+        "nvmx-replay compare traces/linux-kvm.csv --window 500",
+        "nvmx-replay compare traces/real/ipi.csv.gz --l1-profile kvm --window 50ms --format csv -o ipi-windows.csv",
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
+      if (options.window) return compareWindows(traces, { ...options, window: options.window });
       const replayed = await replayReport(traces, options, options.strategies, false);
       const { out } = replayed;
       const report: Report = {
