@@ -10,7 +10,7 @@ export interface Destination {
    * come, so a huge output is never one string); an error is an InputError,
    * one line.
    */
-  write(content: string | Iterable<string>): Promise<void>;
+  write(content: string | Iterable<string> | AsyncIterable<string>): Promise<void>;
 }
 
 /**
@@ -27,7 +27,7 @@ export async function destination(option: string | undefined, inputs: readonly s
     return {
       style: plain,
       write: async (content) => {
-        for (const chunk of pieces(content)) await file.write(chunk);
+        for await (const chunk of pieces(content)) await file.write(chunk);
         await file.commit();
       },
     };
@@ -35,7 +35,7 @@ export async function destination(option: string | undefined, inputs: readonly s
   return {
     style: await styleFor(process.stdout.isTTY === true, process.env),
     write: async (content) => {
-      for (const chunk of pieces(content)) {
+      for await (const chunk of pieces(content)) {
         // A reader that went away (`| head`) is not an error: the data was for it.
         const gone = await new Promise<boolean>((resolve, reject) => {
           process.stdout.write(chunk, (error) =>
@@ -48,7 +48,8 @@ export async function destination(option: string | undefined, inputs: readonly s
   };
 }
 
-function pieces(content: string | Iterable<string>): Iterable<string> {
+/** An AsyncIterable (compare --window) is written as it comes. */
+function pieces(content: string | Iterable<string> | AsyncIterable<string>): Iterable<string> | AsyncIterable<string> {
   return typeof content === "string" ? [content] : content;
 }
 

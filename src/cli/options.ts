@@ -9,6 +9,7 @@ import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
 import { COST_KEYS, type CostKey } from "../engine/results.js";
 import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
+import { NS_PER_SECOND, type WindowSpec } from "../engine/windows.js";
 import { MAX_COST } from "../io/cost-model.js";
 import { count } from "../render/text-table.js";
 import { UsageError } from "./errors.js";
@@ -156,6 +157,30 @@ const NOT_WITH_BY = [
   ["violations", (o: { violations: boolean }) => o.violations],
 ] as const;
 
+/** `--window` suffixes: events (none, k, M) and times (us, ms, s, as nanoseconds). */
+const WINDOW_EVENTS: Readonly<Record<string, number>> = { "": 1, k: 1_000, M: 1_000_000 };
+const WINDOW_TIMES: Readonly<Record<string, number>> = { us: 1_000, ms: 1_000_000, s: NS_PER_SECOND };
+const WINDOW_FORM = "N events (N, Nk, NM: 10k, 1M) or a time (Nus, Nms, Ns: 50ms), N a whole number, 1 or more";
+
+/** `--window N|Nk|NM` (events) or `N{us,ms,s}` (from the trace's t column). */
+const Window = z.string().transform((text, ctx): WindowSpec => {
+  const match = /^([0-9]+)(k|M|us|ms|s)?$/.exec(text.trim());
+  const n = Number(match?.[1] ?? 0);
+  const suffix = match?.[2] ?? "";
+  const events = WINDOW_EVENTS[suffix];
+  const size = n * (events ?? WINDOW_TIMES[suffix] ?? 0);
+  if (!match || n < 1 || !Number.isSafeInteger(size)) {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a window (${WINDOW_FORM})` });
+    return z.NEVER;
+  }
+  return { unit: events === undefined ? "seconds" : "events", size, text: text.trim() };
+});
+
+/** The usage error of an option --window cannot go with, naming both. */
+function notWithWindow(option: string, why: string) {
+  return { error: `--window cannot be combined with ${option} (${why})`, path: ["window"] };
+}
+
 /** No two items with the same key. */
 function oneEach<T>(keyOf: (item: T) => string): (items: readonly T[]) => boolean {
   return (items) => new Set(items.map(keyOf)).size === items.length;
@@ -192,6 +217,7 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
     vcpu: listOption(parseVcpuList).optional(),
     msr: listOption(parseMsrList).optional(),
     violations: z.boolean().default(false),
+    window: Window.optional(),
   })
   .superRefine((o, ctx) => {
     // compare --by: its own options need it, and it is a view of its own (src/analysis/breakdown.ts).
@@ -221,7 +247,31 @@ export const CompareOptions = SetupOptions.extend(OutputOptions.shape)
   .refine((o) => o.format !== "csv" || !o.violations || !(o.cycles || o.sweep.length > 0 || o.breakeven.length > 0), {
     error: "with --format csv, --violations is a CSV of its own: give it without --cycles, --sweep, --breakeven",
     path: ["format"],
-  });
+  })
+  .refine(
+    (o) => o.window === undefined || o.sweep.length === 0,
+    notWithWindow("--sweep", "a sweep is of the whole trace"),
+  )
+  .refine(
+    (o) => o.window === undefined || o.breakeven.length === 0,
+    notWithWindow("--breakeven", "a break-even is of the whole trace"),
+  )
+  .refine(
+    (o) => o.window === undefined || !o.cycles,
+    notWithWindow("--cycles", "each window has its est_cycles; --cycles splits the whole trace's"),
+  )
+  .refine(
+    (o) => o.window === undefined || o.by === undefined,
+    notWithWindow("--by", "a breakdown is of the whole trace; give --msr or --vcpu filters with --by instead"),
+  )
+  .refine(
+    (o) => o.window === undefined || !o.violations,
+    notWithWindow("--violations", "the windows count violations; --violations lists the whole trace's"),
+  )
+  .refine(
+    (o) => o.window === undefined || !o.keepGoing,
+    notWithWindow("--keep-going", "windows are written as they come, so a trace failing midway cannot be left out"),
+  );
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export const ReplayOptions = SetupOptions.extend(OutputOptions.shape)

@@ -16,7 +16,7 @@ import { isGzip, STDIN } from "../io/trace-source.js";
 import type { Report, ReportOptions } from "../report.js";
 import { replayPipelined } from "../run/pipeline.js";
 import { replayMany } from "../run/pool.js";
-import type { TraceFailure, TraceOutcome } from "../run/protocol.js";
+import type { ReplaySpec, TraceFailure, TraceOutcome } from "../run/protocol.js";
 import { replayHere } from "../run/replay-trace.js";
 import { type Destination, destination } from "./emit.js";
 import { UsageError } from "./errors.js";
@@ -115,11 +115,30 @@ export function reportOptions(options: SetupOptions, strategies: readonly string
   };
 }
 
+/** What every replay of these options needs, whatever it is asked to count besides (the caller adds that). */
+export function replaySpec(
+  options: SetupOptions & Pick<OutputOptions, "output">,
+  setup: Setup,
+  names: readonly string[],
+): ReplaySpec {
+  return {
+    strategies: names,
+    l0: setup.l0,
+    l1Bitmap: setup.l1Bitmap,
+    l1Override: setup.l1Override,
+    cost: setup.cost,
+    breakdown: false,
+    snapshotDirs: options.snapshotsDir,
+    outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
+    lenient: options.lenient,
+  };
+}
+
 /** Below this a trace replays faster in one thread than a worker starts. */
 const THREAD_WORTHY_BYTES = 8 << 20;
 
 /** Stdin, gzip (size unknown) or a big file: worth a worker thread. */
-function worthAThread(file: string): boolean {
+export function worthAThread(file: string): boolean {
   if (file === STDIN) return true;
   try {
     return statSync(file).size >= THREAD_WORTHY_BYTES || isGzipFile(file);
@@ -158,16 +177,9 @@ export async function replayReport(
   }
   const setup = loadSetup(options);
   const out = await destination(options.output, [...traces, ...setup.files]);
-  const spec = {
-    strategies: names,
-    l0: setup.l0,
-    l1Bitmap: setup.l1Bitmap,
-    l1Override: setup.l1Override,
-    cost: setup.cost,
+  const spec: ReplaySpec = {
+    ...replaySpec(options, setup, names),
     breakdown,
-    snapshotDirs: options.snapshotsDir,
-    outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
-    lenient: options.lenient,
     by,
     violations: options.violations === true,
   };
@@ -206,11 +218,7 @@ export async function replayReport(
   }
   const outcomes = ended.filter((e): e is TraceOutcome => !("error" in e));
   const failed = ended.filter((e): e is TraceFailure => "error" in e);
-  for (const outcome of outcomes) {
-    warnSkipped(outcome);
-    warnL1Bitmap(outcome, options);
-    warnL1Override(outcome, options);
-  }
+  for (const outcome of outcomes) warnAbout(outcome, options);
   for (const failure of failed) process.stderr.write(`${failure.error}\n`);
   const report: Report = {
     options: reportOptions(options, names, setup),
@@ -219,6 +227,13 @@ export async function replayReport(
     ...(keepGoing ? { failed } : {}),
   };
   return { report, out };
+}
+
+/** On stderr, what the results of a trace should be read with: rows skipped, set-up options that changed nothing. */
+export function warnAbout(outcome: TraceOutcome, options: SetupOptions): void {
+  warnSkipped(outcome);
+  warnL1Bitmap(outcome, options);
+  warnL1Override(outcome, options);
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from "./results.js";
 import { Delivery, type NestedL0, type Strategy } from "./strategy.js";
 import { type StrategyViolations, VIOLATION_LIMIT, type ViolationRecord, violationKind } from "./violations.js";
+import { WINDOW_END } from "./windows.js";
 
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
@@ -60,6 +61,11 @@ export interface BackOptions {
    * --violations`); their lines come from the batches' line column.
    */
   readonly violations?: boolean;
+  /**
+   * `--window`: told of each WINDOW_END mark the front placed among the
+   * machine events (engine/windows.ts), with the back as it is at that point.
+   */
+  readonly onWindowEnd?: (mark: MachineEvent, back: ReplayBack) => void;
 }
 
 /** For `explain`: what one strategy's L2 looks like on a vCPU (ReplayBack.l2View). */
@@ -157,9 +163,11 @@ export class ReplayBack {
   private readonly traceSet = new Uint8Array(MAX_VCPUS);
   /** A bitmap-load replaced the whole of `--l1-bitmap`'s page. */
   private optionPageReplaced = false;
+  private readonly onWindowEnd: BackOptions["onWindowEnd"] | null;
 
   constructor(options: BackOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
+    this.onWindowEnd = options.onWindowEnd ?? null;
     // A vCPU starts as --l1-bitmap sets it (use_bitmap 1, its page), or with use_bitmap 0.
     this.l1Option = options.l1Bitmap != null;
     const initial = this.l1Option ? 1 : 0;
@@ -196,7 +204,8 @@ export class ReplayBack {
     batch.machineEvents.forEach((ev, k) => {
       const to = batch.marks[k] as number;
       this.runAll(batch, from, to);
-      this.machineEvent(ev);
+      if (ev.code === WINDOW_END) this.onWindowEnd?.(ev, this);
+      else this.machineEvent(ev);
       from = to;
     });
     this.runAll(batch, from, batch.count);
@@ -329,6 +338,28 @@ export class ReplayBack {
         no_exit: delivered[Delivery.none] as number,
       };
       return { strategy: strategy.name, ...c, est_cycles: estimateCycles(c, cost, strategy.mergeCost, strategy.name) };
+    });
+  }
+
+  /**
+   * Each strategy's counters so far, exact between any two events (results()
+   * counts a batch's accesses when it starts; here they are the sum of the
+   * deliveries): a window's counters are the difference of two of these.
+   */
+  countersNow(): { readonly strategy: Strategy; readonly counters: Counters }[] {
+    return this.runs.map(({ strategy, counters, delivered }) => {
+      const none = delivered[NONE] as number;
+      const l0 = delivered[L0] as number;
+      const l1 = delivered[L1] as number;
+      const now: Counters = {
+        ...counters,
+        accesses: none + l0 + l1,
+        l0_exits: l0 + l1,
+        l1_exits: l1,
+        l0_handled: l0,
+        no_exit: none,
+      };
+      return { strategy, counters: now };
     });
   }
 

@@ -55,8 +55,13 @@ export interface TraceEvent {
   content: Uint8Array | null;
   /** Where the event came from, for error messages; opaque to the engine. */
   line: number;
+  /**
+   * The `t` column in seconds, decoded only when the reader is asked for
+   * timestamps (`--window` with a time unit); NaN otherwise.
+   */
+  t: number;
 }
 
 export function blankEvent(): TraceEvent {
-  return { code: Ev.vmentry, vcpu: 0, msr: 0, dir: 0, flag: 0, page: 0, content: null, line: 0 };
+  return { code: Ev.vmentry, vcpu: 0, msr: 0, dir: 0, flag: 0, page: 0, content: null, line: 0, t: Number.NaN };
 }

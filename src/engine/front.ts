@@ -4,7 +4,7 @@
  * once. It queues L2 events in batches; the back half judges them (the
  * oracle) and runs the strategies. The two can share a thread (Replay) or not.
  */
-import { type Batch, clearBatch, machineEvent, newBatch } from "./batch.js";
+import { type Batch, clearBatch, type MachineEvent, machineEvent, newBatch } from "./batch.js";
 import { EVENT_NAMES, Ev, type TraceEvent } from "./events.js";
 import {
   type L0Bitmaps,
@@ -136,6 +136,18 @@ export class ReplayFront {
         "a real L1 keeps one or a few per vCPU)",
       ev.line,
     );
+  }
+
+  /**
+   * Places a mark that is no machine event (a window's end, engine/windows.ts)
+   * after the events queued so far: it reaches the back in order with the
+   * machine events, in this thread or another. The machine does not see it.
+   */
+  mark(ev: MachineEvent): void {
+    const batch = this.batch;
+    batch.marks.push(batch.count);
+    batch.machineEvents.push(ev);
+    if (batch.machineEvents.length >= 1024) this.flush();
   }
 
   /** Hands over what is queued. */

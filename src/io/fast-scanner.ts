@@ -45,6 +45,18 @@ const ROLE_EVENT = 1;
 const ROLE_VCPU = 2;
 const ROLE_MSR = 3;
 const ROLE_VALUE = 4;
+/** `t`, only when the rows need timestamps (TraceRows.timestamps); otherwise ROLE_OTHER. */
+const ROLE_T = 5;
+
+/**
+ * The most digits of a timestamp decoded here: as a whole number they stay
+ * below 2^53, so digits / 10^fraction is one correctly rounded division,
+ * the same double as Number(text) on the string path. Longer ones go there.
+ */
+const MAX_TIME_DIGITS = 15;
+const DOT = 0x2e;
+/** 10^n for n up to MAX_TIME_DIGITS, each exact as a double. */
+const POW10 = Array.from({ length: MAX_TIME_DIGITS + 1 }, (_, n) => 10 ** n);
 
 /** Hex digit values; -1 for anything else. */
 const HEX = new Int8Array(256).fill(-1);
@@ -126,6 +138,8 @@ export class FastScanner {
   private columns = 0;
   /** The header begins event,vcpu,msr,value: takeCanonical applies. */
   private canonical = false;
+  /** 1 while a row still needs its timestamp decoded (TraceRows.timestamps), 0 when none is needed. */
+  private timeNeeded = 0;
   /** Field starts of the current line; starts[n] is one past the end + 1. */
   private readonly starts = new Int32Array(MAX_FIELDS + 1);
   private fields = 0;
@@ -499,6 +513,9 @@ export class FastScanner {
     let vcpu = 0; // an empty or absent vcpu is 0
     let msr = -1;
     let value = 0; // 0 absent or empty, 1 a 64-bit value, -1 anything else
+    // A row that needs its timestamp stays "bad" until its t field decodes here.
+    let timeBad = this.timeNeeded;
+    let time = Number.NaN;
     for (;;) {
       if (f >= columns) return -1; // more fields than the header: csv-parse reports it
       starts[f] = pos;
@@ -551,6 +568,26 @@ export class FastScanner {
       } else if (role === ROLE_EVENT) {
         while ((b = buf[pos] as number) >= 0x61 && b <= 0x7a) pos++; // a-z
         parsed = eventCode(buf, fieldStart, pos - fieldStart);
+      } else if (role === ROLE_T) {
+        // Seconds, digits[.digits] (TraceRows' TIMESTAMP); anything else, the string decoder judges.
+        let n = 0;
+        while ((b = buf[pos] as number) >= ZERO && b <= ZERO + 9) {
+          n = n * 10 + (b - ZERO);
+          pos++;
+        }
+        const whole = pos - fieldStart;
+        let fraction = 0;
+        if (b === DOT && whole > 0) {
+          pos++;
+          while ((b = buf[pos] as number) >= ZERO && b <= ZERO + 9) {
+            n = n * 10 + (b - ZERO);
+            pos++;
+          }
+          fraction = pos - fieldStart - whole - 1;
+          if (fraction === 0) n = -1; // "5." is not a timestamp
+        }
+        parsed = whole > 0 && n >= 0 && whole + fraction <= MAX_TIME_DIGITS ? 1 : -1;
+        if (parsed === 1) time = n / (POW10[fraction] as number);
       }
       b = buf[pos] as number;
       const ended = b === COMMA || b === NL || (b === CR && buf[pos + 1] === NL);
@@ -566,6 +603,7 @@ export class FastScanner {
       else if (role === ROLE_VCPU) vcpu = parsed;
       else if (role === ROLE_MSR) msr = parsed;
       else if (role === ROLE_VALUE) value = parsed;
+      else if (role === ROLE_T) timeBad = parsed === 1 ? 0 : 1;
       f++;
       if (b === COMMA) {
         pos++;
@@ -580,8 +618,9 @@ export class FastScanner {
     this.line++;
     this.fields = f;
     this.lineStart = start;
-    if (code < 0 || vcpu < 0) return this.decodeSlow(pos);
+    if (code < 0 || vcpu < 0 || timeBad !== 0) return this.decodeSlow(pos);
     const ev = this.rows.event;
+    ev.t = time;
     if (code === Ev.rdmsr || code === Ev.wrmsr) {
       if (msr < 0 || value < 0 || (code === Ev.wrmsr && value === 0)) return this.decodeSlow(pos);
       ev.msr = msr;
@@ -650,6 +689,14 @@ export class FastScanner {
       if (i >= 0) this.roles[i] = role;
     }
     this.canonical = roleOf.every(([column], i) => this.rows.columnIndex(column) === i);
+    // Timestamps wanted: takeAny decodes t (takeCanonical skips the columns after value).
+    // TraceRows refused a header without t already.
+    const t = this.rows.columnIndex("t");
+    if (this.rows.timestamps !== null && t >= 0) {
+      this.roles[t] = ROLE_T;
+      this.timeNeeded = 1;
+      this.canonical = false;
+    }
   }
 
   /** Column of field i, as the csv-parse path computes it for unquoted fields. */

@@ -46,6 +46,12 @@ export interface ReadTraceOptions {
   readonly outputs?: readonly string[];
   /** --lenient: bad rows are skipped and counted here instead of stopping the read. */
   readonly skipped?: SkippedRows;
+  /**
+   * The option that needs each event's `t` (TraceEvent.t), e.g. "--window
+   * 50ms": a header without t, or a row without a valid one, is then an
+   * error naming it. Without it `t` is not decoded.
+   */
+  readonly timestamps?: string;
 }
 
 /** Rows --lenient skipped: how many, and the first ten errors. */
@@ -70,6 +76,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   const rows = new TraceRows(file, (name) =>
     snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)),
   );
+  if (options.timestamps !== undefined) rows.timestamps = options.timestamps;
   let onEvent = options.onEvent;
   const skipped = options.skipped;
   if (skipped) {

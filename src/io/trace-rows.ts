@@ -25,6 +25,12 @@ export type Column = (typeof COLUMNS)[number];
 const MAX_GPA = 2 ** 52 - 1;
 const PAGE_MASK = 0xfff;
 
+/**
+ * A timestamp `t` when one is needed: seconds, digits with an optional
+ * fraction, as ftrace, trace-cmd and perf print them and `import` writes them.
+ */
+export const TIMESTAMP = /^[0-9]+(\.[0-9]+)?$/;
+
 const EVENT_CODES = new Map<string, EventCode>(EVENT_NAMES.map((name, code) => [name, code as EventCode]));
 const DIRS = new Map<string, number>([
   ["r", DIR_R],
@@ -52,6 +58,12 @@ export class TraceRows {
   };
   /** The header's line number, 0 until it is read. */
   headerLine = 0;
+  /**
+   * The option that needs each row's `t` decoded (e.g. "--window 50ms"), or
+   * null: then `t` is carried through, never interpreted (SPEC section 3).
+   * Set before the header is read.
+   */
+  timestamps: string | null = null;
   private columnCount = 0;
   private readonly ev: TraceEvent = blankEvent();
   private fields: readonly string[] = [];
@@ -104,6 +116,12 @@ export class TraceRows {
         `${at(this.file, this.headerLine)}the header has no "event" column (it names the columns, e.g. event,vcpu,msr,value)`,
       );
     }
+    if (this.timestamps !== null && this.index.t < 0) {
+      throw new InputError(
+        `${at(this.file, this.headerLine)}${this.timestamps} needs a timestamp on every row, but the header has no t column ` +
+          "(give a window in events instead, e.g. --window 10k)",
+      );
+    }
   }
 
   /**
@@ -152,6 +170,7 @@ export class TraceRows {
     ev.line = locate(0).line;
     ev.content = null;
     ev.vcpu = this.optionalNumber("vcpu", MAX_VCPUS - 1, "a vCPU number (0-4095)", 0);
+    if (this.timestamps !== null) ev.t = this.time(this.timestamps);
     switch (code) {
       case Ev.rdmsr:
         ev.msr = this.msr(false);
@@ -224,6 +243,20 @@ export class TraceRows {
     const n = parseUnsigned(text, max);
     if (n < 0) this.fail(column, `"${text}" is not ${what}`);
     return n;
+  }
+
+  /** The `t` column as seconds, when an option needs it: a decimal number (TIMESTAMP), as ftrace and perf print it. */
+  private time(option: string): number {
+    const text = this.text("t");
+    if (text === "") this.fail("t", `${option} needs a timestamp in column t (seconds, e.g. 5348.808119)`);
+    const t = TIMESTAMP.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isFinite(t)) {
+      this.fail(
+        "t",
+        `"${text}" is not a timestamp (seconds, a decimal number such as 5348.808119), which ${option} needs`,
+      );
+    }
+    return t;
   }
 
   private msr(needsBit: boolean): number {

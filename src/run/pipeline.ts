@@ -8,9 +8,11 @@
 import { Worker } from "node:worker_threads";
 import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
+import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
+import { timestampsFor, type WindowListener } from "./windows.js";
 
 /** Events per batch: big enough to make a message cheap per event. */
 const CAPACITY = 1 << 15;
@@ -25,6 +27,8 @@ export const WORKER_URL = new URL("./worker.js", import.meta.url);
 export interface PipelineOptions {
   /** Told the bytes read and the events taken so far, once per chunk. */
   readonly onProgress?: (bytes: number, events: number) => void;
+  /** --window (spec.window): told the windows as the worker reports them. */
+  readonly windows?: WindowListener;
 }
 
 export async function replayPipelined(
@@ -58,7 +62,8 @@ export async function replayPipelined(
     } else if (message.type === "error") {
       // The back reads no file: its only input error is about the results (est_cycles), named by the trace.
       failure = message.input ? new InputError(`${at(shownName(file))}${message.message}`) : new Error(message.message);
-    } else finished?.(message);
+    } else if (message.type === "windows") options.windows?.onWindows(message.records);
+    else finished?.(message);
     wake?.();
   });
   worker.on("error", (error) => {
@@ -80,6 +85,7 @@ export async function replayPipelined(
         return batchIn(filling);
       },
     });
+    const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
     // A chunk can fill more than one batch: wait until few enough are out, not for one.
     const backOff = async () => {
@@ -90,15 +96,17 @@ export async function replayPipelined(
     const stats = await readTrace({
       skipped,
       file,
-      onEvent: (ev) => front.apply(ev),
+      onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
+      timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
       onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytes, front.events) : undefined,
       pace: () => {
         if (failure) throw failure;
-        return inFlight > IN_FLIGHT ? backOff() : undefined;
+        return inFlight > IN_FLIGHT ? backOff() : options.windows?.pace();
       },
     });
+    cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));
     post({ type: "end" });

@@ -7,6 +7,7 @@ import type { L0Bitmaps } from "../engine/machine.js";
 import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
 import type { StrategyViolations } from "../engine/violations.js";
+import type { WindowRecord, WindowSpec } from "../engine/windows.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
@@ -28,6 +29,8 @@ export interface ReplaySpec {
   readonly by?: BreakdownBy | null;
   /** compare --violations: record each strategy's first violations, with their lines. */
   readonly violations?: boolean;
+  /** --window: the back reports each window's counters (FromWorker "windows"). */
+  readonly window?: WindowSpec;
 }
 
 /** What a replay of one trace found. */
@@ -75,6 +78,8 @@ export type FromWorker =
       readonly violations?: readonly StrategyViolations[];
     }
   | { readonly type: "outcome"; readonly outcome: TraceOutcome }
+  /** --window: the windows that ended in the batch just consumed, in order (sent before its "batch"). */
+  | { readonly type: "windows"; readonly records: WindowRecord[] }
   /** `input`: the user's input was wrong (exit 1); otherwise a fault of ours. */
   | { readonly type: "error"; readonly message: string; readonly input: boolean };
 

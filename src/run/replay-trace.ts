@@ -3,9 +3,11 @@ import { ReplayBack } from "../engine/back.js";
 import { ReplayFront } from "../engine/front.js";
 import { InexactEstimateError } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
+import { WindowCounter, WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
+import { timestampsFor, type WindowListener } from "./windows.js";
 
 /** Events per batch between the front and the back in one thread (as engine/replay.ts's Replay). */
 const FRONT_CAPACITY = 4096;
@@ -13,7 +15,7 @@ const FRONT_CAPACITY = 4096;
 export async function replayHere(
   file: string,
   spec: ReplaySpec,
-  options: { onProgress?: (bytes: number, events: number) => void } = {},
+  options: { onProgress?: (bytes: number, events: number) => void; windows?: WindowListener } = {},
 ): Promise<TraceOutcome> {
   // Front and back as engine/replay.ts's Replay joins them, kept apart here
   // so that the outcome can carry what the back found about L1's bitmap.
@@ -24,6 +26,7 @@ export async function replayHere(
     breakdown: spec.breakdown,
     by: spec.by ?? null,
     violations: spec.violations === true,
+    ...(spec.window && options.windows ? { onWindowEnd: windowEnds(spec, options.windows) } : {}),
   });
   const front = new ReplayFront({
     l0: spec.l0,
@@ -36,16 +39,20 @@ export async function replayHere(
       return undefined;
     },
   });
+  const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
   const onProgress = options.onProgress;
   const skipped = spec.lenient ? { rows: 0, first: [] } : undefined;
   const stats = await readTrace({
     skipped,
     file,
-    onEvent: (ev) => front.apply(ev),
+    onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
+    timestamps: timestampsFor(spec.window),
     snapshotDirs: spec.snapshotDirs,
     outputs: spec.outputs,
     onBytes: onProgress ? (bytes) => onProgress(bytes, front.events) : undefined,
+    pace: options.windows?.pace,
   });
+  cutter?.finish();
   front.flush();
   return {
     trace: file,
@@ -59,6 +66,12 @@ export async function replayHere(
     ...(spec.l1Override ? { overridden: front.overridden } : {}),
     ...(spec.violations ? { violations: back.violations() } : {}),
   };
+}
+
+/** --window in one thread: each window to the listener as it ends. */
+function windowEnds(spec: ReplaySpec, windows: WindowListener) {
+  const window = spec.window as NonNullable<ReplaySpec["window"]>;
+  return new WindowCounter(window, spec.cost, (record) => windows.onWindows([record])).end;
 }
 
 /** The replay's results; costs too big for an exact est_cycles are an input error naming the trace. */

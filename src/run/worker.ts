@@ -3,11 +3,12 @@
  * in the main thread, or a whole replay of one trace.
  */
 import { parentPort } from "node:worker_threads";
-import { ReplayBack } from "../engine/back.js";
+import { type BackOptions, ReplayBack } from "../engine/back.js";
 import { type CostModel, InexactEstimateError } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
+import { WindowCounter, type WindowRecord } from "../engine/windows.js";
 import { InputError } from "../io/errors.js";
-import { batchOf, type FromWorker, type ToWorker } from "./protocol.js";
+import { batchOf, type FromWorker, type ReplaySpec, type ToWorker } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("run/worker.js is a worker thread's entry point");
@@ -16,6 +17,8 @@ let back: ReplayBack | null = null;
 let breakdown = false;
 let violations = false;
 let cost: CostModel | null = null;
+/** --window: the windows ended in the batch being consumed, sent with it. */
+const windows: WindowRecord[] = [];
 
 function send(message: FromWorker): void {
   port?.postMessage(message);
@@ -33,6 +36,12 @@ function fail(error: unknown): void {
   send({ type: "error", message, input: error instanceof InputError || error instanceof InexactEstimateError });
 }
 
+/** --window: the back's onWindowEnd, collecting the batch's windows for one message. */
+function windowed(spec: ReplaySpec): Pick<BackOptions, "onWindowEnd"> {
+  if (!spec.window) return {};
+  return { onWindowEnd: new WindowCounter(spec.window, spec.cost, (record) => windows.push(record)).end };
+}
+
 port.on("message", (message: ToWorker) => {
   try {
     switch (message.type) {
@@ -44,6 +53,7 @@ port.on("message", (message: ToWorker) => {
           breakdown: message.spec.breakdown,
           by: message.spec.by ?? null,
           violations: message.spec.violations === true,
+          ...windowed(message.spec),
         });
         breakdown = message.spec.breakdown;
         violations = message.spec.violations === true;
@@ -52,6 +62,7 @@ port.on("message", (message: ToWorker) => {
       case "batch":
         if (!back) throw new Error("internal: a batch before the back was set up");
         back.consume(batchOf(message));
+        if (windows.length > 0) send({ type: "windows", records: windows.splice(0) });
         send({ type: "batch", slot: message.slot });
         return;
       case "end":

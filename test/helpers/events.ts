@@ -47,7 +47,7 @@ export function dirBits(dir: DirName): number {
 }
 
 function event(code: EventCode, fields: Partial<TraceEvent> = {}): TraceEvent {
-  return { code, vcpu: 0, msr: 0, dir: 0, flag: 0, page: 0, content: null, line: 0, ...fields };
+  return { code, vcpu: 0, msr: 0, dir: 0, flag: 0, page: 0, content: null, line: 0, t: Number.NaN, ...fields };
 }
 
 export const rd = (vcpu: number, msr: number): TraceEvent => event(Ev.rdmsr, { vcpu, msr });

@@ -15,6 +15,7 @@ import { type Report, violators } from "../../report.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
 import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
 import { replayReport } from "../setup.js";
+import { compareWindows } from "../windows.js";
 import { collect, examples, withReplayOptions } from "./shared.js";
 
 export function registerCompare(program: Command): void {
@@ -76,6 +77,11 @@ export function registerCompare(program: Command): void {
         `list each strategy's first ${VIOLATION_LIMIT} violations in trace order (line, vCPU, MSR, direction, what went wrong): ` +
           'a table section, a "violations" object per trace in JSON, or instead of the counters a CSV of its own: ' +
           `${VIOLATION_HEADER}`,
+      )
+      .option(
+        "--window <size>",
+        "each strategy's counters per window, written as the windows end: N events (N, Nk, NM: 10k, 1M) or a time " +
+          "(Nus, Nms, Ns: 50ms) from the trace's t column (seconds). CSV: [trace,]window,from,to,strategy,accesses,…,est_cycles",
       ),
   )
     .addHelpText(
@@ -96,10 +102,13 @@ export function registerCompare(program: Command): void {
         "nvmx-replay compare traces/linux-kvm.csv --by msr --vcpu 0,2-3 --sort l1_exits --format json",
         "nvmx-replay compare traces/multi-vcpu.csv -s merged,merged-stale --violations",
         "nvmx-replay compare traces/linux-kvm.csv --l1-override xen",
+        "nvmx-replay compare traces/linux-kvm.csv --window 500",
+        "nvmx-replay compare traces/real/ipi.csv.gz --l1-profile kvm --window 50ms --format csv -o ipi-windows.csv",
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw);
+      if (options.window) return compareWindows(traces, { ...options, window: options.window });
       const by = byViewOf(options);
       const replayed = await replayReport(traces, options, options.strategies, false, by);
       const { out } = replayed;

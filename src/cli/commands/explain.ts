@@ -1,11 +1,10 @@
 import type { Command } from "commander";
-import { outputFile } from "../../io/output.js";
 import { shownName } from "../../io/trace-reader.js";
 import { renderExplainJson, renderExplainTable } from "../../render/explain.js";
 import { explainLine } from "../../run/explain-trace.js";
 import { destination } from "../emit.js";
 import { ExplainOptions, parseOptions } from "../options.js";
-import { loadSetup, reportOptions } from "../setup.js";
+import { loadSetup, replaySpec, reportOptions } from "../setup.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 export function registerExplain(program: Command): void {
@@ -36,17 +35,7 @@ export function registerExplain(program: Command): void {
       const options = parseOptions(ExplainOptions, raw);
       const setup = loadSetup(options);
       const out = await destination(options.output, [trace, ...setup.files]);
-      const explanation = await explainLine(trace, options.line, {
-        strategies: options.strategies,
-        l0: setup.l0,
-        l1Bitmap: setup.l1Bitmap,
-        l1Override: setup.l1Override,
-        cost: setup.cost,
-        breakdown: false,
-        snapshotDirs: options.snapshotsDir,
-        outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
-        lenient: options.lenient,
-      });
+      const explanation = await explainLine(trace, options.line, replaySpec(options, setup, options.strategies));
       const shown = shownName(trace);
       const report = reportOptions(options, options.strategies, setup);
       await out.write(
