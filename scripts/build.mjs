@@ -18,6 +18,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
+/** Resolves `canvas` to an empty module (see the `plugins` entry below). */
+const noCanvas = {
+  name: "no-canvas",
+  setup(b) {
+    b.onResolve({ filter: /^canvas$/ }, () => ({ path: "canvas", namespace: "no-canvas" }));
+    b.onLoad({ filter: /.*/, namespace: "no-canvas" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const tsc = spawnSync(
@@ -50,6 +59,9 @@ if (tsc.status !== 0) {
     logLevel: "warning",
     // commander is CommonJS and calls require("node:events"): an ES module has
     // no require of its own, so the bundle makes one.
+    // Vega (report only) measures label widths with the optional `canvas` package when it can load it:
+    // bundled as an empty module, so the page is the same whatever else is installed (docs/report.md).
+    plugins: [noCanvas],
     banner: {
       js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
     },

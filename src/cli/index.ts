@@ -15,6 +15,7 @@ import { registerImport } from "./commands/import.js";
 import { registerLists } from "./commands/lists.js";
 import { registerRecord } from "./commands/record.js";
 import { registerReplay } from "./commands/replay.js";
+import { registerReport } from "./commands/report.js";
 import { examples } from "./commands/shared.js";
 import { registerValidate } from "./commands/validate.js";
 import { isEpipe } from "./emit.js";
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerReplay(program);
   registerExplain(program);
+  registerReport(program);
   registerValidate(program);
   registerLists(program);
   registerGen(program);

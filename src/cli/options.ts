@@ -329,3 +329,19 @@ export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.in
   const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   throw new UsageError(`option ${flag}: ${issue?.message ?? "invalid value"}`);
 }
+
+/**
+ * `report`: compare's set-up options and strategies. It writes one HTML page:
+ * `-f` (shared with compare, whose default is "table") takes only `html`.
+ */
+export const HtmlReportOptions = SetupOptions.extend(OutputOptions.shape)
+  .extend({
+    format: z
+      .enum(["table", "html"], { error: "report writes one HTML page: give no --format, or html" })
+      .default("table"),
+    strategies: StrategyList.default([...DEFAULT_COMPARE]),
+    window: Window.optional(),
+  })
+  .refine(oneL1Bitmap, oneL1BitmapError)
+  .refine(l1OverrideAlone, l1OverrideAloneError);
+export type HtmlReportOptions = z.infer<typeof HtmlReportOptions>;
