@@ -9,13 +9,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MsrCounts } from "../src/engine/msr-counts.js";
-import { DEFAULT_COST_MODEL, estimateCycles, InexactEstimateError, zeroCounters } from "../src/engine/results.js";
+import { estimateCycles, InexactEstimateError, zeroCounters } from "../src/engine/results.js";
 import { Delivery } from "../src/engine/strategy.js";
 import { renderJson } from "../src/render/json.js";
 import { plain } from "../src/render/style.js";
 import { renderReplayTable } from "../src/render/table.js";
 import type { Report } from "../src/report.js";
 import { lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
+import { plainOptions } from "./helpers/report.js";
 
 const tempDir = useTempDirs("each");
 
@@ -239,16 +240,7 @@ describe("a per-MSR breakdown of any size is written in pieces", () => {
     }
     const result = { strategy: "merged", ...zeroCounters(), est_cycles: 0 };
     return {
-      options: {
-        strategies: ["merged"],
-        l0_profile: "kvm-2013",
-        l0_bitmap: null,
-        l0_bitmap_legacy: null,
-        l1_bitmap: null,
-        l1_profile: null,
-        l1_override: null,
-        cost_model: DEFAULT_COST_MODEL,
-      },
+      options: plainOptions(["merged"]),
       traces: [{ trace: "t.csv", events: 0, vcpus: 1, results: [result], msrs: counts.breakdown() }],
     };
   }

@@ -11,10 +11,11 @@ import { accessSync, constants, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportPage } from "../src/analysis/report-page.js";
-import { DEFAULT_COST_MODEL, zeroCounters } from "../src/engine/results.js";
+import { zeroCounters } from "../src/engine/results.js";
 import { renderReportHtml } from "../src/render/html/page.js";
 import type { Report } from "../src/report.js";
 import { ROOT, useTempDirs } from "./helpers/cli.js";
+import { plainOptions } from "./helpers/report.js";
 
 const tempDir = useTempDirs("each");
 
@@ -54,16 +55,7 @@ function bad(inside: string): string {
 }
 
 const made: Report = {
-  options: {
-    strategies: ["merged", "sparse"],
-    l0_profile: "kvm-2013",
-    l0_bitmap: null,
-    l0_bitmap_legacy: null,
-    l1_bitmap: null,
-    l1_profile: null,
-    l1_override: null,
-    cost_model: DEFAULT_COST_MODEL,
-  },
+  options: plainOptions(["merged", "sparse"]),
   traces: ["a.csv", "b.csv"].map((trace, t) => ({
     trace,
     events: 100,

@@ -16,42 +16,17 @@ import {
   type TraceExtras,
   type WindowSeries,
 } from "../src/analysis/report-page.js";
-import { DEFAULT_COST_MODEL, type StrategyResult, zeroCounters } from "../src/engine/results.js";
+import { type StrategyResult, zeroCounters } from "../src/engine/results.js";
 import { renderReportHtml } from "../src/render/html/page.js";
 import type { Report } from "../src/report.js";
 import { ROOT, runCli, useTempDirs } from "./helpers/cli.js";
+import { plainOptions } from "./helpers/report.js";
+import { COSTS_TRACE } from "./helpers/traces.js";
 
 const tempDir = useTempDirs("each");
 
-/**
- * The trace of test/insight-costs.test.ts, worked there by hand (SPEC
- * section 6). L0 kvm-2013 passes FS_BASE (0xc0000100) and intercepts TSC
- * (0x10) and TSC_DEADLINE (0x6e0); L1's page 0x2000 passes everything but the
- * write of 0x6e0.
- *   line 6  wrmsr FS_BASE: entry 1 (a merge under merged-eager and sparse);
- *           vmcs02 bit 0 OR 0 = 0 -> no exit. l1-filter: exits, L1 does not
- *           want it -> l0_handled.
- *   line 7  wrmsr FS_BASE: as line 6, no entry.
- *   line 8  rdmsr TSC: L0 intercepts -> exits everywhere, L1 does not want it -> l0_handled.
- *   line 9  wrmsr TSC_DEADLINE: exits everywhere, L1 wants it -> l1_exits; L2 stops.
- *   line 10 wrmsr FS_BASE: entry 2 (a second merge), as line 6.
- * l1-filter:    l0_handled 4, l1_exits 1, merges 0 -> 6,000 + 15,000         = 21,000
- * merged-eager: l0_handled 1, l1_exits 1, merges 2 -> 1,500 + 15,000 + 2,000 = 18,500 (merge 1,000)
- * sparse:       l0_handled 1, l1_exits 1, merges 2 -> 1,500 + 15,000 + 1,400 = 17,900 (merge_sparse 700)
- */
-const TRACE = [
-  "event,vcpu,msr,value,page,dir",
-  "bitmap-set,0,0xc0000100,0,0x2000,rw",
-  "bitmap-set,0,0x6e0,1,0x2000,w",
-  "bitmap-ptr,0,,,0x2000,",
-  "use-bitmap,0,,1,,",
-  "wrmsr,0,0xc0000100,0x1,,",
-  "wrmsr,0,0xc0000100,0x2,,",
-  "rdmsr,0,0x10,,,",
-  "wrmsr,0,0x6e0,0x5,,",
-  "wrmsr,0,0xc0000100,0x3,,",
-  "",
-].join("\n");
+/** The trace of test/insight-costs.test.ts, worked by hand in its helper (COSTS_TRACE). */
+const TRACE = COSTS_TRACE;
 
 /**
  * TRACE without line 9 (the TSC_DEADLINE write), so L2 never stops and
@@ -273,16 +248,7 @@ describe("report: the data behind each chart is compare's", () => {
 /** A report of one made-up trace: results by hand, no replay. */
 function madeUp(trace: string, results: Partial<StrategyResult>[]): Report {
   return {
-    options: {
-      strategies: results.map((r) => r.strategy ?? ""),
-      l0_profile: "kvm-2013",
-      l0_bitmap: null,
-      l0_bitmap_legacy: null,
-      l1_bitmap: null,
-      l1_profile: null,
-      l1_override: null,
-      cost_model: DEFAULT_COST_MODEL,
-    },
+    options: plainOptions(results.map((r) => r.strategy ?? "")),
     traces: [
       {
         trace,

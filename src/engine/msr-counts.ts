@@ -4,22 +4,23 @@
  * and typed arrays cost a few bytes per MSR where an object each costs some
  * hundred, and they cross to another thread as one copy of their bytes.
  */
-import { Delivery } from "./strategy.js";
+import {
+  accessesAt,
+  COLUMNS,
+  copyRow,
+  countAccess,
+  countViolation,
+  type RowCounts,
+  rowCounts,
+} from "./delivery-rows.js";
+import type { Delivery } from "./strategy.js";
 
 /** The breakdown, busiest first: row i is msr[i] in direction write[i]. */
-export interface MsrBreakdown {
+export interface MsrBreakdown extends RowCounts {
   readonly length: number;
   readonly msr: Float64Array;
   /** 1 for WRMSR, 0 for RDMSR. */
   readonly write: Uint8Array;
-  readonly accesses: Float64Array;
-  readonly l0_exits: Float64Array;
-  readonly l1_exits: Float64Array;
-  readonly no_exit: Float64Array;
-  /** l0_exits - l1_exits: the exits L0 handled itself. */
-  readonly l0_handled: Float64Array;
-  /** Accesses counted as violations (ReplayBack.violation; `compare --by`). */
-  readonly violations: Float64Array;
 }
 
 /** One row of a breakdown. */
@@ -44,13 +45,6 @@ export function msrRow(b: MsrBreakdown, i: number): MsrStats {
 }
 
 const FIRST_CAPACITY = 64;
-/** The counts of one row: accesses, then one per Delivery, at 1 + its code, then violations. */
-const COLUMNS = 5;
-const ACCESSES = 0;
-const NONE_COUNT = 1 + Delivery.none;
-const L0_COUNT = 1 + Delivery.l0;
-const L1_COUNT = 1 + Delivery.l1;
-const VIOLATIONS = 4;
 
 export class MsrCounts {
   /** (msr × 2 + write) -> row. */
@@ -60,17 +54,12 @@ export class MsrCounts {
   private counts = new Float64Array(FIRST_CAPACITY * COLUMNS);
 
   add(msr: number, write: boolean, delivery: Delivery): void {
-    const at = this.rowOf(msr, write) * COLUMNS;
-    const counts = this.counts;
-    counts[at + ACCESSES] = (counts[at + ACCESSES] as number) + 1;
-    const column = at + 1 + delivery;
-    counts[column] = (counts[column] as number) + 1;
+    countAccess(this.counts, this.rowOf(msr, write) * COLUMNS, delivery);
   }
 
   /** An access of msr in this direction was a violation (its add() comes separately). */
   violation(msr: number, write: boolean): void {
-    const at = this.rowOf(msr, write) * COLUMNS + VIOLATIONS;
-    this.counts[at] = (this.counts[at] as number) + 1;
+    countViolation(this.counts, this.rowOf(msr, write) * COLUMNS);
   }
 
   /** The row of (msr, direction), made on first use. */
@@ -103,31 +92,15 @@ export class MsrCounts {
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort(
       (a, b) =>
-        (counts[b * COLUMNS] as number) - (counts[a * COLUMNS] as number) || (keys[a] as number) - (keys[b] as number),
+        accessesAt(counts, b * COLUMNS) - accessesAt(counts, a * COLUMNS) || (keys[a] as number) - (keys[b] as number),
     );
-    const out = {
-      length: n,
-      msr: new Float64Array(n),
-      write: new Uint8Array(n),
-      accesses: new Float64Array(n),
-      l0_exits: new Float64Array(n),
-      l1_exits: new Float64Array(n),
-      no_exit: new Float64Array(n),
-      l0_handled: new Float64Array(n),
-      violations: new Float64Array(n),
-    };
+    const out = { length: n, msr: new Float64Array(n), write: new Uint8Array(n), ...rowCounts(n) };
     for (let i = 0; i < n; i++) {
       const row = order[i] as number;
       const key = keys[row] as number;
-      const at = row * COLUMNS;
       out.msr[i] = Math.floor(key / 2);
       out.write[i] = key % 2;
-      out.accesses[i] = counts[at + ACCESSES] as number;
-      out.no_exit[i] = counts[at + NONE_COUNT] as number;
-      out.l1_exits[i] = counts[at + L1_COUNT] as number;
-      out.l0_exits[i] = (counts[at + L0_COUNT] as number) + (counts[at + L1_COUNT] as number);
-      out.l0_handled[i] = counts[at + L0_COUNT] as number;
-      out.violations[i] = counts[at + VIOLATIONS] as number;
+      copyRow(out, i, counts, row * COLUMNS);
     }
     return out;
   }
