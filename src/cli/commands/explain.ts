@@ -28,7 +28,7 @@ export function registerExplain(program: Command): void {
       examples(
         "nvmx-replay explain traces/multi-vcpu.csv --line 177",
         "nvmx-replay explain traces/multi-vcpu.csv --line 172 -s merged,merged-stale",
-        "nvmx-replay explain traces/linux-kvm.csv --line 40 --format json",
+        "nvmx-replay explain traces/linux-kvm.csv --line 58 --format json",
       ),
     )
     .action(async (trace: string, raw: unknown) => {
