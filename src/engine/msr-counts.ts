@@ -4,6 +4,8 @@
  * and typed arrays cost a few bytes per MSR where an object each costs some
  * hundred, and they cross to another thread as one copy of their bytes.
  */
+
+import { bitPosition, PAGE_SIZE } from "./bitmap.js";
 import {
   accessesAt,
   COLUMNS,
@@ -14,6 +16,9 @@ import {
   rowCounts,
 } from "./delivery-rows.js";
 import type { Delivery } from "./strategy.js";
+
+/** Bit positions in a bitmap page: one per bit of its 4 KiB. */
+const BIT_POSITIONS = PAGE_SIZE * 8;
 
 /** The breakdown, busiest first: row i is msr[i] in direction write[i]. */
 export interface MsrBreakdown extends RowCounts {
@@ -47,7 +52,11 @@ export function msrRow(b: MsrBreakdown, i: number): MsrStats {
 const FIRST_CAPACITY = 64;
 
 export class MsrCounts {
-  /** (msr × 2 + write) -> row. */
+  /** Rows made so far. */
+  private size = 0;
+  /** Per bit position (bitPosition()), its row + 1; 0: none yet. */
+  private readonly byPosition = new Int32Array(BIT_POSITIONS);
+  /** (msr × 2 + write) -> row, for the MSRs with no bit. */
   private readonly rows = new Map<number, number>();
   private keys = new Float64Array(FIRST_CAPACITY);
   /** COLUMNS counts per row. */
@@ -62,16 +71,31 @@ export class MsrCounts {
     countViolation(this.counts, this.rowOf(msr, write) * COLUMNS);
   }
 
-  /** The row of (msr, direction), made on first use. */
+  /**
+   * The row of (msr, direction), made on first use. An access with a bit in
+   * the bitmap (nearly all of them: the bitmap covers the MSRs guests use)
+   * finds its row by the bit's position, an index; only the others, keyed
+   * above 2^31 or not, pay for a Map lookup. Counted for every access of
+   * every strategy under `compare --by msr`, so this is its hot path.
+   */
   private rowOf(msr: number, write: boolean): number {
-    const key = msr * 2 + (write ? 1 : 0);
-    let row = this.rows.get(key);
-    if (row === undefined) {
-      row = this.rows.size;
-      if (row === this.keys.length) this.grow();
-      this.keys[row] = key;
-      this.rows.set(key, row);
+    const position = bitPosition(msr, write);
+    if (position >= 0) {
+      const known = (this.byPosition[position] as number) - 1;
+      if (known >= 0) return known;
+      const row = this.newRow(msr, write);
+      this.byPosition[position] = row + 1;
+      return row;
     }
+    return this.rows.get(msr * 2 + (write ? 1 : 0)) ?? this.newRow(msr, write);
+  }
+
+  private newRow(msr: number, write: boolean): number {
+    const key = msr * 2 + (write ? 1 : 0);
+    const row = this.size++;
+    if (row === this.keys.length) this.grow();
+    this.keys[row] = key;
+    if (bitPosition(msr, write) < 0) this.rows.set(key, row);
     return row;
   }
 
@@ -86,7 +110,7 @@ export class MsrCounts {
 
   /** Busiest first; ties by MSR, then reads before writes. */
   breakdown(): MsrBreakdown {
-    const n = this.rows.size;
+    const n = this.size;
     const { keys, counts } = this;
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
