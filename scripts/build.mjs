@@ -12,11 +12,14 @@
 //   dist/worker.js    the replay worker thread
 //   dist/pipeline.js  replayPipelined(), for scripts/soak.mjs
 //   dist/engine.js    the engine's public API, for scripts
+//   dist/index.js     the library (package.json "exports"), with dist/index.d.ts
+//                     (scripts/build-types.mjs: its types and nothing else)
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildTypes } from "./build-types.mjs";
 
 /** Resolves `canvas` to an empty module (see the `plugins` entry below). */
 const noCanvas = {
@@ -48,6 +51,7 @@ if (tsc.status !== 0) {
       worker: "src/run/worker.ts",
       pipeline: "src/run/pipeline.ts",
       engine: "src/engine/index.ts",
+      index: "src/index.ts",
     },
     outdir: "dist",
     bundle: true,
@@ -66,4 +70,5 @@ if (tsc.status !== 0) {
       js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
     },
   });
+  buildTypes(ROOT);
 }

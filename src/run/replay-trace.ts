@@ -1,8 +1,10 @@
 /** A whole replay of one trace in this thread: reader, front and back together. */
+import type { Readable } from "node:stream";
 import { ReplayBack } from "../engine/back.js";
 import { ReplayFront } from "../engine/front.js";
 import { InexactEstimateError } from "../engine/results.js";
 import { strategiesNamed } from "../engine/strategies/index.js";
+import type { Strategy } from "../engine/strategy.js";
 import { WindowCounter, WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
@@ -15,12 +17,19 @@ const FRONT_CAPACITY = 4096;
 export async function replayHere(
   file: string,
   spec: ReplaySpec,
-  options: { onProgress?: (bytes: number, events: number) => void; windows?: WindowListener } = {},
+  options: {
+    onProgress?: (bytes: number, events: number) => void;
+    windows?: WindowListener;
+    /** The library (src/api): strategy objects, which may not be built in, instead of spec.strategies' names. */
+    strategies?: readonly Strategy[];
+    /** The library: the trace's bytes from a stream; `file` then only names it. */
+    input?: Readable;
+  } = {},
 ): Promise<TraceOutcome> {
   // Front and back as engine/replay.ts's Replay joins them, kept apart here
   // so that the outcome can carry what the back found about L1's bitmap.
   const back = new ReplayBack({
-    strategies: strategiesNamed(spec.strategies),
+    strategies: options.strategies ?? strategiesNamed(spec.strategies),
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,
@@ -45,6 +54,7 @@ export async function replayHere(
   const stats = await readTrace({
     skipped,
     file,
+    ...(options.input ? { input: options.input } : {}),
     onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
     timestamps: timestampsFor(spec.window),
     snapshotDirs: spec.snapshotDirs,

@@ -15,10 +15,7 @@ const GenOptions = z.object({
   output: z
     .string({ error: "is required: the trace file to write (-o FILE)" })
     .min(1, { error: "is required: the trace file to write (-o FILE)" })
-    .refine((path) => !/[\r\n]/.test(path), { error: "a file name with a line break cannot be named in the trace" })
-    .refine((path) => path !== STDOUT_ARG, {
-      error: "names a file: gen writes a trace and its snapshots beside it, so not stdout (-)",
-    }),
+    .refine((path) => !/[\r\n]/.test(path), { error: "a file name with a line break cannot be named in the trace" }),
   events: z.string({ error: "is required: how many events to write (e.g. --events 1M)" }).transform((text, ctx) => {
     const n = parseCount(text);
     if (typeof n === "string") {
@@ -62,7 +59,10 @@ export function registerGen(program: Command): void {
     .option("--events <count>", "events (data rows) to write: an integer, or with k, M or G (500k, 10M, 1G)")
     .option("--vcpus <count>", `vCPUs, 1-${MAX_VCPUS}`, "4")
     .option("--seed <n>", "seed of the generator's PRNG, a non-negative integer", "1")
-    .option("-o, --output <file>", "the trace file to write (snapshots go beside it)")
+    .option(
+      "-o, --output <file>",
+      "the trace file to write (snapshots go beside it); - writes the trace to stdout and the snapshots to the current folder",
+    )
     .option("--list", "list the workloads, one line each, and exit")
     .addHelpText(
       "after",
@@ -72,6 +72,7 @@ export function registerGen(program: Command): void {
           "nvmx-replay gen linux-mixed --events 10M -o mixed.csv",
           "nvmx-replay gen bitmap-churn --events 500k --vcpus 8 --seed 7 -o churn.csv",
           "nvmx-replay gen boot --events 1M -o boot.csv && nvmx-replay compare boot.csv --strategies all",
+          "nvmx-replay gen linux-mixed --events 100k -o - | nvmx-replay compare -",
         ) +
         "\nSee docs/workloads.md for what each workload models.\n",
     )
@@ -87,8 +88,17 @@ export function registerGen(program: Command): void {
       const options = parseOptions(GenOptions, raw);
       const result = await generateTrace({ workload, ...options });
       const snapshots = result.snapshots.join(", ");
+      const plural = result.snapshots.length === 1 ? "" : "s";
+      if (result.trace !== STDOUT_ARG) {
+        process.stderr.write(`wrote ${result.events} events to ${result.trace} (+ snapshot${plural} ${snapshots})\n`);
+        return;
+      }
+      // On stdout the trace is the data: where its snapshots went is said on stderr.
+      const what = result.closed
+        ? "stdout was closed before the end of the trace"
+        : `wrote ${result.events} events to stdout`;
       process.stderr.write(
-        `wrote ${result.events} events to ${result.trace} (+ snapshot${result.snapshots.length === 1 ? "" : "s"} ${snapshots})\n`,
+        `${what} (+ snapshot${plural} ${snapshots} in the current folder, where a piped trace's snapshots are found)\n`,
       );
     });
 }

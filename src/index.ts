@@ -1,0 +1,34 @@
+/**
+ * nvmx-replay as a library: the package's whole public surface (docs/api.md).
+ * Nothing else is exported; every other module is private and may change.
+ */
+
+export { compareTrace, IN_MEMORY } from "./api/compare-trace.js";
+export {
+  COST_KEYS,
+  DEFAULT_COST_MODEL,
+  DEFAULT_STRATEGIES,
+  DIR_R,
+  DIR_W,
+  EVENT_NAMES,
+  PAGE_SIZE,
+  RESULT_FIELDS,
+  STRATEGY_NAMES,
+} from "./api/constants.js";
+export { L0_PROFILE_NAMES, L1_PROFILE_NAMES, l0Profile, l1Profile, loadSnapshot } from "./api/loaders.js";
+export { STREAM_NAME, type TraceInput } from "./api/source.js";
+export { traceEvents } from "./api/trace-events.js";
+export type {
+  BitmapPage,
+  CompareOptionsEcho,
+  CompareResult,
+  CompareTraceOptions,
+  CyclesEntry,
+  TraceEvent,
+  TraceEventsOptions,
+} from "./api/types.js";
+export type { EventName } from "./engine/events.js";
+export type { L0Bitmaps, Machine, VcpuState } from "./engine/machine.js";
+export type { CostKey, CostModel, CycleSplit, MergeCost, StrategyResult } from "./engine/results.js";
+export { Delivery, type NestedL0, type Strategy, type StrategyCounters } from "./engine/strategy.js";
+// defineStrategy: exported once src/engine/define-strategy.ts lands
