@@ -27,8 +27,21 @@ export type {
   TraceEvent,
   TraceEventsOptions,
 } from "./api/types.js";
+export {
+  type ConformanceFailure,
+  type ConformanceOptions,
+  type ConformanceReport,
+  checkStrategy,
+} from "./engine/conformance.js";
+export { defineStrategy } from "./engine/define-strategy.js";
 export type { EventName } from "./engine/events.js";
-export type { L0Bitmaps, Machine, VcpuState } from "./engine/machine.js";
+export type { L0Bitmaps } from "./engine/machine.js";
 export type { CostKey, CostModel, CycleSplit, MergeCost, StrategyResult } from "./engine/results.js";
-export { Delivery, type NestedL0, type Strategy, type StrategyCounters } from "./engine/strategy.js";
-// defineStrategy: exported once src/engine/define-strategy.ts lands
+export {
+  Delivery,
+  type MachineView,
+  type NestedL0,
+  type Strategy,
+  type StrategyCounters,
+  type VcpuView,
+} from "./engine/strategy.js";

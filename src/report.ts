@@ -1,6 +1,7 @@
 /** What `compare` and `replay` computed, ready for any renderer. */
 import type { SweepSpec } from "./analysis/costs.js";
 import type { CostKey, CostModel } from "./engine/results.js";
+import { knownStrategy } from "./engine/strategies/index.js";
 import type { TraceFailure, TraceOutcome } from "./run/protocol.js";
 
 /** The settings a result depends on, echoed in JSON as "options". */
@@ -54,11 +55,11 @@ export interface Violator {
   readonly violations: number;
 }
 
-/** --fail-on-violations: every result with violations, but merged-stale's, in report order. */
+/** --fail-on-violations: every result with violations, but merged-stale's (and a plug-in's declared unsafe: Strategy.unsafe), in report order. */
 export function violators(report: Pick<Report, "traces">): Violator[] {
   return report.traces.flatMap((t) =>
     t.results
-      .filter((r) => r.violations > 0 && r.strategy !== UNSAFE_ON_PURPOSE)
+      .filter((r) => r.violations > 0 && r.strategy !== UNSAFE_ON_PURPOSE && knownStrategy(r.strategy)?.unsafe !== true)
       .map((r) => ({ trace: t.trace, strategy: r.strategy, violations: r.violations })),
   );
 }

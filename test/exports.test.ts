@@ -42,7 +42,6 @@ const countingFilter: Strategy = {
       return null;
     },
     l1Write: () => undefined,
-    l0Changed: () => undefined,
   }),
 };
 
@@ -64,7 +63,9 @@ describe("the package's exports", () => {
         "RESULT_FIELDS",
         "STRATEGY_NAMES",
         "STREAM_NAME",
+        "checkStrategy",
         "compareTrace",
+        "defineStrategy",
         "l0Profile",
         "l1Profile",
         "loadSnapshot",
@@ -192,6 +193,18 @@ describe("compareTrace", () => {
     expect(await fail({ strategies: [{ ...countingFilter, name: "merged" }] })).toMatch(
       /"merged" is a built-in strategy's name/,
     );
+  });
+
+  it("checks a strategy object as --strategy-module does: defineStrategy, compareTrace, checkStrategy", async () => {
+    // A member the interface does not have is refused, naming it (a typo would otherwise be ignored).
+    const typo = { ...countingFilter, entryIdempotant: true } as unknown as Strategy;
+    expect(() => lib.defineStrategy(typo)).toThrow(/^strategy "counting-filter": unknown member entryIdempotant/);
+    await expect(lib.compareTrace(Readable.from([COSTS_TRACE]), { strategies: [typo] })).rejects.toThrow(
+      /^compareTrace: bad options: at strategies\[0\]: strategy "counting-filter": unknown member entryIdempotant/,
+    );
+    // countingFilter runs L2 without a bitmap: every access exits, so it can let nothing slip past.
+    const report = lib.checkStrategy(lib.defineStrategy(countingFilter), { traces: 5 });
+    expect(report).toMatchObject({ strategy: "counting-filter", ok: true, violations: 0, failures: [] });
   });
 });
 

@@ -1,13 +1,13 @@
-// A strategy object of your own, run beside the built-in ones (the interface: src/engine/strategy.ts).
+// A strategy of your own, run beside the built-in ones (the interface: docs/strategies.md).
 import { fileURLToPath } from "node:url";
-import { compareTrace } from "nvmx-replay";
+import { checkStrategy, compareTrace, defineStrategy } from "nvmx-replay";
 
 /**
  * L2 never runs with a bitmap, so every access exits to L0 (as l1-filter),
  * but L0 pays a full merge at every nested entry anyway: what an L0 that
  * rebuilt vmcs02's bitmap and then ignored it would cost.
  */
-const wasteful = {
+const wasteful = defineStrategy({
   name: "wasteful-filter",
   summary: "no bitmap for L2, and a merge at every entry",
   origin: "nobody: an example",
@@ -17,14 +17,17 @@ const wasteful = {
         counters.merges++;
         return null; // no bitmap: every access exits to L0
       },
-      l1Write() {},
-      l0Changed() {},
     };
   },
-};
+});
 
 const trace = fileURLToPath(new URL("../../traces/linux-kvm.csv", import.meta.url));
 const report = await compareTrace(trace, { strategies: ["l1-filter", wasteful] });
 for (const [i, r] of report.results.entries()) {
   console.log(`${r.strategy}: est_cycles ${r.est_cycles}, of which merges ${report.cycles[i].merges}`);
 }
+// The checks --strategy-module authors run: random traces, no access may slip past.
+const conformance = checkStrategy(wasteful);
+console.log(
+  `conformance: ${conformance.ok ? "ok" : "failed"}, ${conformance.traces} traces, ${conformance.violations} violations`,
+);

@@ -16,11 +16,11 @@ import {
   splitCycles,
   termCostKey,
 } from "../engine/results.js";
-import { findStrategy } from "../engine/strategies/index.js";
+import { knownStrategy } from "../engine/strategies/index.js";
 
-/** The cost key a strategy's merges are charged at (Strategy.mergeCost; `merge` when it names none). */
+/** The cost key a strategy's merges are charged at (Strategy.mergeCost, built-in or plug-in; `merge` when it names none). */
 export function mergeCostOf(strategy: string): MergeCost {
-  return findStrategy(strategy)?.mergeCost ?? "merge";
+  return knownStrategy(strategy)?.mergeCost ?? "merge";
 }
 
 /** est_cycles of one result split into its terms; they add up to its est_cycles. */

@@ -5,6 +5,7 @@
  * renderer (src/render/json.ts), so the two cannot drift apart.
  */
 import { findL1Profile } from "../bitmaps/l1-profiles.js";
+import { StrategyDefinitionError, validateStrategy } from "../engine/define-strategy.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL, splitCycles } from "../engine/results.js";
@@ -78,21 +79,36 @@ export async function compareTrace(trace: TraceInput, options: CompareTraceOptio
 function strategiesOf(asked: ParsedCompareOptions["strategies"]): Strategy[] {
   if (asked === undefined) return DEFAULT_COMPARE.map((name) => builtIn(name));
   if (asked === "all") return [...STRATEGIES];
-  const strategies = asked.map((s) => (typeof s === "string" ? builtIn(s) : s));
+  const strategies = asked.map((s, i) => (typeof s === "string" ? builtIn(s) : checked(s, i)));
   const seen = new Set<string>();
   strategies.forEach((strategy, i) => {
-    const own = findStrategy(strategy.name);
-    if (own !== undefined && own !== strategy) {
-      throw new InputError(
-        `${FN}: bad options: at strategies[${i}]: "${strategy.name}" is a built-in strategy's name; give yours a name of its own`,
-      );
-    }
     if (seen.has(strategy.name)) {
       throw new InputError(`${FN}: bad options: at strategies[${i}]: the strategy "${strategy.name}" is named twice`);
     }
     seen.add(strategy.name);
   });
   return strategies;
+}
+
+/**
+ * A strategy object as --strategy-module takes one (validateStrategy): a
+ * built-in passed as an object is itself; any other is checked member by
+ * member, its mistake one line naming the member.
+ */
+function checked(strategy: Strategy, i: number): Strategy {
+  const own = findStrategy(strategy.name);
+  if (own === strategy) return strategy;
+  if (own !== undefined) {
+    throw new InputError(
+      `${FN}: bad options: at strategies[${i}]: "${strategy.name}" is a built-in strategy's name; give yours a name of its own`,
+    );
+  }
+  try {
+    return validateStrategy(strategy);
+  } catch (error) {
+    if (!(error instanceof StrategyDefinitionError)) throw error;
+    throw new InputError(`${FN}: bad options: at strategies[${i}]: ${error.message}`);
+  }
 }
 
 function builtIn(name: string): Strategy {

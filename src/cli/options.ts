@@ -8,7 +8,7 @@ import { type SweepSpec, sweepPoints } from "../analysis/costs.js";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../engine/profiles.js";
 import { COST_KEYS, type CostKey } from "../engine/results.js";
-import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
+import { BUILT_IN_REGISTRY, DEFAULT_COMPARE, type StrategyRegistry } from "../engine/strategies/index.js";
 import { NS_PER_SECOND, type WindowSpec } from "../engine/windows.js";
 import { MAX_COST } from "../io/cost-model.js";
 import { count } from "../render/text-table.js";
@@ -16,16 +16,20 @@ import { UsageError } from "./errors.js";
 
 export const FORMATS = ["table", "csv", "json"] as const;
 export const PROFILE_NAMES = L0_PROFILES.map((p) => p.name) as [string, ...string[]];
-const STRATEGY_NAMES = STRATEGIES.map((s) => s.name);
+/**
+ * The strategies names are checked against: the built-ins, or for the length
+ * of one parseOptions() call the run's registry (its --strategy-module's too).
+ */
+let registry: StrategyRegistry = BUILT_IN_REGISTRY;
 
-const strategyName = z.string().refine((name) => STRATEGY_NAMES.includes(name), {
-  error: (issue) => `unknown strategy "${String(issue.input)}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
+const strategyName = z.string().refine((name) => registry.find(name) !== undefined, {
+  error: (issue) => `unknown strategy "${String(issue.input)}" (expected one of ${registry.names.join(", ")})`,
 });
 
 /** `--strategies LIST|all`: comma-separated names, in the order asked. */
 export const StrategyList = z
   .string()
-  .transform((list) => (list.trim() === "all" ? STRATEGY_NAMES : list.split(",").map((s) => s.trim())))
+  .transform((list) => (list.trim() === "all" ? [...registry.names] : list.split(",").map((s) => s.trim())))
   .pipe(
     z
       .array(strategyName)
@@ -69,6 +73,12 @@ export const SetupOptions = z.object({
   l0Bitmap: z.string().optional(),
   l0BitmapLegacy: z.string().optional(),
   costModel: z.string().optional(),
+  strategyModule: z.array(z.string()).default([]),
+});
+
+/** `--strategy-module FILE` (repeatable): ES modules whose strategies join the built-ins for the run. */
+export const StrategyModuleOptions = z.object({
+  strategyModule: z.array(z.string().min(1, { error: "names no file" })).default([]),
 });
 
 /** `-o FILE`: a file name; `-o ''` names none (a shell variable left empty, most likely). */
@@ -308,7 +318,7 @@ const LineNumber = z
 export const ExplainOptions = SetupOptions.extend(OutputOptions.shape)
   .extend({
     line: LineNumber,
-    strategies: StrategyList.default([...STRATEGY_NAMES]),
+    strategies: StrategyList.default(() => [...registry.names]),
     format: z
       .enum(["table", "json"], { error: "expected table or json (explain describes one access: it has no CSV form)" })
       .default("table"),
@@ -321,8 +331,18 @@ export type SetupOptions = z.infer<typeof SetupOptions>;
 export type OutputOptions = z.infer<typeof OutputOptions>;
 
 /** Parses commander's option object; a bad value is a usage error naming its flag. */
-export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
-  const parsed = schema.safeParse(raw);
+export function parseOptions<T extends z.ZodType>(
+  schema: T,
+  raw: unknown,
+  strategies: StrategyRegistry = BUILT_IN_REGISTRY,
+): z.infer<T> {
+  registry = strategies;
+  let parsed: z.ZodSafeParseResult<z.infer<T>>;
+  try {
+    parsed = schema.safeParse(raw);
+  } finally {
+    registry = BUILT_IN_REGISTRY;
+  }
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? "");

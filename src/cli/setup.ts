@@ -51,6 +51,7 @@ export function loadSetup(options: SetupOptions): Setup {
       options.l0Bitmap,
       options.l0BitmapLegacy,
       costModelFile(options.costModel),
+      ...options.strategyModule,
     ].filter((f): f is string => f !== undefined),
   };
 }
@@ -131,6 +132,7 @@ export function replaySpec(
     snapshotDirs: options.snapshotsDir,
     outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
     lenient: options.lenient,
+    strategyModules: options.strategyModule,
   };
 }
 

@@ -18,7 +18,7 @@ import {
   type StrategyResult,
   zeroCounters,
 } from "./results.js";
-import { Delivery, type NestedL0, type Strategy } from "./strategy.js";
+import { Delivery, type Strategy, type VcpuView } from "./strategy.js";
 import { type StrategyViolations, VIOLATION_LIMIT, type ViolationRecord, violationKind } from "./violations.js";
 import { WINDOW_END } from "./windows.js";
 
@@ -66,6 +66,13 @@ export interface BackOptions {
    * machine events (engine/windows.ts), with the back as it is at that point.
    */
   readonly onWindowEnd?: (mark: MachineEvent, back: ReplayBack) => void;
+  /**
+   * Skip entry() where a strategy promises it would change nothing
+   * (Strategy.entryIdempotent); the default. False calls it at every entry,
+   * so that checkStrategy() (conformance.ts) can hold the promise to the
+   * results.
+   */
+  readonly entryFastPath?: boolean;
 }
 
 /** For `explain`: what one strategy's L2 looks like on a vCPU (ReplayBack.l2View). */
@@ -103,10 +110,16 @@ const PTR_SET = 2;
 
 interface Run {
   readonly strategy: Strategy;
-  readonly l0: NestedL0;
+  /** The strategy's entry step (NestedL0.entry); unused when withoutBitmap. */
+  readonly entry: (v: number, state: VcpuView) => Uint8Array | null;
+  /** NestedL0.l1Write, or null when the strategy ignores L1's stores. */
+  readonly l1Write: ((gpa: number) => void) | null;
   readonly counters: Counters;
+  /** Strategy.hidesMsrBitmaps: L1 wants every access. */
   readonly l1WantsEverything: boolean;
+  /** L2 always runs without a bitmap (hidesMsrBitmaps, or no entry step): runWithoutBitmap's loop. */
   readonly withoutBitmap: boolean;
+  /** Strategy.entryIdempotent, and BackOptions.entryFastPath not turned off. */
   readonly entryIdempotent: boolean;
   /** Per vCPU, the machine's epoch at the last call of entry() (entryIdempotent). */
   readonly enteredInEpoch: Float64Array;
@@ -176,15 +189,21 @@ export class ReplayBack {
     this.useVcpus = this.optionVcpus = initial * MAX_VCPUS;
     this.l0View = new Array<Uint8Array>(MAX_VCPUS).fill(options.l0.longmode);
     if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? NO_BITMAP);
+    const fastPath = options.entryFastPath !== false;
     this.runs = options.strategies.map((strategy) => {
       const counters = zeroCounters();
+      const l0 = strategy.create(this.machine, counters);
+      const hides = strategy.hidesMsrBitmaps === true;
+      const entry = l0.entry;
       return {
         strategy,
-        l0: strategy.create(this.machine, counters),
+        entry: entry ? entry.bind(l0) : () => null,
+        l1Write: l0.l1Write ? l0.l1Write.bind(l0) : null,
         counters,
-        l1WantsEverything: strategy.l1WantsEverything === true,
-        withoutBitmap: strategy.withoutBitmap === true,
-        entryIdempotent: strategy.entryIdempotent === true,
+        l1WantsEverything: hides,
+        // L0 must reflect every access L1 wants, so hiding the bitmaps from L1 means running L2 without one.
+        withoutBitmap: hides || entry === undefined,
+        entryIdempotent: fastPath && strategy.entryIdempotent === true,
         enteredInEpoch: new Float64Array(MAX_VCPUS).fill(-1),
         running: new Uint8Array(MAX_VCPUS),
         vmcs02: new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP),
@@ -524,7 +543,22 @@ export class ReplayBack {
       if (run.enteredInEpoch[v] === epoch) return; // same machine: same vmcs02
       run.enteredInEpoch[v] = epoch;
     }
-    run.vmcs02[v] = run.l0.entry(v, this.machine.vcpu(v)) ?? NO_BITMAP;
+    run.vmcs02[v] = run.entry(v, this.machine.vcpu(v)) ?? NO_BITMAP;
+  }
+
+  /**
+   * `l0-set` on v while L2 runs there with use_bitmap = 1 (SPEC section 6):
+   * L0 rebuilds vmcs02 before L2 goes on, by the strategy's entry step, with
+   * no entry counted.
+   */
+  private reenter(run: Run, v: number, state: VcpuView): void {
+    run.enteredInEpoch[v] = this.machine.epoch;
+    run.vmcs02[v] = run.entry(v, state) ?? NO_BITMAP;
+  }
+
+  /** Whether the i-th strategy runs L2 without an MSR bitmap whatever the trace does (for `explain`). */
+  runsWithoutBitmap(i: number): boolean {
+    return this.runs[i]?.withoutBitmap === true;
   }
 
   private machineEvent(ev: MachineEvent): void {
@@ -544,7 +578,8 @@ export class ReplayBack {
     const state = this.machine.vcpu(v);
     if (ev.code === Ev.l0Set) {
       this.machine.apply(ev);
-      for (const run of this.runs) run.l0.l0Changed(v, state, run.running[v] === 1 && state.useBitmap);
+      if (!state.useBitmap) return; // L2 runs without a bitmap: the next entry takes L0's new bits
+      for (const run of this.runs) if (run.running[v] === 1 && !run.withoutBitmap) this.reenter(run, v, state);
       return;
     }
     // An L1 event: L1 can only act once L2 has left this vCPU.
@@ -565,7 +600,7 @@ export class ReplayBack {
     const before = elsewhere.length > 0 ? this.machine.page(gpa).slice() : null;
     this.machine.apply(ev);
     if (before) this.markUnjudged(elsewhere, pageDifference(before, this.machine.page(gpa)));
-    for (const run of this.runs) run.l0.l1Write(gpa);
+    for (const run of this.runs) run.l1Write?.(gpa);
   }
 
   /** Puts v in the enteredOn set of the page its vmcs12 points at (at an entry). */

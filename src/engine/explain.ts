@@ -125,7 +125,7 @@ export class AccessExplainer {
       const a = after[i] as StrategyResult;
       const view = this.back.l2View(i, ev.vcpu, position);
       const delivery: DeliveryName = a.l1_exits > b.l1_exits ? "l1" : a.l0_handled > b.l0_handled ? "l0" : "none";
-      const l1Wants = strategy.l1WantsEverything === true || access.l1Wants;
+      const l1Wants = strategy.hidesMsrBitmaps === true || access.l1Wants;
       const what = violationKind(l1Wants, access.l0Wants, DELIVERY_CODE[delivery]);
       const violation = a.violations > b.violations;
       return {
@@ -136,7 +136,7 @@ export class AccessExplainer {
         withBitmap: view.withBitmap,
         vmcs02Bit: view.withBitmap && access.hasBit ? view.bit : null,
         delivery,
-        rule: rule(strategy, access, view.withBitmap, view.bit, delivery, l1Wants),
+        rule: rule(strategy, this.back.runsWithoutBitmap(i), access, view.withBitmap, view.bit, delivery, l1Wants),
         l1Wants,
         verdict: violation ? "violation" : what !== null ? "not judged" : "no violation",
         what,
@@ -182,6 +182,7 @@ const DELIVERY_CODE = { none: 0, l0: 1, l1: 2 } as const;
  */
 function rule(
   strategy: Strategy,
+  withoutBitmap: boolean,
   access: AccessFacts,
   withBitmap: boolean,
   bit: boolean,
@@ -189,8 +190,8 @@ function rule(
   l1Wants: boolean,
 ): string {
   const reflect = l1Wants ? "L1 wants it: reflected to L1" : "L1 does not want it: handled by L0";
-  if (strategy.l1WantsEverything) return `${strategy.name}: always l1`;
-  if (strategy.withoutBitmap) return `${strategy.name}: ${l1Wants ? "L1 wants it" : "L1 does not want it"}`;
+  if (strategy.hidesMsrBitmaps) return `${strategy.name}: always l1`;
+  if (withoutBitmap) return `${strategy.name}: ${l1Wants ? "L1 wants it" : "L1 does not want it"}`;
   if (!access.useBitmap) return `use_bitmap = 0 (L2 runs with no bitmap): exits, ${reflect}`;
   if (!access.hasBit) return `the MSR has no bit: exits, ${reflect}`;
   if (!withBitmap) return `vmcs02 has no bitmap: exits, ${reflect}`;

@@ -4,8 +4,8 @@
  * 53761; KVM today: nested_vmx_prepare_msr_bitmap()). Remembers what each
  * shadow was built from, so a strategy can tell whether it may be stale.
  */
-import { MAX_VCPUS, type Machine, type VcpuState } from "./machine.js";
-import type { StrategyCounters } from "./strategy.js";
+import { MAX_VCPUS } from "./machine.js";
+import type { MachineView, StrategyCounters, VcpuView } from "./strategy.js";
 import { FULL_OR, type Vmcs02Layout } from "./vmcs02.js";
 
 export class ShadowBitmaps {
@@ -27,13 +27,13 @@ export class ShadowBitmaps {
   private readonly builtAtMark = new Float64Array(MAX_VCPUS);
 
   constructor(
-    private readonly machine: Machine,
+    private readonly machine: MachineView,
     private readonly counters: StrategyCounters,
     private readonly layout: Vmcs02Layout = FULL_OR,
   ) {}
 
   /** The shadow exists and was built from the page, mode and L0 overrides the vCPU has now. */
-  builtFromNow(v: number, state: VcpuState): boolean {
+  builtFromNow(v: number, state: VcpuView): boolean {
     return (
       this.shadow[v] !== undefined &&
       this.builtFromGpa[v] === state.bitmapPtr &&
@@ -43,7 +43,7 @@ export class ShadowBitmaps {
   }
 
   /** builtFromNow, and not marked stale (by a write-protection fault) since the build. */
-  isCurrent(v: number, state: VcpuState): boolean {
+  isCurrent(v: number, state: VcpuView): boolean {
     return this.builtFromNow(v, state) && this.builtAtMark[v] === this.marksOf(state.bitmapPtr);
   }
 
@@ -61,7 +61,7 @@ export class ShadowBitmaps {
   }
 
   /** (Re)merges v's shadow from live state and returns it; the caller has checked the page exists. */
-  build(v: number, state: VcpuState): Uint8Array {
+  build(v: number, state: VcpuView): Uint8Array {
     this.counters.merges++;
     let shadow = this.shadow[v];
     const gpa = state.bitmapPtr;
@@ -75,7 +75,7 @@ export class ShadowBitmaps {
     // inputs are the very ones of the last merge (eager strategies re-merge
     // the same inputs a lot).
     if (unchanged) return shadow as Uint8Array;
-    const l1Page = this.machine.l1Page(state);
+    const l1Page = this.machine.memory.get(gpa);
     if (l1Page === undefined) throw new Error(`internal: merge on vCPU ${v} without an L1 bitmap page`);
     const fresh = shadow === undefined;
     if (shadow === undefined) {

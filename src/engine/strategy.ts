@@ -1,10 +1,11 @@
 /**
  * The interface every strategy implements: how L0 builds vmcs02's MSR bitmap.
  * Where an access then goes is the CPU's and L0's exit handling, the same for
- * every strategy, so it lives in replay.ts with the rest they share (implicit
- * entries and exits, counters, the violation oracle).
+ * every strategy, so it lives in back.ts with the rest they share (implicit
+ * entries and exits, counters, the violation oracle). docs/strategies.md
+ * walks through it member by member for an author.
  */
-import type { Machine, VcpuState } from "./machine.js";
+import type { Mode } from "./events.js";
 import type { MergeCost } from "./results.js";
 
 /** Where an L2 access goes (SPEC section 6). */
@@ -29,23 +30,67 @@ export interface StrategyCounters {
   dirty_checks: number;
 }
 
-/** One strategy's L0 for one replay; it keeps its own per-vCPU state. */
+/**
+ * What a strategy may read of one vCPU (SPEC section 5): vmcs12's MSR-bitmap
+ * fields, L1's mode and L0's own bitmap. Read-only: the trace changes it, a
+ * strategy never does.
+ */
+export interface VcpuView {
+  /** L1's long-mode state, which picks L0's bitmap (MODE_LONGMODE or MODE_LEGACY). */
+  readonly mode: Mode;
+  /** vmcs12's "use MSR bitmaps" control. */
+  readonly useBitmap: boolean;
+  /** vmcs12's MSR-bitmap address (a GPA), or -1 when the trace has set none. */
+  readonly bitmapPtr: number;
+  /** How many `l0-set` events changed this vCPU's L0 bitmap so far. */
+  readonly l0Overrides: number;
+  /** L0's bitmap for the vCPU now (vmcs01's): the profile's for its mode, overrides applied. Do not write it. */
+  l0Bitmap(): Uint8Array;
+}
+
+/** What a strategy may read of the machine: guest memory, shared by all vCPUs (SPEC section 5). */
+export interface MachineView {
+  /** GPA -> bitmap page (4096 bytes, SDM layout), for the pages that exist. Do not write them. */
+  readonly memory: ReadonlyMap<number, Uint8Array>;
+  /** How many L1 stores (bitmap-load, bitmap-set) the page at gpa has seen: a cheap "changed since?" test. */
+  pageVersion(gpa: number): number;
+  /** Bumped by every event that changes the machine: two equal epochs, the same machine. */
+  readonly epoch: number;
+}
+
+/**
+ * One strategy's L0 for one replay (Strategy.create); it keeps its own
+ * per-vCPU state. Both members are optional: a strategy with no `entry` runs
+ * L2 without an MSR bitmap (every access exits to L0), one with no `l1Write`
+ * ignores L1's stores.
+ */
 export interface NestedL0 {
   /**
-   * Entry step (KVM: the MSR-bitmap part of prepare_vmcs02()): returns the MSR
-   * bitmap vmcs02 runs L2 with, or null for none (every access exits to L0).
-   * The page stays vmcs02's until the next entry; the strategy may rebuild it
-   * in place meanwhile (see l0Changed).
+   * The entry step (KVM: the MSR-bitmap part of prepare_vmcs02()): returns
+   * the MSR bitmap vmcs02 runs L2 on vCPU v with, or null for none (every
+   * access exits to L0). Called at every nested entry on v (SPEC section 6),
+   * and again, with no entry counted, when L0 changes its own bitmap for v
+   * while L2 runs there with use_bitmap = 1 (`l0-set`: vmcs02 must show L0's
+   * new bits before L2 goes on). The engine promises that the entry checks
+   * passed: with `state.useBitmap` the page at `state.bitmapPtr` exists. The
+   * strategy promises that the page it returns stays as it is until its next
+   * call for v (the engine reads it on every access) and that it counts what
+   * it does (`merges`, `dirty_checks`) in the counters create() was given.
+   * With `state.useBitmap` false L1 runs L2 without a bitmap: return null,
+   * as every strategy of SPEC section 6 does.
    */
-  entry(v: number, state: VcpuState): Uint8Array | null;
-  /** L1 stored to the guest page at gpa (bitmap-load, bitmap-set). */
-  l1Write(gpa: number): void;
-  /** L0 changed its own bitmap for v; `l2Runs`: L2 runs on v with use_bitmap = 1. */
-  l0Changed(v: number, state: VcpuState, l2Runs: boolean): void;
+  entry?(v: number, state: VcpuView): Uint8Array | null;
+  /**
+   * L1 stored to the guest page at gpa (`bitmap-load`, `bitmap-set`), after
+   * the store: the page in `machine.memory` holds the new bits. Called for
+   * every store, whether or not it changed a bit and whoever points at the
+   * page. L2 has left the storing vCPU; it may run on others.
+   */
+  l1Write?(gpa: number): void;
 }
 
 export interface Strategy {
-  /** The name the CLI, CSV and JSON use (SPEC section 1). */
+  /** The name the CLI, CSV and JSON use (SPEC section 1): a lowercase slug (`a-z`, `0-9`, `-`). */
   readonly name: string;
   /** One line for `nvmx-replay strategies`: how L0 builds vmcs02's bitmap. */
   readonly summary: string;
@@ -61,23 +106,37 @@ export interface Strategy {
    */
   readonly mergeCost?: MergeCost;
   /**
-   * L1 is offered no MSR bitmaps, so it wants every access: L0 reflects
-   * every exit. Otherwise L0 reflects what L1's bitmap asks for
-   * (KVM: nested_vmx_exit_handled_msr()).
+   * L0 hides the "use MSR bitmaps" VM-execution control from L1 (it is not
+   * among the allowed 1-settings of the VMX capability MSRs), so L1 can only
+   * run L2 as with use_bitmap = 0: L1 wants every access (SPEC section 6,
+   * `no-bitmap`), and L0, which must reflect every one, runs L2 without a
+   * bitmap (entry() is never called). A statement about the L1 interface,
+   * not about vmcs02: nothing else in the interface can say it.
    */
-  readonly l1WantsEverything?: boolean;
+  readonly hidesMsrBitmaps?: boolean;
   /**
-   * L2 always runs without an MSR bitmap: entry() would return null, so the
-   * replay loop does not call it (an entry is then only counted).
-   */
-  readonly withoutBitmap?: boolean;
-  /**
-   * entry() called again on a vCPU with no machine event since its last call
-   * returns the same bitmap and counts nothing, so the replay loop may skip
-   * the call (merged rebuilds only on change; merged-eager counts every merge,
-   * merged-dirty every dirty check).
+   * A speed promise, kept for speed only (the replay loop would be right
+   * without it): entry() called again on a vCPU with no machine event since
+   * its last call (MachineView.epoch unchanged) returns the same page and
+   * counts nothing, so the loop may skip the call (merged rebuilds only on
+   * change; merged-eager counts every merge, merged-dirty every dirty check,
+   * so they do not promise it). checkStrategy() (conformance.ts) replays
+   * with and without the skip and requires the same results.
    */
   readonly entryIdempotent?: boolean;
-  /** A fresh L0 for one replay over `machine`. */
-  create(machine: Machine, counters: StrategyCounters): NestedL0;
+  /**
+   * Unsafe on purpose: the design may let an access complete in L2 that L1
+   * or L0 wanted (a baseline showing why a safeguard is needed, as
+   * merged-stale shows why L1's stores must be tracked). Its violations are
+   * then its point: checkStrategy() does not fail it for them, and
+   * `compare --fail-on-violations` does not count them.
+   */
+  readonly unsafe?: boolean;
+  /**
+   * A fresh L0 for one replay over `machine`, counting in `counters`
+   * (both the engine's, live for the whole replay). Called once per
+   * replay, before the first event; keep all per-replay state in what it
+   * returns, so that replays (and threads) never share any.
+   */
+  create(machine: MachineView, counters: StrategyCounters): NestedL0;
 }

@@ -7,8 +7,8 @@
 import { Readable } from "node:stream";
 import { EVENT_NAMES, Ev, type TraceEvent } from "../engine/events.js";
 import { AccessExplainer, type Explanation } from "../engine/explain.js";
-import { strategiesNamed } from "../engine/strategies/index.js";
 import { at, InputError } from "../io/errors.js";
+import { loadStrategyModules } from "../io/strategy-modules.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import { traceChunks } from "../io/trace-source.js";
 import type { ReplaySpec } from "./protocol.js";
@@ -29,7 +29,7 @@ const NOT_AN_ACCESS = "not an access (rdmsr or wrmsr)";
 export async function explainLine(file: string, line: number, spec: ReplaySpec): Promise<Explanation> {
   const shown = shownName(file);
   const explainer = new AccessExplainer({
-    strategies: strategiesNamed(spec.strategies),
+    strategies: (await loadStrategyModules(spec.strategyModules ?? [])).named(spec.strategies),
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     l1Override: spec.l1Override,

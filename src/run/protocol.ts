@@ -31,6 +31,8 @@ export interface ReplaySpec {
   readonly violations?: boolean;
   /** --window: the back reports each window's counters (FromWorker "windows"). */
   readonly window?: WindowSpec;
+  /** --strategy-module: files whose strategies `strategies` may name; each thread imports them (io/strategy-modules.ts). */
+  readonly strategyModules?: readonly string[];
 }
 
 /** What a replay of one trace found. */

@@ -3,10 +3,10 @@ import type { Readable } from "node:stream";
 import { ReplayBack } from "../engine/back.js";
 import { ReplayFront } from "../engine/front.js";
 import { InexactEstimateError } from "../engine/results.js";
-import { strategiesNamed } from "../engine/strategies/index.js";
 import type { Strategy } from "../engine/strategy.js";
 import { WindowCounter, WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
+import { loadStrategyModules } from "../io/strategy-modules.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
 import { timestampsFor, type WindowListener } from "./windows.js";
@@ -29,7 +29,7 @@ export async function replayHere(
   // Front and back as engine/replay.ts's Replay joins them, kept apart here
   // so that the outcome can carry what the back found about L1's bitmap.
   const back = new ReplayBack({
-    strategies: options.strategies ?? strategiesNamed(spec.strategies),
+    strategies: options.strategies ?? (await loadStrategyModules(spec.strategyModules ?? [])).named(spec.strategies),
     l0: spec.l0,
     l1Bitmap: spec.l1Bitmap,
     breakdown: spec.breakdown,

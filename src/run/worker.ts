@@ -5,9 +5,10 @@
 import { parentPort } from "node:worker_threads";
 import { type BackOptions, ReplayBack } from "../engine/back.js";
 import { type CostModel, InexactEstimateError } from "../engine/results.js";
-import { strategiesNamed } from "../engine/strategies/index.js";
+import { BUILT_IN_REGISTRY, type StrategyRegistry } from "../engine/strategies/index.js";
 import { WindowCounter, type WindowRecord } from "../engine/windows.js";
 import { InputError } from "../io/errors.js";
+import { loadStrategyModules } from "../io/strategy-modules.js";
 import { batchOf, type FromWorker, type ReplaySpec, type ToWorker } from "./protocol.js";
 
 const port = parentPort;
@@ -42,12 +43,49 @@ function windowed(spec: ReplaySpec): Pick<BackOptions, "onWindowEnd"> {
   return { onWindowEnd: new WindowCounter(spec.window, spec.cost, (record) => windows.push(record)).end };
 }
 
+/**
+ * While a "back" message's strategy modules load (import() is asynchronous),
+ * the messages that follow it wait here, to be handled in order once they
+ * have; null the rest of the time, so a run without modules takes no detour.
+ * After a failed load the worker has reported the error and drops the rest.
+ */
+let waiting: ToWorker[] | null = null;
+let loadFailed = false;
+
 port.on("message", (message: ToWorker) => {
+  if (loadFailed) return;
+  if (waiting !== null) {
+    waiting.push(message);
+    return;
+  }
+  const modules = message.type === "back" ? (message.spec.strategyModules ?? []) : [];
+  if (modules.length === 0) {
+    handle(message, BUILT_IN_REGISTRY);
+    return;
+  }
+  const queue: ToWorker[] = [];
+  waiting = queue;
+  loadStrategyModules(modules).then(
+    (registry) => {
+      handle(message, registry);
+      waiting = null;
+      for (const next of queue) handle(next, BUILT_IN_REGISTRY);
+    },
+    (error: unknown) => {
+      loadFailed = true;
+      waiting = null;
+      fail(error);
+    },
+  );
+});
+
+/** One message; `registry` names the strategies of a "back" message (a "trace" one loads its own). */
+function handle(message: ToWorker, registry: StrategyRegistry): void {
   try {
     switch (message.type) {
       case "back":
         back = new ReplayBack({
-          strategies: strategiesNamed(message.spec.strategies),
+          strategies: registry.named(message.spec.strategies),
           l0: message.spec.l0,
           l1Bitmap: message.spec.l1Bitmap,
           breakdown: message.spec.breakdown,
@@ -89,4 +127,4 @@ port.on("message", (message: ToWorker) => {
   } catch (error) {
     fail(error);
   }
-});
+}

@@ -15,13 +15,13 @@ import { type Report, violators } from "../../report.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
 import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
 import { replayReport } from "../setup.js";
+import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
 import { compareWindows } from "../windows.js";
 import { collect, examples, withReplayOptions } from "./shared.js";
 
 export function registerCompare(program: Command): void {
   withReplayOptions(
-    program
-      .command("compare")
+    withStrategyModules(program.command("compare"))
       .summary("replay traces under several strategies, side by side")
       .description(
         "Replays each TRACE under every strategy (each file is read once) and prints every counter side by side, " +
@@ -107,7 +107,7 @@ export function registerCompare(program: Command): void {
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
-      const options = parseOptions(CompareOptions, raw);
+      const options = parseOptions(CompareOptions, raw, await strategyRegistry(raw));
       if (options.window) return compareWindows(traces, { ...options, window: options.window });
       const by = byViewOf(options);
       const replayed = await replayReport(traces, options, options.strategies, false, by);

@@ -5,12 +5,12 @@ import { explainLine } from "../../run/explain-trace.js";
 import { destination } from "../emit.js";
 import { ExplainOptions, parseOptions } from "../options.js";
 import { loadSetup, replaySpec, reportOptions } from "../setup.js";
+import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 export function registerExplain(program: Command): void {
   withReplayOptions(
-    program
-      .command("explain")
+    withStrategyModules(program.command("explain"))
       .summary("why the access on one line of a trace went where it did, under each strategy")
       .description(
         "Replays TRACE up to line N, which must be an rdmsr or wrmsr row, and shows for that access the vCPU's " +
@@ -32,7 +32,7 @@ export function registerExplain(program: Command): void {
       ),
     )
     .action(async (trace: string, raw: unknown) => {
-      const options = parseOptions(ExplainOptions, raw);
+      const options = parseOptions(ExplainOptions, raw, await strategyRegistry(raw));
       const setup = loadSetup(options);
       const out = await destination(options.output, [trace, ...setup.files]);
       const explanation = await explainLine(trace, options.line, replaySpec(options, setup, options.strategies));

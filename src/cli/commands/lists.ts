@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { L1_PROFILES } from "../../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../../engine/profiles.js";
-import { STRATEGIES } from "../../engine/strategies/index.js";
+import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
 import { examples } from "./shared.js";
 
 function list(entries: readonly { name: string; summary: string }[]): string {
@@ -10,16 +10,19 @@ function list(entries: readonly { name: string; summary: string }[]): string {
 }
 
 export function registerLists(program: Command): void {
-  program
-    .command("strategies")
+  withStrategyModules(program.command("strategies"))
     .summary("list the strategies, one line each")
     .description(
       "Lists the strategies compare and replay can run, in the order --strategies all runs them, one line each: " +
         "how L0 builds vmcs02's MSR bitmap, then who does it today and the kernel function or file it models.",
     )
-    .addHelpText("after", examples("nvmx-replay strategies"))
-    .action(() => {
-      process.stdout.write(list(STRATEGIES.map((s) => ({ name: s.name, summary: `${s.summary} — ${s.origin}` }))));
+    .addHelpText(
+      "after",
+      examples("nvmx-replay strategies", "nvmx-replay strategies --strategy-module examples/pml.mjs"),
+    )
+    .action(async (raw: unknown) => {
+      const { all } = await strategyRegistry(raw);
+      process.stdout.write(list(all.map((s) => ({ name: s.name, summary: `${s.summary} — ${s.origin}` }))));
     });
   program
     .command("profiles")

@@ -4,12 +4,12 @@ import { renderJson } from "../../render/json.js";
 import { renderReplayTable } from "../../render/table.js";
 import { parseOptions, ReplayOptions } from "../options.js";
 import { replayReport } from "../setup.js";
+import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 export function registerReplay(program: Command): void {
   withReplayOptions(
-    program
-      .command("replay")
+    withStrategyModules(program.command("replay"))
       .summary("replay a trace under one strategy, with a per-MSR breakdown")
       .description(
         "Replays TRACE under one strategy and prints its counters and, per MSR and direction, " +
@@ -27,7 +27,7 @@ export function registerReplay(program: Command): void {
       ),
     )
     .action(async (trace: string, raw: unknown) => {
-      const options = parseOptions(ReplayOptions, raw);
+      const options = parseOptions(ReplayOptions, raw, await strategyRegistry(raw));
       const { report, out } = await replayReport([trace], options, [options.strategy], true);
       const render = {
         table: () => renderReplayTable(report, out.style),

@@ -13,6 +13,7 @@ import { UsageError } from "../errors.js";
 import { HtmlReportOptions, parseOptions } from "../options.js";
 import { progressFor } from "../progress.js";
 import { loadSetup, replaySpec, reportOptions, warnAbout, worthAThread } from "../setup.js";
+import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
 import { examples, withReplayOptions } from "./shared.js";
 
 /**
@@ -24,8 +25,7 @@ const DEFAULT_REPORT_WINDOW: WindowSpec = { unit: "events", size: 100, text: "10
 
 export function registerReport(program: Command): void {
   withReplayOptions(
-    program
-      .command("report")
+    withStrategyModules(program.command("report"))
       .summary("one self-contained HTML page with charts, to look at and to attach")
       .description(
         "Replays each TRACE as compare does and writes one HTML page: the set-up, the compare table, est_cycles " +
@@ -51,7 +51,7 @@ export function registerReport(program: Command): void {
       ),
     )
     .action(async (traces: string[], raw: unknown) => {
-      const options = parseOptions(HtmlReportOptions, raw);
+      const options = parseOptions(HtmlReportOptions, raw, await strategyRegistry(raw));
       // A page of HTML on a terminal helps nobody; said before any work, as any usage error.
       if (options.output === undefined && process.stdout.isTTY === true) {
         throw new UsageError("report writes an HTML page: give -o FILE (e.g. -o report.html), or -o - for stdout");

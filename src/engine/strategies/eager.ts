@@ -1,8 +1,9 @@
 /**
  * What the eager strategies share: vmcs02's bitmap rebuilt on every nested
  * entry with use_bitmap = 1, so L0 never needs to know whether L1 changed its
- * page (nothing is write-protected, nothing checked), and rebuilt at once
- * when L0 changes its own bitmap while L2 runs (SPEC section 6, l0-set).
+ * page (nothing is write-protected, nothing checked: no l1Write), and rebuilt
+ * at once when L0 changes its own bitmap while L2 runs (SPEC section 6,
+ * l0-set: the engine runs the entry step again).
  */
 import { ShadowBitmaps } from "../shadow.js";
 import type { Strategy } from "../strategy.js";
@@ -13,10 +14,6 @@ export function eagerL0(layout: Vmcs02Layout): Strategy["create"] {
     const shadows = new ShadowBitmaps(machine, counters, layout);
     return {
       entry: (v, state) => (state.useBitmap ? shadows.build(v, state) : null),
-      l1Write() {},
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) shadows.build(v, state);
-      },
     };
   };
 }

@@ -9,10 +9,6 @@ export const l1Filter: Strategy = {
   name: "l1-filter",
   summary: "L2 runs with no bitmap; L0 checks L1's bitmap on each exit and reflects what L1 wants",
   origin: "KVM before 2015 (prepare_vmcs02() cleared the control; nested_vmx_exit_handled_msr())",
-  withoutBitmap: true,
-  create: () => ({
-    entry: () => null,
-    l1Write() {},
-    l0Changed() {},
-  }),
+  // No entry step: L2 runs without an MSR bitmap.
+  create: () => ({}),
 };

@@ -24,10 +24,6 @@ export const mergedDirty: Strategy = {
         counters.dirty_checks++;
         return shadows.storedSinceBuilt(v) ? shadows.build(v, state) : shadows.current(v);
       },
-      l1Write() {},
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) shadows.build(v, state);
-      },
     };
   },
 };

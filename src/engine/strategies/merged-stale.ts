@@ -12,16 +12,13 @@ export const mergedStale: Strategy = {
   summary: "the shadow bitmap without write tracking: misses in-place edits of L1's page (unsafe)",
   origin: "nobody (unsafe on purpose): kernel bug 53761's merge without noticing L1's stores",
   entryIdempotent: true,
+  unsafe: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     return {
       entry(v, state) {
         if (!state.useBitmap) return null;
         return shadows.isCurrent(v, state) ? shadows.current(v) : shadows.build(v, state);
-      },
-      l1Write() {},
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) shadows.build(v, state);
       },
     };
   },

@@ -1,6 +1,5 @@
-import type { VcpuState } from "../machine.js";
 import { ShadowBitmaps } from "../shadow.js";
-import type { Strategy } from "../strategy.js";
+import type { Strategy, VcpuView } from "../strategy.js";
 
 /**
  * The design of kernel bug 53761: vmcs02 gets a shadow bitmap, vmcs01 OR
@@ -18,7 +17,7 @@ export const merged: Strategy = {
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     const protectedPages = new Set<number>();
-    const merge = (v: number, state: VcpuState) => {
+    const merge = (v: number, state: VcpuView) => {
       protectedPages.add(state.bitmapPtr);
       return shadows.build(v, state);
     };
@@ -31,9 +30,6 @@ export const merged: Strategy = {
         if (!protectedPages.delete(gpa)) return;
         counters.wp_faults++;
         shadows.markStale(gpa);
-      },
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) merge(v, state);
       },
     };
   },

@@ -25,10 +25,6 @@ export const sparseClean: Strategy = {
         const clean = shadows.builtFromNow(v, state) && !shadows.storedSinceBuilt(v);
         return clean ? shadows.current(v) : shadows.build(v, state);
       },
-      l1Write() {},
-      l0Changed(v, state, l2Runs) {
-        if (l2Runs) shadows.build(v, state);
-      },
     };
   },
 };

@@ -1,0 +1,29 @@
+/** `--strategy-module FILE` on the commands that name strategies: the option, and the run's registry it makes. */
+import type { Command } from "commander";
+import { rememberStrategies, type StrategyRegistry } from "../engine/strategies/index.js";
+import { loadStrategyModules } from "../io/strategy-modules.js";
+import { collect } from "./commands/shared.js";
+import { parseOptions, StrategyModuleOptions } from "./options.js";
+
+/** Adds `--strategy-module <file>` (repeatable) to a command. */
+export function withStrategyModules(command: Command): Command {
+  return command.option(
+    "--strategy-module <file>",
+    "an ES module whose exported strategies join the built-in ones for this run (repeatable; docs/strategies.md)",
+    collect,
+    [],
+  );
+}
+
+/**
+ * The run's strategies: the built-ins and those of its --strategy-module
+ * files (loaded and checked now, so a bad module fails before any trace is
+ * read), also made known by name to what renders the results (their merge
+ * cost, whether they are unsafe on purpose).
+ */
+export async function strategyRegistry(raw: unknown): Promise<StrategyRegistry> {
+  const { strategyModule } = parseOptions(StrategyModuleOptions, raw);
+  const registry = await loadStrategyModules(strategyModule);
+  rememberStrategies(registry);
+  return registry;
+}
