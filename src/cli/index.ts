@@ -13,6 +13,7 @@ import { registerExplain } from "./commands/explain.js";
 import { registerGen } from "./commands/gen.js";
 import { registerImport } from "./commands/import.js";
 import { registerLists } from "./commands/lists.js";
+import { registerPack } from "./commands/pack.js";
 import { registerRecord } from "./commands/record.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerReport } from "./commands/report.js";
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerReport(program);
   registerValidate(program);
+  registerPack(program);
   registerLists(program);
   registerGen(program);
   registerImport(program);

@@ -365,3 +365,11 @@ export const HtmlReportOptions = SetupOptions.extend(OutputOptions.shape)
   .refine(oneL1Bitmap, oneL1BitmapError)
   .refine(l1OverrideAlone, l1OverrideAloneError);
 export type HtmlReportOptions = z.infer<typeof HtmlReportOptions>;
+
+/** `pack TRACE -o FILE`: where the snapshots may be, the output, no progress line. */
+export const PackOptions = z.object({
+  snapshotsDir: z.array(z.string()).default([]),
+  output: OutputPath,
+  quiet: z.boolean().default(false),
+});
+export type PackOptions = z.infer<typeof PackOptions>;

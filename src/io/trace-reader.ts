@@ -15,6 +15,7 @@ import { ReplayError } from "../engine/replay.js";
 import { at, InputError, reason } from "./errors.js";
 import { FastScanner, MAX_LINE, type RecordDecoder, TOO_LONG } from "./fast-scanner.js";
 import { LineIndex } from "./line-index.js";
+import { looksPacked, readPacked } from "./packed/reader.js";
 import { SnapshotStore } from "./snapshot.js";
 import { TextChecker } from "./text-check.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
@@ -52,6 +53,13 @@ export interface ReadTraceOptions {
    * error naming it. Without it `t` is not decoded.
    */
   readonly timestamps?: string;
+  /**
+   * `pack`: with `timestamps`, a row without a valid `t` is no error but told
+   * here (TraceRows.onTimestampProblem), and its `t` is NaN.
+   */
+  readonly onTimestampProblem?: (problem: { line: number; column: number; message: string }) => void;
+  /** Told the header's line once the whole trace is read (a packed trace's: that of its CSV). */
+  readonly onHeaderLine?: (line: number) => void;
 }
 
 /** Rows --lenient skipped: how many, and the first ten errors. */
@@ -77,6 +85,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)),
   );
   if (options.timestamps !== undefined) rows.timestamps = options.timestamps;
+  if (options.onTimestampProblem !== undefined) rows.onTimestampProblem = options.onTimestampProblem;
   let onEvent = options.onEvent;
   const skipped = options.skipped;
   if (skipped) {
@@ -99,10 +108,18 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   const chunks = traceChunks(options.file, options.input, options.onBytes)[Symbol.asyncIterator]();
   let stats: TraceStats;
   try {
+    // A packed trace (io/packed) is told by its first byte, whatever its name, as gzip is.
+    const first = await chunks.next();
+    const source = first.done ? chunks : prepend(first.value, chunks);
+    if (!first.done && looksPacked(first.value)) {
+      const totals = await readPacked(source, { file, onEvent, timestamps: options.timestamps, pace: options.pace });
+      options.onHeaderLine?.(totals.headerLine);
+      return { events: totals.events, lines: totals.lines };
+    }
     stats =
       options.reader === "csv-parse"
-        ? await readWithCsvParse(chunks, rows, onEvent)
-        : await readFast(chunks, rows, onEvent, options.pace);
+        ? await readWithCsvParse(source, rows, onEvent)
+        : await readFast(source, rows, onEvent, options.pace);
   } catch (error) {
     throw asInputError(error, file);
   } finally {
@@ -114,6 +131,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     );
   }
   if (stats.events === 0) throw new InputError(`${at(file, rows.headerLine)}the trace has a header but no events`);
+  options.onHeaderLine?.(rows.headerLine);
   return stats;
 }
 
@@ -297,6 +315,19 @@ function quotedFields(bytes: Buffer, start: number, count: number): boolean[] {
     p++;
   }
   return quoted;
+}
+
+/** The chunk already taken (to tell a packed trace), then the rest. */
+function prepend(head: Buffer, rest: AsyncIterator<Buffer>): AsyncIterator<Buffer> {
+  let first: Buffer | null = head;
+  return {
+    next: () => {
+      if (first === null) return rest.next();
+      const value = first;
+      first = null;
+      return Promise.resolve({ done: false, value });
+    },
+  };
 }
 
 /** csv-parse holds on to chunks, and a plain file's chunks share one buffer: copies. */

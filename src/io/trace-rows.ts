@@ -44,6 +44,14 @@ export type FieldLocator = (index: number) => { line: number; column: number };
 /** Reads a bitmap snapshot named in a `file` field; throws InputError. */
 export type SnapshotLoader = (name: string) => Uint8Array;
 
+/** What a time window says of a header without t. */
+function noTimestampColumn(option: string): string {
+  return (
+    `${option} needs a timestamp on every row, but the header has no t column ` +
+    "(give a window in events instead, e.g. --window 10k)"
+  );
+}
+
 export class TraceRows {
   /** Field index of each column, or -1. */
   private readonly index: Record<Column, number> = {
@@ -117,12 +125,21 @@ export class TraceRows {
       );
     }
     if (this.timestamps !== null && this.index.t < 0) {
-      throw new InputError(
-        `${at(this.file, this.headerLine)}${this.timestamps} needs a timestamp on every row, but the header has no t column ` +
-          "(give a window in events instead, e.g. --window 10k)",
-      );
+      if (this.onTimestampProblem !== null) {
+        // pack: no t to keep; what a time window would say is kept instead.
+        this.onTimestampProblem({ line: this.headerLine, column: 0, message: noTimestampColumn(this.timestamps) });
+        return;
+      }
+      throw new InputError(`${at(this.file, this.headerLine)}${noTimestampColumn(this.timestamps)}`);
     }
   }
+
+  /**
+   * `pack`: a row without a valid `t` (or a header without the column) is
+   * no error; it is told here instead, with what a time window would report,
+   * and the row's `t` is NaN. Set before the header is read, with timestamps.
+   */
+  onTimestampProblem: ((problem: { line: number; column: number; message: string }) => void) | null = null;
 
   /**
    * --lenient: told about each bad row instead of stopping. Without it, row()
@@ -248,15 +265,22 @@ export class TraceRows {
   /** The `t` column as seconds, when an option needs it: a decimal number (TIMESTAMP), as ftrace and perf print it. */
   private time(option: string): number {
     const text = this.text("t");
-    if (text === "") this.fail("t", `${option} needs a timestamp in column t (seconds, e.g. 5348.808119)`);
+    if (text === "") return this.timeProblem(`${option} needs a timestamp in column t (seconds, e.g. 5348.808119)`);
     const t = TIMESTAMP.test(text) ? Number(text) : Number.NaN;
     if (!Number.isFinite(t)) {
-      this.fail(
-        "t",
+      return this.timeProblem(
         `"${text}" is not a timestamp (seconds, a decimal number such as 5348.808119), which ${option} needs`,
       );
     }
     return t;
+  }
+
+  /** A row without a valid `t`: an error, or (pack) told to onTimestampProblem and NaN. */
+  private timeProblem(message: string): number {
+    if (this.onTimestampProblem === null) this.fail("t", message);
+    const where = this.locate(Math.max(this.index.t, 0));
+    this.onTimestampProblem({ line: where.line, column: where.column, message: `column t: ${message}` });
+    return Number.NaN;
   }
 
   private msr(needsBit: boolean): number {

@@ -11,6 +11,7 @@ import { at, InputError } from "../io/errors.js";
 import { loadStrategyModules } from "../io/strategy-modules.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
 import { traceChunks } from "../io/trace-source.js";
+import { packedTotals, whyNoAccessPacked } from "./explain-packed.js";
 import type { ReplaySpec } from "./protocol.js";
 
 /**
@@ -35,6 +36,8 @@ export async function explainLine(file: string, line: number, spec: ReplaySpec):
     l1Override: spec.l1Override,
   });
   const tap = new LineTap(line);
+  // A packed trace has no lines of text to watch: its totals say what a line without an event is.
+  const packed = await packedTotals(file);
   let explanation: Explanation | null = null;
   const onEvent = (ev: TraceEvent) => {
     if (ev.line < line) {
@@ -53,7 +56,7 @@ export async function explainLine(file: string, line: number, spec: ReplaySpec):
   try {
     await readTrace({
       file,
-      input: Readable.from(tap.through(traceChunks(file)), { highWaterMark: 1 }),
+      ...(packed ? {} : { input: Readable.from(tap.through(traceChunks(file)), { highWaterMark: 1 }) }),
       onEvent,
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
@@ -63,7 +66,7 @@ export async function explainLine(file: string, line: number, spec: ReplaySpec):
     if (!(error instanceof StopReading)) throw error;
   }
   if (explanation !== null) return explanation;
-  throw new InputError(tap.whyNoAccess(shown));
+  throw new InputError(packed ? whyNoAccessPacked(shown, line, packed, NOT_AN_ACCESS) : tap.whyNoAccess(shown));
 }
 
 /** Bytes of a line kept to tell what it is (a comment, blank, the header). */
