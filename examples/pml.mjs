@@ -143,7 +143,7 @@ function createPmlL0(machine, counters) {
 }
 
 /** @type {Strategy} */
-export const pml = {
+const pml = {
   name: "pml",
   summary: "the merged shadow bitmap, re-merged when L1's page shows up in the PML log L0 drains at each entry",
   origin: "nobody: kernel bug 53761's merge with page-modification logging (SDM vol. 3) instead of write protection",

@@ -17,7 +17,7 @@ import { findL0Profile, L0_PROFILES } from "../src/engine/profiles.js";
 import { bitmapPage, type MsrEntry } from "./helpers/events.js";
 
 /**
- * SPEC section 2 (SDM "MSR-Bitmap Address"):
+ * docs/model.md §2 (SDM "MSR-Bitmap Address"):
  *   0x000-0x3FF read  low   0x00000000-0x00001FFF
  *   0x400-0x7FF read  high  0xC0000000-0xC0001FFF
  *   0x800-0xBFF write low
@@ -54,7 +54,7 @@ function nonZeroBytes(page: Uint8Array): number[] {
   return out;
 }
 
-describe("MSR bitmap layout at every area edge (SPEC section 2)", () => {
+describe("MSR bitmap layout at every area edge (docs/model.md §2)", () => {
   for (const { msr, read, write } of EDGES) {
     for (const [dirName, isWrite, [byte, bit]] of [
       ["read", false, read],
@@ -183,7 +183,7 @@ describe("writeMsrBits returns the directions it changed", () => {
   });
 });
 
-describe("built-in L0 profiles (SPEC section 5)", () => {
+describe("built-in L0 profiles (docs/model.md §5)", () => {
   const FS_BASE = 0xc000_0100;
   const GS_BASE = 0xc000_0101;
   const KERNEL_GS_BASE = 0xc000_0102;
@@ -193,7 +193,7 @@ describe("built-in L0 profiles (SPEC section 5)", () => {
   const PRED_CMD = 0x49;
   const FLUSH_CMD = 0x10b;
 
-  /** What passes, from the SPEC's table; [msr, "r" | "w" | "rw"]. */
+  /** What passes, from docs/model.md §5's table; [msr, "r" | "w" | "rw"]. */
   const KVM_2013_LEGACY: MsrEntry[] = [[FS_BASE, "rw"], [GS_BASE, "rw"], ...SYSENTER.map((m): MsrEntry => [m, "rw"])];
   const KVM_2013_LONGMODE: MsrEntry[] = [...KVM_2013_LEGACY, [KERNEL_GS_BASE, "rw"]];
   const KVM_MODERN: MsrEntry[] = [
@@ -217,12 +217,12 @@ describe("built-in L0 profiles (SPEC section 5)", () => {
     "pass-all": { longmode: bitmapPage("pass"), legacy: bitmapPage("pass") },
   };
 
-  it("are exactly the four of the SPEC's table", () => {
+  it("are exactly the four of docs/model.md §5's table", () => {
     expect(L0_PROFILES.map((p) => p.name).sort()).toEqual(Object.keys(expected).sort());
   });
 
   for (const [name, pages] of Object.entries(expected)) {
-    it(`${name}: both modes' pages match the SPEC bit for bit`, () => {
+    it(`${name}: both modes' pages match docs/model.md §5 bit for bit`, () => {
       const bitmaps = findL0Profile(name)?.bitmaps();
       expect(bitmaps).toBeDefined();
       expect(Buffer.from(bitmaps!.longmode).equals(Buffer.from(pages.longmode))).toBe(true);
@@ -230,7 +230,7 @@ describe("built-in L0 profiles (SPEC section 5)", () => {
     });
   }
 
-  /** [profile, mode, msr, read passes?, write passes?] spot checks, from the SPEC's table. */
+  /** [profile, mode, msr, read passes?, write passes?] spot checks, from docs/model.md §5's table. */
   const SPOT: ReadonlyArray<readonly [string, "longmode" | "legacy", number, boolean, boolean]> = [
     ["kvm-2013", "longmode", KERNEL_GS_BASE, true, true],
     ["kvm-2013", "legacy", KERNEL_GS_BASE, false, false],

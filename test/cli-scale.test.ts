@@ -78,7 +78,7 @@ describe("the worker pipeline", () => {
     expect(results).toEqual(json(single.stdout).results);
     expect(results.map((r) => r.accesses)).toEqual(Array(STRATEGIES.length).fill(results[0]?.accesses));
     expect(Number(results.find((r) => r.strategy === "merged")?.wp_faults)).toBeGreaterThan(100);
-    // The L1 edits reach the strategies of SPEC section 8 through the slots too.
+    // The L1 edits reach the strategies of docs/model.md §8 through the slots too.
     expect(Number(results.find((r) => r.strategy === "merged-dirty")?.dirty_checks)).toBeGreaterThan(100);
     const merges = (name: string) => Number(results.find((r) => r.strategy === name)?.merges);
     expect(merges("sparse-clean")).toBeLessThan(merges("sparse"));

@@ -9,7 +9,7 @@ import { lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
 
 const tempDir = useTempDirs("each");
 
-/** SPEC section 7, in SPEC order. */
+/** docs/model.md §7, in the order of docs/model.md §7. */
 const RESULT_FIELDS = [
   "strategy",
   "accesses",
@@ -26,7 +26,7 @@ const RESULT_FIELDS = [
   "est_cycles",
 ];
 const CSV_HEADER = RESULT_FIELDS.join(",");
-/** SPEC section 8: every strategy, in the order `strategies` lists them and `all` runs them. */
+/** docs/model.md §8: every strategy, in the order `strategies` lists them and `all` runs them. */
 const ALL_STRATEGIES = [
   "no-bitmap",
   "l1-filter",
@@ -66,7 +66,7 @@ const RED = "\u001b[31m";
  *           - merged-stale: pointer, mode, L0 unchanged -> no merge, old shadow
  *             bit 0 -> none while L1 wants it: a violation.
  *
- * The four of SPEC section 8 (nothing write-protected, wp_faults 0):
+ * The four of docs/model.md §8 (nothing write-protected, wp_faults 0):
  *   line 5  entry #1, merge #1 under each (no shadow yet, so merged-dirty
  *           checks nothing). FS_BASE read is on the sparse allow-list and
  *           outside the x2APIC range: vmcs02's bit = L0 0 OR L1 0 = 0 -> none.
@@ -324,14 +324,14 @@ describe("CSV output", () => {
     expect(lines(r.stdout)).toEqual([CSV_HEADER, STALE_ROWS.merged, STALE_ROWS["no-bitmap"]]);
   });
 
-  it("--strategies all gives all nine in the SPEC's order, with the counters worked out by hand", () => {
+  it("--strategies all gives all nine in the order of docs/model.md §8, with the counters worked out by hand", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
     const r = runCli(["compare", "t.csv", "--strategies", "all", "--format", "csv"], { cwd: dir });
     expect(r.status).toBe(0);
     expect(lines(r.stdout)).toEqual([CSV_HEADER, ...ALL_STRATEGIES.map((s) => STALE_ROWS[s])]);
   });
 
-  it("without --strategies, compare runs the SPEC's default five, in order", () => {
+  it("without --strategies, compare runs docs/model.md §8's default five, in order", () => {
     const dir = tempDir({ "t.csv": STALE_TRACE });
     const r = runCli(["compare", "t.csv", "--format", "csv"], { cwd: dir });
     expect(r.status).toBe(0);
@@ -355,7 +355,7 @@ describe("CSV output", () => {
 });
 
 describe("JSON output", () => {
-  it("compare: schema 2, trace, options.strategies, results with the 13 SPEC fields in order", () => {
+  it("compare: schema 2, trace, options.strategies, results with the 13 fields of docs/model.md §7 in order", () => {
     const dir = tempDir({ "t.csv": BASIC_TRACE });
     const r = runCli(["compare", "t.csv", "--strategies", "merged,no-bitmap", "--format", "json"], { cwd: dir });
     expect(r.status).toBe(0);
@@ -607,7 +607,7 @@ describe("-o FILE", () => {
 });
 
 describe("strategies and profiles", () => {
-  it("strategies lists one line per strategy, with the SPEC names", () => {
+  it("strategies lists one line per strategy, with the names of docs/model.md", () => {
     const r = runCli(["strategies"]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
@@ -616,7 +616,7 @@ describe("strategies and profiles", () => {
     for (const l of lines(r.stdout)) expect(l.trim().split(/\s+/).length).toBeGreaterThan(1);
   });
 
-  it("each strategy's line says who does it today and what it models (SPEC section 8)", () => {
+  it("each strategy's line says who does it today and what it models (docs/model.md §8)", () => {
     const byName = new Map(lines(runCli(["strategies"]).stdout).map((l) => [l.split(/\s+/)[0], l]));
     expect(byName.get("sparse")).toMatch(/KVM since 2021.*nested_vmx_prepare_msr_bitmap\(\)/);
     expect(byName.get("sparse-clean")).toMatch(/enlightened L1.*clean field/);
@@ -627,12 +627,12 @@ describe("strategies and profiles", () => {
     expect(byName.get("merged")).toMatch(/53761/);
   });
 
-  it("profiles lists one line per profile, with the SPEC names", () => {
+  it("profiles lists one line per profile, with the names of docs/model.md", () => {
     const r = runCli(["profiles"]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
     const rows = lines(r.stdout).map((l) => l.split(/\s+/));
-    // The SPEC's L0 profiles, then the L1 profiles (issue 4), each marked.
+    // The L0 profiles of docs/model.md §5, then the L1 profiles (issue 4), each marked.
     expect(
       rows
         .filter((w) => w[1] === "L0")

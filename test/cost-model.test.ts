@@ -1,5 +1,5 @@
 /**
- * The cost model (SPEC section 7): the keys `--cost-model` takes, their
+ * The cost model (docs/model.md §7): the keys `--cost-model` takes, their
  * validation, and est_cycles charging `merge_sparse` to the sparse strategies
  * and `dirty_check` to dirty-bit checks, through the CLI as a user runs it.
  */
@@ -49,7 +49,7 @@ function estCycles(stdout: string): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.split(",")[0], Number(r.split(",").at(-1))]));
 }
 
-describe("est_cycles (SPEC section 7)", () => {
+describe("est_cycles (docs/model.md §7)", () => {
   it("charges merge_sparse to the sparse strategies and dirty_check to dirty checks, by default", () => {
     // sparse: 1500 x 1 l0_handled + 700 x 2 merges = 2900.
     // sparse-clean: 1500 x 1 + 700 x 1 = 2200.
@@ -110,7 +110,7 @@ describe("help", () => {
     const r = runCli(["compare", "--help"]);
     expect(r.status).toBe(0);
     const help = r.stdout;
-    // SPEC section 7's defaults.
+    // docs/model.md §7's defaults.
     for (const [key, cycles] of [
       ["l0_exit", 1500],
       ["l1_exit", 15000],
@@ -125,7 +125,7 @@ describe("help", () => {
     expect(help).toMatch(/dirty_check .*no published figure/);
   });
 
-  it("compare's default strategies are the SPEC's five", () => {
+  it("compare's default strategies are docs/model.md §8's five", () => {
     const r = runCli(["compare", "--help"]);
     expect(r.stdout.replace(/\s+/g, " ")).toContain('(default: "no-bitmap,l1-filter,merged,merged-eager,sparse")');
   });

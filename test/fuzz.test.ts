@@ -1,5 +1,5 @@
 /**
- * Fuzzing the readers of user input (SPEC sections 3 and 4, the cost model):
+ * Fuzzing the readers of user input (docs/model.md §3 and §4, the cost model):
  * random bytes, gzip (valid, truncated, corrupted), random mutations of valid
  * traces (the bundled ones and generated ones) through both trace readers and
  * a replay of every strategy, mutated bitmap snapshots (.json text, .bin of
@@ -819,14 +819,14 @@ describe("fuzz: regressions", () => {
       expect(await readText('event\n"a\nb"\n', reader)).toMatch(/^x\.csv:2:1: /);
     });
 
-    // Found in 2e9b9bc, fixed in c8976ab: a lone CR is not a line end (SPEC 3), but was
+    // Found in 2e9b9bc, fixed in c8976ab: a lone CR is not a line end (docs/model.md §3), but was
     // copied into the message raw (src/io/trace-rows.ts) and counted as a line.
     it(`${reader}: a lone CR in the header is not copied into the message raw`, async () => {
       expect(await readText("a\rb\n", reader)).toMatch(/^x\.csv:1:1: /);
     });
 
     // Found in 2e9b9bc, fixed in c8976ab (src/io/line-index.ts): lines end with LF or CRLF
-    // only (SPEC 3), but csv-parse's line count (context.lines, then used by
+    // only (docs/model.md §3), but csv-parse's line count (context.lines, then used by
     // src/io/trace-reader.ts) also counts a lone CR, so errors and events were put a line too far.
     it(`${reader}: a lone CR does not count as a line`, async () => {
       expect(await readText("event\n#a\rb\nbogus\n", reader)).toMatch(/^x\.csv:3:1: /);

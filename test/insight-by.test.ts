@@ -1,7 +1,7 @@
 /**
  * Issue 12, item 1: `compare --by msr|vcpu`, every strategy's counts per MSR
  * and direction or per vCPU. Every expected number is worked out by hand
- * below from SPEC section 6, not copied from the program's output.
+ * below from docs/model.md §6, not copied from the program's output.
  */
 import { describe, expect, it } from "vitest";
 import { type ByView, byTable, byViewOf, parseMsrList, parseVcpuList } from "../src/analysis/breakdown.js";
@@ -24,7 +24,7 @@ const A = 0x2000;
  * passes FS_BASE and intercepts EOI and TSC_DEADLINE. Two vCPUs point at
  * the one page A.
  *
- * SPEC section 6, access by access (n = none, 0 = l0, 1 = l1, per
+ * docs/model.md §6, access by access (n = none, 0 = l0, 1 = l1, per
  * no-bitmap / l1-filter / merged / merged-stale):
  *  6  wr v0 FS_BASE  entry v0; L1 and L0 pass          1 / 0 / n / n
  *  7  wr v1 FS_BASE  entry v1; as 6                    1 / 0 / n / n

@@ -2,7 +2,7 @@
  * Issue 12, item 5: why an access went where it did. `explain TRACE --line N`
  * shows one access under every strategy; `compare --violations` lists each
  * strategy's first violations with their lines. Small inline traces, every
- * expected value worked by hand from SPEC section 6 (the comments walk the
+ * expected value worked by hand from docs/model.md §6 (the comments walk the
  * events), through the CLI as a user runs it (on the built dist/).
  *
  * L0 is the default profile, kvm-2013: it passes FS_BASE (0xC0000100) in
@@ -196,7 +196,7 @@ describe("explain", () => {
   });
 
   it("use_bitmap 0: L2 runs with no bitmap, every access exits and L1 wants it", () => {
-    // Line 2: no bitmap event, so use_bitmap is still 0 (SPEC section 5): L1 wants every access; an
+    // Line 2: no bitmap event, so use_bitmap is still 0 (docs/model.md §5): L1 wants every access; an
     // entry under both, which merges nothing; vmcs02 has no bitmap: exits, reflected to L1.
     const dir = tempDir({ "t.csv": `${HEADER}\nrdmsr,0,${FS_BASE},,,\n` });
     const json = explainJson(dir, "t.csv", 2, "l1-filter,merged");
@@ -359,7 +359,7 @@ describe("compare --violations", () => {
 });
 
 describe("violationKind", () => {
-  it("names the first way that applies, in SPEC section 6's order", () => {
+  it("names the first way that applies, in docs/model.md §6's order", () => {
     // L1 and L0 both want it and it completed in L2: L1's wish comes first.
     expect(violationKind(true, true, Delivery.none)).toBe("L1 wants it, delivered to none");
     expect(violationKind(true, false, Delivery.l0)).toBe("L1 wants it, delivered to l0");

@@ -1,7 +1,7 @@
 /**
  * Issue 12, item 6: `--l1-override FILE|PROFILE` replaces the content of
  * every bitmap page the trace stores ("what if L1 were Xen?"). Worked by
- * hand per SPEC sections 5 and 6, through the CLI as a user runs it.
+ * hand per docs/model.md §5 and §6, through the CLI as a user runs it.
  */
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ const tempDir = useTempDirs("each");
 
 const TSC = "0x10";
 const FS_BASE = "0xc0000100";
-/** L1 intercepts everything (SPEC section 4's JSON form). */
+/** L1 intercepts everything (docs/model.md §4's JSON form). */
 const INTERCEPT_ALL = '{"default": "intercept"}';
 /** L1 intercepts nothing. */
 const PASS_ALL = '{"default": "pass"}';

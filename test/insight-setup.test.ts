@@ -21,7 +21,7 @@ const FS_BASE = "0xc0000100";
 
 /**
  * No bitmap events: vCPU 0 reads and writes FS_BASE. Without --l1-bitmap
- * use_bitmap stays 0 (SPEC section 5), so L1 wants both accesses: under
+ * use_bitmap stays 0 (docs/model.md §5), so L1 wants both accesses: under
  * l1-filter each exits to L0 and is reflected (l1_exits 2, l0_handled 0),
  * each reflected exit leaves L2, so 2 entries. With an L1 page that passes
  * everything, L1 wants neither, and kvm-2013 passes FS_BASE: l0_handled 2,

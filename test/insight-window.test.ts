@@ -1,7 +1,7 @@
 /**
  * Issue 12, item 2: `compare --window N|Nk|NM|N{us,ms,s}`, each strategy's
  * counters per window, streamed. Expected numbers are worked by hand below
- * (SPEC section 6: where each access goes and why).
+ * (docs/model.md §6: where each access goes and why).
  *
  * Memory: no test measures it. The engine keeps one set of counters per
  * strategy from the last window end (WindowCounter), and each window's text

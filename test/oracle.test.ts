@@ -1,8 +1,8 @@
 /**
- * The violation oracle (SPEC section 6): an access is a violation when L1
+ * The violation oracle (docs/model.md §6): an access is a violation when L1
  * wants it and it is not delivered to l1, L1 does not want it and it is
  * delivered to l1, or L0 wants it and it is delivered to none. Expected values
- * are derived by hand from the SPEC; columns as in strategies.test.ts:
+ * are derived by hand from docs/model.md; columns as in strategies.test.ts:
  *   acc l0x l1x l0h none mrg wp dc ent oth vio est
  */
 import { describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ describe("in-place edits of L1's page", () => {
     //                   then oth (no-bitmap 1, others 2).
     // 8 wr TSC          L1 wants. Entry everywhere (merged-stale ent 3, others ent 4;
     //                   eager mrg 4; merged current). merged-stale none: VIOLATION 2.
-    // SPEC section 8 (no violations; entries and exits as merged):
+    // docs/model.md §8 (no violations; entries and exits as merged):
     // sparse: TSC is not allow-listed: l0 at 4 (L1 does not want it), l1 at 6 8; it
     //   merges on every entry (4 6 7 8): mrg 4, est 1500 + 30000 + 4 x 700 = 34300.
     // sparse-clean: the same deliveries; rebuilds at 4 (no shadow) and 6 (the store at
@@ -134,13 +134,13 @@ describe("a cross-vCPU edit of a page in use is not judged until the next entry"
     rd(1, FS_BASE),
   ];
 
-  it("counts as derived from the SPEC", () => {
+  it("counts as derived from docs/model.md", () => {
     // no-bitmap: l1 at 4 8 9 12; ent 1 2 3(9) 4(10) 5(11); oth 1 (10).
     // l1-filter: l0 at 4, l1 at 8 9 12; ent 5; oth 2 (5 10).
     // merged: none at 4 8, l1 at 9 12; mrg 3; wp 2; ent 4; oth 2.
     // merged-eager: none at 4 8, l1 at 9 12; mrg 4; ent 4; oth 2.
     // merged-stale: none at 4 8 9 12; mrg 1; ent 3 (4 6 11); oth 2 (5 10); vio 2.
-    // SPEC section 8, the same entries and exits as merged (L2 stops at 9 everywhere):
+    // docs/model.md §8, the same entries and exits as merged (L2 stops at 9 everywhere):
     // sparse: 4 rd Y: TSC is not allow-listed -> l0 (L1 did not want it yet). 8 rd X:
     //   FS_BASE is allow-listed, its bit from 6 is L0 0 | P 0 = 0 -> none, unjudged.
     //   9, 12 l1. Merges on every entry (4 6 10 11): mrg 4; est 1500 + 30000 + 2800.
@@ -202,7 +202,7 @@ describe("l0-set", () => {
     //                       no-bitmap ent 2, l1.
     // 7 l0-set FS_BASE r 0  rebuild again (mrg 3).
     // 8 rd FS_BASE          merged family none; l1-filter l0; no-bitmap ent 3, l1.
-    // The four of SPEC section 8 alike (FS_BASE is allow-listed, so sparse's bit is
+    // The four of docs/model.md §8 alike (FS_BASE is allow-listed, so sparse's bit is
     // L0 | P too): mrg 3, dc 0 (one entry, which had no shadow). sparse and
     // sparse-clean: est 1500 + 3 x 700 = 3600.
     const r = run("all", [
@@ -240,7 +240,7 @@ describe("l0-set", () => {
     //                        changed -> merged, eager and stale merge (mrg 2).
     // 8 rd FS_BASE           L0 wants: merged family l0; l1-filter l0; no-bitmap l1.
     // 9 wr FS_BASE           same; no-bitmap entry (ent 4) first.
-    // The four of SPEC section 8 alike (FS_BASE is allow-listed): the override count
+    // The four of docs/model.md §8 alike (FS_BASE is allow-listed): the override count
     // changed, so sparse-clean and merged-dirty rebuild at 7, merged-dirty without a
     // dirty check (dc 0). sparse and sparse-clean: est 3000 + 2 x 700 = 4400.
     const r = run("all", [
@@ -276,7 +276,7 @@ describe("l0-set", () => {
     // 2 vmentry           entry (ent 2).
     // 3 l0-set FS_BASE r 1 L2 runs, but use_bitmap is 0: nothing to rebuild.
     // 4 rd FS_BASE        l1 everywhere.
-    // The same for the four of SPEC section 8: no merge, and merged-dirty checks nothing.
+    // The same for the four of docs/model.md §8: no merge, and merged-dirty checks nothing.
     const r = run("all", [rd(0, FS_BASE), vmentry(0), l0set(0, FS_BASE, "r", 1), rd(0, FS_BASE)]);
     const row = [2, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 30000] as const;
     expect(r).toEqual(

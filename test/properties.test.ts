@@ -1,5 +1,5 @@
 /**
- * Properties over random valid traces (SPEC sections 6 and 7). Traces use 1-3
+ * Properties over random valid traces (docs/model.md §6 and §7). Traces use 1-3
  * vCPUs, three guest pages, MSRs from a small pool of in-range, edge and no-bit
  * MSRs, every event kind, and sometimes `--l1-bitmap`. The generator keeps
  * every entry valid: a bitmap-ptr only names a page that exists (it loads it
@@ -31,7 +31,7 @@ import {
 
 /**
  * MSRs with a bit, including the first and last of each range, and edges of
- * the sparse allow-list (SPEC section 8): SPEC_CTRL, PRED_CMD (write only),
+ * the sparse allow-list (docs/model.md §8): SPEC_CTRL, PRED_CMD (write only),
  * MPERF (read only), a CET gap and the last CET MSR, x2APIC 0x800, TPR, ICR
  * and 0x8FF, KERNEL_GS_BASE and TSC_AUX after it.
  */
@@ -137,7 +137,7 @@ interface Built {
   /**
    * Some L1 store hit a page that another vCPU's vmcs12 pointed at while that
    * vCPU may have been running L2 (it had an L2 event or vmentry since its last
-   * L1 event): a superset of the SDM-undefined writes the SPEC leaves unjudged.
+   * L1 event): a superset of the SDM-undefined writes docs/model.md §6 leaves unjudged.
    */
   racy: boolean;
 }
@@ -210,9 +210,9 @@ function build(t: Trace): Built {
   return { events, accesses, racy };
 }
 
-/** The strategies whose merges cost `merge_sparse` (SPEC section 7). */
+/** The strategies whose merges cost `merge_sparse` (docs/model.md §7). */
 const SPARSE_MERGES = new Set(["sparse", "sparse-clean"]);
-/** The four strategies of SPEC section 8. */
+/** The four strategies of docs/model.md §8. */
 const TODAY = ["sparse", "sparse-clean", "merged-dirty", "merged-eager-x2apic"] as const;
 
 const deliveries = (c: StrategyResult) => [c.l0_exits, c.l1_exits, c.l0_handled, c.no_exit];
@@ -268,7 +268,7 @@ describe("properties of random valid traces", () => {
     );
   });
 
-  it("l1-filter, merged, merged-eager and the four of SPEC section 8 have no violations", () => {
+  it("l1-filter, merged, merged-eager and the four of docs/model.md §8 have no violations", () => {
     fc.assert(
       fc.property(traceArb, (t) => {
         const r = replayAll(t, build(t));
@@ -300,7 +300,7 @@ describe("properties of random valid traces", () => {
 
   it("without racing stores, l1-filter, merged and merged-eager reflect the same accesses to L1", () => {
     // With a store to a page another vCPU's L2 is running on, merged may deliver
-    // `none` an access that L1 now wants (unjudged, SPEC section 6), so l1_exits
+    // `none` an access that L1 now wants (unjudged, docs/model.md §6), so l1_exits
     // can differ from l1-filter's; such traces are left out here.
     fc.assert(
       fc.property(traceArb, (t) => {
@@ -316,7 +316,7 @@ describe("properties of random valid traces", () => {
   });
 
   it("sparse-clean delivers every access as sparse does and never merges more", () => {
-    // Both build the same vmcs02 (SPEC section 8); sparse-clean only skips rebuilds
+    // Both build the same vmcs02 (docs/model.md §8); sparse-clean only skips rebuilds
     // that would give the same bits: no store to the page since it was built, and
     // the same GPA, mode and L0 override count, hence the same L0 bitmap. Both keep
     // their bitmap while L2 runs (a racing store changes neither), so this holds on

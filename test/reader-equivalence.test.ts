@@ -1,5 +1,5 @@
 /**
- * The trace reader's two paths (SPEC section 3) give the same result: the
+ * The trace reader's two paths (docs/model.md §3) give the same result: the
  * fast byte scanner (which hands the rest of the input to csv-parse at the
  * first line it cannot take) and csv-parse alone, the reference. Same events
  * (every field, the line included), same stats, or the same one-line
@@ -284,7 +284,7 @@ describe("disagreements found", () => {
     expect(ref).toEqual(fast);
   });
 
-  it("a line of spaces before the header is skipped, as blank lines are (SPEC 3: the first other line is the header)", async () => {
+  it("a line of spaces before the header is skipped, as blank lines are (docs/model.md §3: the first other line is the header)", async () => {
     const { fast, ref } = await both(" \nevent,t\nvmentry\n");
     expect(fast).toEqual({
       events: [expect.objectContaining({ event: "vmentry", line: 3 })],

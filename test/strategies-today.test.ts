@@ -1,8 +1,8 @@
 /**
- * The four strategies of SPEC section 8 (`sparse`, `sparse-clean`,
+ * The four strategies of docs/model.md §8 (`sparse`, `sparse-clean`,
  * `merged-dirty`, `merged-eager-x2apic`) on small scenarios, every counter
- * derived by hand from SPEC sections 6, 7 and 8. Each test's comment walks the
- * events; the table then states the result. Columns (SPEC section 7 order):
+ * derived by hand from docs/model.md §6, §7 and §8. Each test's comment walks the
+ * events; the table then states the result. Columns (docs/model.md §7 order):
  *   acc  accesses      l0x  l0_exits    l1x  l1_exits   l0h  l0_handled
  *   none no_exit       mrg  merges      wp   wp_faults  dc   dirty_checks
  *   ent  entries       oth  other_exits vio  violations est  est_cycles
@@ -10,7 +10,7 @@
  * l1_exits), merge 1000, merge_sparse 700 (per merge of sparse and
  * sparse-clean), wp_fault 3000, dirty_check 300.
  *
- * The allow-list (SPEC section 8): FS_BASE, GS_BASE, KERNEL_GS_BASE and
+ * The allow-list (docs/model.md §8): FS_BASE, GS_BASE, KERNEL_GS_BASE and
  * SPEC_CTRL read and write; PRED_CMD and FLUSH_CMD write; MPERF and APERF read;
  * U_CET, S_CET, PL0_SSP-PL3_SSP (0x6A0, 0x6A2, 0x6A4-0x6A7) read and write;
  * x2APIC 0x800-0x8FF read; TPR 0x808, EOI 0x80B, SELF_IPI 0x83F write. Under

@@ -1,7 +1,7 @@
 /**
  * Every counter of every strategy on small scenarios, derived by hand from
- * SPEC section 6 and 7. Each test's comment walks the events; the table then
- * states the result. Columns (SPEC section 7 order):
+ * docs/model.md §6 and 7. Each test's comment walks the events; the table then
+ * states the result. Columns (docs/model.md §7 order):
  *   acc  accesses      l0x  l0_exits    l1x  l1_exits   l0h  l0_handled
  *   none no_exit       mrg  merges      wp   wp_faults  dc   dirty_checks
  *   ent  entries       oth  other_exits vio  violations est  est_cycles
@@ -40,7 +40,7 @@ const A = 0x5000; // guest-physical addresses of L1's bitmap pages
 const B = 0x6000;
 
 describe("the nine strategies", () => {
-  it("are registered under the SPEC's names", () => {
+  it("are registered under the names of docs/model.md", () => {
     expect(registeredStrategies().sort()).toEqual(
       [
         "l1-filter",
@@ -56,7 +56,7 @@ describe("the nine strategies", () => {
     );
   });
 
-  it("are registered in the SPEC's order (section 8)", () => {
+  it("are registered in the order of docs/model.md §8", () => {
     expect(registeredStrategies()).toEqual([
       "no-bitmap",
       "l1-filter",
@@ -83,7 +83,7 @@ describe("entries and use_bitmap = 0", () => {
     // 5 vmexit       not running: entry (ent 3), oth 1, L2 stops.
     // 6 vmexit       entry (ent 4), oth 2.
     // Every strategy: acc 2, l1x 2 (l0x 2), ent 4, oth 2; est 2 x 15000. The four of
-    // SPEC section 8 run L2 with no bitmap too (use_bitmap 0): no merge, and
+    // docs/model.md §8 run L2 with no bitmap too (use_bitmap 0): no merge, and
     // merged-dirty checks nothing (dc 0).
     const r = run("all", [rd(0, FS_BASE), vmentry(0), vmentry(0), wr(0, TSC), vmexit(0), vmexit(0)]);
     expect(r).toEqual(
@@ -172,7 +172,7 @@ describe("deliveries with an L1 bitmap", () => {
     // merged: none at 5 9, l0 at 7, l1 at 8 10 11 12; mrg 1; est 1500+60000+1000.
     // merged-eager: the same with mrg 5; est 1500 + 60000 + 5000.
     // merged-stale: as merged (nothing changed that it misses).
-    // SPEC section 8: FS_BASE is allow-listed (L0 0 | A 0 = 0: none at 5 and 9); EFER is
+    // docs/model.md §8: FS_BASE is allow-listed (L0 0 | A 0 = 0: none at 5 and 9); EFER is
     // not (1 at 7: l0, as merged). So sparse and sparse-clean deliver as merged.
     // sparse: merges on every entry (4 9 11 12 13): mrg 5, est 1500 + 60000 + 3500.
     // sparse-clean: nothing stored, same GPA, mode, overrides: mrg 1 (4); est 62200.
@@ -278,7 +278,7 @@ describe("L1 events while L2 runs", () => {
     // l1-filter: l0 at 4 6 7, l1 at 9; ent 4, oth 3; est 4500 + 15000 = 19500.
     // merged family: none at 4 6, l0 at 7, l1 at 9; mrg 2; ent 4, oth 3;
     //   est 1500 + 15000 + 2000 = 18500.
-    // The four of SPEC section 8 deliver as the merged family: FS_BASE and KERNEL_GS_BASE
+    // The four of docs/model.md §8 deliver as the merged family: FS_BASE and KERNEL_GS_BASE
     // are allow-listed, so sparse's bits are L0 | A (0 at 4 6, L0's 1 at 7). Each merges
     // at 4 and 6 (the mode changed: sparse-clean and merged-dirty rebuild, merged-dirty
     // without a dirty check) and nowhere else (9 and 11 have use 0): mrg 2, dc 0.
@@ -448,7 +448,7 @@ describe("when the merged strategies merge", () => {
     // 9 vmentry             no-bitmap: entry (ent 5); others running: nothing.
     // no-bitmap: l1x 3, est 45000. l1-filter: l0h 3, est 4500.
     // merged family: none 2, l0h 1, mrg 2: est 1500 + 2000.
-    // The four of SPEC section 8 alike: FS_BASE is allow-listed (L0's read bit 1 at 7,
+    // The four of docs/model.md §8 alike: FS_BASE is allow-listed (L0's read bit 1 at 7,
     // write bit 0 at 8); the override count changed, so sparse-clean and merged-dirty
     // rebuild at 7, merged-dirty without a dirty check (dc 0). sparse, sparse-clean:
     // est 1500 + 2 x 700 = 2900.
@@ -505,7 +505,7 @@ describe("write protection under merged", () => {
   // merged: none at 4, l1 at 8 11; mrg 3, wp 2; ent 4, oth 2.
   // merged-eager: none at 4, l1 at 8 11; mrg 4; ent 4, oth 2.
   // merged-stale: none at 4 8 11; mrg 1; ent 3 (4 8 11), oth 2 (5 10); vio 2.
-  // SPEC section 8 (nothing is write-protected: wp 0; entries and exits as merged):
+  // docs/model.md §8 (nothing is write-protected: wp 0; entries and exits as merged):
   // sparse: TSC is not allow-listed: l0 at 4 (L1 does not want it yet), l1 at 8 11;
   //   merges on every entry: mrg 4 (4 8 9 11).
   // sparse-clean: the same deliveries; rebuilds at 4 (no shadow), 8 (stores at 5-7)

@@ -10,7 +10,7 @@ import { MAX_VCPUS } from "../engine/machine.js";
 import type { CostModel } from "../engine/results.js";
 import { msrByName } from "../msr/names.js";
 
-/** The counts a row has, and the keys `--sort` takes (SPEC section 7 names). */
+/** The counts a row has, and the keys `--sort` takes (docs/model.md §7 names). */
 export const BY_COUNTS = ["accesses", "l0_exits", "l1_exits", "l0_handled", "no_exit", "violations"] as const;
 export const SORT_KEYS = [...BY_COUNTS, "exit_cycles"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -57,7 +57,7 @@ interface Columns extends Record<(typeof BY_COUNTS)[number], Float64Array> {
 
 /**
  * A row's exit cycles: `l0_exit × l0_handled + l1_exit × l1_exits`, the two
- * terms of est_cycles (SPEC section 7) an access is charged. Merges, faults
+ * terms of est_cycles (docs/model.md §7) an access is charged. Merges, faults
  * and dirty checks happen at entries and stores, not at an access, so no MSR
  * or vCPU row carries them.
  */

@@ -2,7 +2,7 @@
  * What the cost model does to the results, from the counters alone: est_cycles
  * split into its terms, swept over one cost key, and the value of a key at
  * which two strategies cost the same. The counters do not depend on the cost
- * model (SPEC section 7 only multiplies them), so one replay answers every
+ * model (docs/model.md §7 only multiplies them), so one replay answers every
  * cost model. Pure: no I/O.
  */
 import {
@@ -58,7 +58,7 @@ export function sweepCycles(result: StrategyResult, cost: CostModel, spec: Sweep
 
 /**
  * est_cycles as a function of one cost key, the others fixed: `base + slope × x`
- * (SPEC section 7 is linear in every key). `slope` is the count the key
+ * (docs/model.md §7 is linear in every key). `slope` is the count the key
  * multiplies for this strategy (0 when the key is not its cost: `merge` for a
  * sparse strategy). Exact integers.
  */

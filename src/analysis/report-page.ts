@@ -112,7 +112,7 @@ export const BREAKEVEN_RANGE_MIN_TO = 5000;
 /** Steps of the merge sweep: its lines are straight, so a few points draw them. */
 export const BREAKEVEN_STEPS = 20;
 
-/** The cost key the break-even chart varies: what a full merge costs (SPEC section 7). */
+/** The cost key the break-even chart varies: what a full merge costs (docs/model.md §7). */
 export const BREAKEVEN_KEY: CostKey = "merge";
 
 /** One term of one strategy's est_cycles: `count` × the cost `key` = `cycles`. */

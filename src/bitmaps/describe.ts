@@ -1,5 +1,5 @@
 /**
- * A page as people read it: the JSON description of SPEC section 4 that
+ * A page as people read it: the JSON description of docs/model.md §4 that
  * builds exactly that page, and the table `bitmap show` prints.
  *
  * The description takes the majority state as `default` (a tie goes to
@@ -137,7 +137,7 @@ function cover(
   return out;
 }
 
-/** The description of SPEC section 4 that builds exactly `page`. */
+/** The description of docs/model.md §4 that builds exactly `page`. */
 export function describeBitmap(page: Uint8Array): BitmapDescription {
   const counts = interceptCounts(page);
   const total = 2 * MSRS_PER_DIRECTION;

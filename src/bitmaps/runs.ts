@@ -1,6 +1,6 @@
 /**
  * Walking an MSR bitmap page as runs of MSRs: the two MSR ranges that have
- * bits (SPEC section 2), each direction on its own, cut into maximal runs of
+ * bits (docs/model.md §2), each direction on its own, cut into maximal runs of
  * MSRs that a classifier puts in the same class. A run never crosses from
  * the low range (0x0-0x1fff) into the high one (0xc0000000-0xc0001fff).
  *

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { rememberStrategies, type StrategyRegistry } from "../engine/strategies/index.js";
 import { loadStrategyModules } from "../io/strategy-modules.js";
-import { collect } from "./commands/shared.js";
+import { collect } from "./option-table.js";
 import { parseOptions, StrategyModuleOptions } from "./options.js";
 
 /** Adds `--strategy-module <file>` (repeatable) to a command. */

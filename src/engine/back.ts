@@ -1,11 +1,11 @@
 /**
- * The back half of a replay (SPEC section 6): for each strategy its own L0,
+ * The back half of a replay (docs/model.md §6): for each strategy its own L0,
  * its own "L2 runs on this vCPU" flags and its counters, over a machine kept
  * in step with the front's. The front has already judged every access, so a
  * strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { bitPosition, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
+import { BitAddress, bitPosition, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
 import { type BreakdownBy, ByCounts, type StrategyBreakdown } from "./by.js";
 import { Ev } from "./events.js";
 import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
@@ -25,13 +25,31 @@ import { WINDOW_END } from "./windows.js";
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
 
-/** The oracle's answer per access (SPEC section 6): L1 wants it; L1 or L0 wants it. */
+/**
+ * The oracle's answer per access (docs/model.md §6), a judgement: three flag
+ * bits, then the access's bit position in the page (0-32767) above them.
+ *
+ *   bit 0  L1_WANTS  L1 wants it
+ *   bit 1  WANTED    L1 or L0 wants it
+ *   bit 2  NO_BIT    the MSR has no bit in the bitmap (every access to it exits)
+ *   bits 3 and up    the bit position (judgement >> POSITION_SHIFT)
+ */
 const L1_WANTS = 1;
 const WANTED = 2;
-/** The MSR has no bit in the bitmap (so every access to it exits). */
+/** The MSR has no bit: 1 << Judged.NO_BIT_SHIFT. */
 const NO_BIT = 4;
 /** Where an access's bit position sits in its judgement, above the flags. */
 const POSITION_SHIFT = 3;
+/**
+ * The shift and the mask the loops below add to those: enum members, which
+ * the bundler writes in as values (bitmap.ts BitAddress says why).
+ */
+enum Judged {
+  /** Bit 0: a bitmap bit shifted down to it, a 0/1 flag (exit, toL1), or L1_WANTS. */
+  BIT0 = 1,
+  /** NO_BIT's place: judgement >> NO_BIT_SHIFT brings it down to bit 0. */
+  NO_BIT_SHIFT = 2,
+}
 
 // Event and delivery codes as plain constants for the loops below.
 const WRMSR: number = Ev.wrmsr;
@@ -83,7 +101,7 @@ export interface L2View {
   readonly withBitmap: boolean;
   /** vmcs02's bit at the position (1 = exits); true without a bitmap or for an MSR with no bit. */
   readonly bit: boolean;
-  /** Another vCPU's L1 changed this bit while L2 ran here (SPEC section 6): not judged until the next entry. */
+  /** Another vCPU's L1 changed this bit while L2 ran here (docs/model.md §6): not judged until the next entry. */
   readonly unjudged: boolean;
 }
 
@@ -264,11 +282,14 @@ export class ReplayBack {
       // nested_vmx_exit_handled_msr()); otherwise L0 wants it if its own bit
       // is set. Arithmetic, not branches: the answers follow the data.
       const v = vcpus[i] as number;
-      const byte = position >> 3;
-      const shift = position & 7;
+      // The bit at `position` (bitmap.ts, SDM "MSR-Bitmap Address"): bit
+      // position & BitAddress.BIT_IN_BYTE of byte position >> BitAddress.BYTE_SHIFT, brought down to bit 0.
+      const byte = position >> BitAddress.BYTE_SHIFT;
+      const shift = position & BitAddress.BIT_IN_BYTE;
       const l1 = ((l1View[v] as Uint8Array)[byte] as number) >> shift;
       const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
-      judged[i - from] = (position << POSITION_SHIFT) | ((l1 & 1) * (L1_WANTS | WANTED)) | ((l0 & 1) * WANTED);
+      judged[i - from] =
+        (position << POSITION_SHIFT) | ((l1 & Judged.BIT0) * (L1_WANTS | WANTED)) | ((l0 & Judged.BIT0) * WANTED);
     }
   }
 
@@ -401,7 +422,7 @@ export class ReplayBack {
     const judged = this.judged;
     const { running, vmcs02, delivered, msrs } = run;
     const by = run.by;
-    const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
+    const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
     let otherExits = 0;
     let accesses = 0;
     let exits = 0;
@@ -423,17 +444,20 @@ export class ReplayBack {
       // reflects the exit if L1 wants it (KVM: nested_vmx_exit_handled_msr()).
       // Computed as 0/1 values rather than branched on: which way an access
       // goes depends on the data, and mispredicted branches cost more.
+      // exit: vmcs02's bit, or NO_BIT, at bit 0; toL1: exit and L1_WANTS (bit 0 too).
       const judgement = judged[i - from] as number;
       const position = judgement >> POSITION_SHIFT;
-      const bit = ((vmcs02[v] as Uint8Array)[position >> 3] as number) >> (position & 7);
-      const exit = (bit | (judgement >> 2)) & 1;
+      const bit =
+        ((vmcs02[v] as Uint8Array)[position >> BitAddress.BYTE_SHIFT] as number) >> (position & BitAddress.BIT_IN_BYTE);
+      const exit = (bit | (judgement >> Judged.NO_BIT_SHIFT)) & Judged.BIT0;
       const toL1 = exit & (judgement | l1WantsEverything);
       accesses++;
       exits += exit;
       reflected += toL1;
-      running[v] = toL1 ^ 1; // a reflected exit leaves L2
+      running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
       // An exit always goes where the oracle says, so only an access that did
-      // not exit can be a violation: when L1 or L0 wanted it.
+      // not exit can be a violation: when L1 or L0 wanted it. exit - 1 is a
+      // mask: all ones (-1) when the access did not exit, 0 when it did.
       if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position, batch, i, judgement);
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
       if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
@@ -455,7 +479,7 @@ export class ReplayBack {
     const judged = this.judged;
     const { running, delivered, msrs } = run;
     const by = run.by;
-    const l1WantsEverything = run.l1WantsEverything ? 1 : 0;
+    const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
     let otherExits = 0;
     let entries = 0;
     let accesses = 0;
@@ -477,7 +501,7 @@ export class ReplayBack {
       const toL1 = ((judged[i - from] as number) | l1WantsEverything) & L1_WANTS;
       accesses++;
       reflected += toL1;
-      running[v] = toL1 ^ 1;
+      running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
       if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
       if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
     }

@@ -30,6 +30,27 @@ const AREA_READ_LOW = 0x000;
 const AREA_READ_HIGH = 0x400;
 const WRITE_AREA_OFFSET = 0x800;
 
+/** Bits in a byte of the page (SDM: bit n of an area is bit n & 7 of byte n >> 3). */
+const BITS_PER_BYTE = 8;
+/**
+ * How a bit position (0-32767) addresses the page: bit position & BitAddress.BIT_IN_BYTE
+ * (least significant first) of byte position >> BitAddress.BYTE_SHIFT (2^3 =
+ * BITS_PER_BYTE bits a byte). Enum members, not consts, so the bundler writes
+ * their values in where the replay's hot loops use them (src/engine/back.ts):
+ * a module-level const is bundled as a var, which V8 loads on every use.
+ */
+export enum BitAddress {
+  BYTE_SHIFT = 3,
+  BIT_IN_BYTE = 7,
+}
+/** n, an MSR's bit within its area: msr & MSR_IN_AREA (each area covers 0x2000 MSRs, 0x400 bytes). */
+const MSR_IN_AREA = 0x1fff;
+/** Bytes of a 32-bit word: orPages() and its kin go a word at a time. */
+const WORD_BYTES = 4;
+/** A byte whose every bit is set (intercept) or clear (pass through). */
+const ALL_ONES = 0xff;
+const ALL_ZEROS = 0x00;
+
 /** True when the MSR has a bit in the bitmap (it lies in one of the two ranges). */
 export function hasBit(msr: number): boolean {
   return (msr >= LOW_FIRST && msr <= LOW_LAST) || (msr >= HIGH_FIRST && msr <= HIGH_LAST);
@@ -45,17 +66,17 @@ export function bitPosition(msr: number, write: boolean): number {
   else if (msr >= HIGH_FIRST && msr <= HIGH_LAST) area = AREA_READ_HIGH;
   else return -1;
   if (write) area += WRITE_AREA_OFFSET;
-  return area * 8 + (msr & 0x1fff);
+  return area * BITS_PER_BYTE + (msr & MSR_IN_AREA);
 }
 
 /** The bit at a position: 1 = the access exits. */
 export function testBit(page: Uint8Array, position: number): boolean {
-  return ((page[position >> 3] as number) & (1 << (position & 7))) !== 0;
+  return ((page[position >> BitAddress.BYTE_SHIFT] as number) & (1 << (position & BitAddress.BIT_IN_BYTE))) !== 0;
 }
 
 export function writeBit(page: Uint8Array, position: number, set: boolean): void {
-  const byte = position >> 3;
-  const mask = 1 << (position & 7);
+  const byte = position >> BitAddress.BYTE_SHIFT;
+  const mask = 1 << (position & BitAddress.BIT_IN_BYTE);
   const old = page[byte] as number;
   page[byte] = set ? old | mask : old & ~mask;
 }
@@ -86,7 +107,7 @@ export function writeMsrBits(page: Uint8Array, msr: number, dir: number, interce
 
 /** A page whose every bit is `intercept`. */
 export function filledPage(intercept: boolean): Uint8Array {
-  return new Uint8Array(PAGE_SIZE).fill(intercept ? 0xff : 0x00);
+  return new Uint8Array(PAGE_SIZE).fill(intercept ? ALL_ONES : ALL_ZEROS);
 }
 
 /**
@@ -120,7 +141,7 @@ export function pageDifference(a: Uint8Array, b: Uint8Array): number[] {
   const difference: number[] = [];
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue;
-    for (let byte = i * 4; byte < i * 4 + 4; byte++) {
+    for (let byte = i * WORD_BYTES; byte < (i + 1) * WORD_BYTES; byte++) {
       const bits = (a[byte] as number) ^ (b[byte] as number);
       if (bits !== 0) difference.push(byte, bits);
     }
@@ -138,7 +159,7 @@ export function orPageDifference(dst: Uint8Array, difference: readonly number[])
 
 function words(page: Uint8Array): Uint32Array {
   if (page.length !== PAGE_SIZE) throw new RangeError(`a bitmap page is ${PAGE_SIZE} bytes, not ${page.length}`);
-  if (page.byteOffset % 4 !== 0)
+  if (page.byteOffset % WORD_BYTES !== 0)
     throw new RangeError("a bitmap page must be 4-byte aligned (copy it into a new Uint8Array)");
-  return new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+  return new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / WORD_BYTES);
 }

@@ -1,7 +1,7 @@
 /**
  * What `compare --by msr|vcpu` asks the back of a replay to count: every
  * strategy's accesses per MSR and direction, or per vCPU, with where each
- * went (SPEC section 6) and its violations. The filters (`--vcpu LIST`,
+ * went (docs/model.md §6) and its violations. The filters (`--vcpu LIST`,
  * `--msr LIST`) are applied here, as accesses are counted: per-MSR counts
  * restricted to some vCPUs need no per (vCPU, MSR) table, so memory stays
  * that of one per-MSR table however many vCPUs a trace has.

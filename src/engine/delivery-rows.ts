@@ -13,7 +13,7 @@ const L0_COUNT = 1 + Delivery.l0;
 const L1_COUNT = 1 + Delivery.l1;
 const VIOLATIONS = 4;
 
-/** The counts a breakdown reports per row, in SPEC section 7's terms. */
+/** The counts a breakdown reports per row, in docs/model.md §7's terms. */
 export interface RowCounts {
   readonly accesses: Float64Array;
   readonly l0_exits: Float64Array;

@@ -3,7 +3,7 @@
  * `TraceEvent` object, so a replay allocates nothing per event.
  */
 
-/** Event codes; the names are the trace's `event` column (SPEC section 3). */
+/** Event codes; the names are the trace's `event` column (docs/model.md §3). */
 export const Ev = {
   rdmsr: 0,
   wrmsr: 1,

@@ -32,7 +32,7 @@ export interface AccessFacts {
   readonly vcpu: number;
   readonly msr: number;
   readonly write: boolean;
-  /** The MSR has a bit in an MSR bitmap (SPEC section 2); without one every access exits. */
+  /** The MSR has a bit in an MSR bitmap (docs/model.md §2); without one every access exits. */
   readonly hasBit: boolean;
   /** vmcs12's "use MSR bitmaps" and MSR-bitmap address (null: never set), and L1's mode. */
   readonly useBitmap: boolean;
@@ -44,9 +44,9 @@ export interface AccessFacts {
   readonly l0Bit: boolean | null;
   /** How many `l0-set` events changed this vCPU's L0 bitmap. */
   readonly l0Overrides: number;
-  /** SPEC section 6: use_bitmap = 0, or no bit, or L1's bit is 1. (Under no-bitmap L1 wants everything.) */
+  /** docs/model.md §6: use_bitmap = 0, or no bit, or L1's bit is 1. (Under no-bitmap L1 wants everything.) */
   readonly l1Wants: boolean;
-  /** SPEC section 6: no bit, or L0's bit is 1. */
+  /** docs/model.md §6: no bit, or L0's bit is 1. */
   readonly l0Wants: boolean;
 }
 
@@ -66,13 +66,13 @@ export interface StrategyView {
   /** vmcs02's bit for (MSR, direction) after the access's entry; null without a bitmap or a bit. */
   readonly vmcs02Bit: boolean | null;
   readonly delivery: DeliveryName;
-  /** Which rule of SPEC section 6 sent it there, in its words. */
+  /** Which rule of docs/model.md §6 sent it there, in its words. */
   readonly rule: string;
   /** L1 wants it under this strategy (no-bitmap: always). */
   readonly l1Wants: boolean;
   /**
    * "violation"; "not judged" when it went wrongly to a bit another vCPU's L1
-   * changed while L2 ran here (SPEC section 6); "no violation" otherwise.
+   * changed while L2 ran here (docs/model.md §6); "no violation" otherwise.
    */
   readonly verdict: "violation" | "no violation" | "not judged";
   /** What went wrong, for a violation or an access not judged. */
@@ -176,7 +176,7 @@ export class AccessExplainer {
 const DELIVERY_CODE = { none: 0, l0: 1, l1: 2 } as const;
 
 /**
- * The rule of SPEC section 6 that sent the access where it went, in its
+ * The rule of docs/model.md §6 that sent the access where it went, in its
  * words: the strategy's row of the delivery table, and for the merged family
  * which of its conditions held.
  */

@@ -1,7 +1,7 @@
 /**
  * What the trace says about the machine, the same for every strategy: guest
  * memory (shared by all vCPUs), each vCPU's vmcs12 MSR-bitmap fields, L1's
- * mode and L0's own bitmap for the vCPU (SPEC section 5).
+ * mode and L0's own bitmap for the vCPU (docs/model.md §5).
  */
 
 import type { MachineEvent } from "./batch.js";
@@ -10,7 +10,7 @@ import { Ev, MODE_LEGACY, MODE_LONGMODE, type Mode } from "./events.js";
 
 export const MAX_VCPUS = 4096;
 /**
- * Bitmap pages a trace may bring into existence (SPEC section 5), at most.
+ * Bitmap pages a trace may bring into existence (docs/model.md §5), at most.
  * A real L1 keeps one MSR bitmap per vCPU it runs L2 on, or a few (KVM: one
  * per loaded_vmcs; Xen and VirtualBox: one per vCPU), so four per vCPU for
  * the most vCPUs a trace can name is far beyond any real L1, and bounds what
@@ -148,7 +148,7 @@ export class Machine {
     return state.l1PageRef;
   }
 
-  /** Guest page at gpa, created as all zeros on first touch (SPEC section 5). */
+  /** Guest page at gpa, created as all zeros on first touch (docs/model.md §5). */
   page(gpa: number): Uint8Array {
     let page = this.memory.get(gpa);
     if (page === undefined) {
@@ -161,7 +161,7 @@ export class Machine {
   /** Bumped by every event that changes the machine: equal epochs, same machine. */
   epoch = 0;
 
-  /** What an event that changes the machine does to it (SPEC section 5). */
+  /** What an event that changes the machine does to it (docs/model.md §5). */
   apply(ev: MachineEvent): void {
     this.epoch++;
     const state = this.vcpu(ev.vcpu);

@@ -1,5 +1,5 @@
 /**
- * Built-in L0 bitmaps (vmcs01's), per L1 mode (SPEC section 5). KVM of 2013
+ * Built-in L0 bitmaps (vmcs01's), per L1 mode (docs/model.md §5). KVM of 2013
  * kept two bitmaps, vmx_msr_bitmap_longmode and vmx_msr_bitmap_legacy, filled
  * in vmx_init() with vmx_disable_intercept_for_msr(); later KVM added the
  * speculation-control and TSC pass-throughs.

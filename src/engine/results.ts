@@ -1,6 +1,6 @@
-/** Per-strategy results and their cost estimate (SPEC section 7). */
+/** Per-strategy results and their cost estimate (docs/model.md §7). */
 
-/** Result fields in SPEC order: the CSV header and the JSON keys. */
+/** Result fields in the order of docs/model.md §7: the CSV header and the JSON keys. */
 export const RESULT_FIELDS = [
   "strategy",
   "accesses",
@@ -90,7 +90,7 @@ export class InexactEstimateError extends RangeError {
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
- * SPEC section 7: l0_exit × l0_handled + l1_exit × l1_exits + M × merges +
+ * docs/model.md §7: l0_exit × l0_handled + l1_exit × l1_exits + M × merges +
  * wp_fault × wp_faults + dirty_check × dirty_checks, where M is the
  * strategy's own merge cost (`merge_sparse` for the sparse strategies).
  * Summed in integers (BigInt), so the result is exact or refused, never
@@ -109,7 +109,7 @@ export function estimateCycles(
 }
 
 /**
- * est_cycles' terms, in SPEC section 7's order: each counter that is costed,
+ * est_cycles' terms, in docs/model.md §7's order: each counter that is costed,
  * named as the counter it multiplies.
  */
 export const CYCLE_TERMS = ["l0_handled", "l1_exits", "merges", "wp_faults", "dirty_checks"] as const;

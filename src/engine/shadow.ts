@@ -53,7 +53,7 @@ export class ShadowBitmaps {
 
   /**
    * Whether L1 stored to the page v's shadow was built from since the build
-   * (SPEC section 8: any bitmap-load or bitmap-set on that GPA, by any vCPU,
+   * (docs/model.md §8: any bitmap-load or bitmap-set on that GPA, by any vCPU,
    * whether or not it changed a bit).
    */
   storedSinceBuilt(v: number): boolean {

@@ -1,5 +1,5 @@
 /**
- * What went wrong in a violation (SPEC section 6), for `compare --violations`
+ * What went wrong in a violation (docs/model.md §6), for `compare --violations`
  * and `explain`: the first accesses of each strategy that a hypervisor wanted
  * to see and did not (or that L1 saw without asking), with their line.
  */
@@ -13,7 +13,7 @@ import { Delivery } from "./strategy.js";
 export const VIOLATION_LIMIT = 20;
 
 /**
- * The ways an access can be delivered wrongly, in SPEC section 6's order of
+ * The ways an access can be delivered wrongly, in docs/model.md §6's order of
  * its definition: L1's wish first, then L0's. An access that is wrong in two
  * ways (L1 and L0 both wanted it, and it completed in L2) is named by the
  * first that applies.
@@ -47,7 +47,7 @@ export interface StrategyViolations {
 }
 
 /**
- * What went wrong with an access delivered to `delivery` (SPEC section 6),
+ * What went wrong with an access delivered to `delivery` (docs/model.md §6),
  * or null when nothing did. The order is VIOLATION_KINDS'.
  */
 export function violationKind(l1Wants: boolean, l0Wants: boolean, delivery: Delivery): ViolationKind | null {

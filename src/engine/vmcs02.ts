@@ -2,7 +2,7 @@
  * How L0 lays out vmcs02's MSR bitmap from vmcs01's (L0's wishes) and
  * vmcs12's (L1's): the whole page ORed (kernel bug 53761, VirtualBox), the
  * same with the x2APIC range forced to trap (Xen), or all ones but for an
- * allow-list (KVM since 2021). SPEC sections 6 and 8.
+ * allow-list (KVM since 2021). docs/model.md §6 and §8.
  */
 import { bitPosition, DIR_R, DIR_RW, DIR_W, orPages, testBit, writeBit } from "./bitmap.js";
 
@@ -52,7 +52,7 @@ type AllowEntry = readonly [first: number, last: number, dir: number];
  * stays 1. KVM takes the x2APIC bits from vmcs12 alone, and only with
  * virtual-x2APIC mode, APIC-register virtualization and virtual-interrupt
  * delivery in vmcs12; the replayer assumes those are on and ORs in vmcs01's
- * bits like the rest, so an access L0 wants always exits (SPEC section 8).
+ * bits like the rest, so an access L0 wants always exits (docs/model.md §8).
  * The mediated-PMU counters are left out (they depend on the vPMU set-up).
  */
 export const SPARSE_ALLOW_LIST: readonly AllowEntry[] = [

@@ -1,5 +1,5 @@
 /**
- * Compact trace rows (SPEC section 3) built as strings, cheaply.
+ * Compact trace rows (docs/model.md §3) built as strings, cheaply.
  *
  * The header is `event,vcpu,msr,value,page,dir,file` and rows stop after their
  * last non-empty field (`rdmsr,1,0x10`, `vmentry,3`). A row is two pieces,

@@ -10,7 +10,7 @@ export interface GenParams {
   readonly seed: bigint;
 }
 
-/** A JSON bitmap snapshot (SPEC section 4). */
+/** A JSON bitmap snapshot (docs/model.md §4). */
 export interface BitmapJson {
   readonly default: "intercept" | "pass";
   readonly pass: readonly string[];

@@ -1,5 +1,5 @@
 /**
- * Turns kernel trace lines into trace rows (SPEC section 3), one line at a
+ * Turns kernel trace lines into trace rows (docs/model.md §3), one line at a
  * time, and counts what it did with each. No I/O: the caller feeds it lines
  * in order and writes the rows it returns.
  *

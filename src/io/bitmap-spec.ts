@@ -1,5 +1,5 @@
 /**
- * JSON bitmap snapshots (SPEC section 4):
+ * JSON bitmap snapshots (docs/model.md §4):
  *   {"default": "intercept" | "pass", "pass": [SPEC…], "intercept": [SPEC…]}
  * SPEC is MSR[-MSR][:r|:w|:rw]; MSRs are numbers (0x… or decimal) or names.
  * The default is applied first, then `pass`, then `intercept`.
@@ -80,7 +80,6 @@ export const BitmapSpecSchema = z.strictObject({
   intercept: z.array(MsrRangeSchema).default([]),
 });
 
-export type BitmapSpecInput = z.input<typeof BitmapSpecSchema>;
 export type BitmapSpec = z.output<typeof BitmapSpecSchema>;
 
 const BYTE_BITS = 8;

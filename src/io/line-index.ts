@@ -1,5 +1,5 @@
 /**
- * Line numbers for the csv-parse path, where lines end with LF only (SPEC:
+ * Line numbers for the csv-parse path, where lines end with LF only (docs/model.md §3:
  * \n or \r\n; csv-parse's own count takes CRs for line ends in some places).
  * Records are placed by the byte offsets csv-parse reports; the bytes after
  * the last one are kept (`rest`) to place an error. Offsets are asked in

@@ -1,5 +1,5 @@
 /**
- * Bitmap snapshots (SPEC section 4): `*.bin`, the 4096-byte page as it sits
+ * Bitmap snapshots (docs/model.md §4): `*.bin`, the 4096-byte page as it sits
  * in memory, or `*.json`, a readable description.
  */
 import { realpathSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * Streams a CSV trace (SPEC section 3) into a callback, one shared event
+ * Streams a CSV trace (docs/model.md §3) into a callback, one shared event
  * object at a time, so a trace larger than memory replays. Plain lines go
  * through the fast scanner; a record that is not plain (quotes, odd bytes)
  * goes through csv-parse on its own, with the same results either way.

@@ -68,7 +68,7 @@ export class TraceRows {
   headerLine = 0;
   /**
    * The option that needs each row's `t` decoded (e.g. "--window 50ms"), or
-   * null: then `t` is carried through, never interpreted (SPEC section 3).
+   * null: then `t` is carried through, never interpreted (docs/model.md §3).
    * Set before the header is read.
    */
   timestamps: string | null = null;

@@ -18,7 +18,7 @@ export const SWEEP_COLUMNS = ["key", "value", "strategy", "est_cycles"] as const
 export const BREAKEVEN_COLUMNS = ["key", "a", "b", "breakeven", "cheaper_below", "cheaper_above"] as const;
 
 /**
- * SPEC section 7: the header is exactly the result names, one row per
+ * docs/model.md §7: the header is exactly the result names, one row per
  * strategy. With several traces a leading `trace` column tells them apart.
  * `compare --sweep` and `--breakeven` write a CSV of their own instead
  * (the options allow one of them, or --cycles, with CSV).

@@ -18,7 +18,7 @@ function msrText(msr: number): string {
 const modeName = (a: AccessFacts) => (a.mode === MODE_LEGACY ? "legacy" : "longmode");
 const bitText = (bit: boolean) => (bit ? "1 (intercept)" : "0 (pass)");
 
-/** L1's bit and why it is (or is not) what decides whether L1 wants the access (SPEC section 6). */
+/** L1's bit and why it is (or is not) what decides whether L1 wants the access (docs/model.md §6). */
 function l1Text(a: AccessFacts): string {
   const wants = a.l1Wants ? "L1 wants it" : "L1 does not want it";
   if (!a.hasBit) return `none: the MSR has no bit, so every access to it exits: ${wants}`;

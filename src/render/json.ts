@@ -5,7 +5,7 @@ import type { Report } from "../report.js";
 import { chunks } from "./text-table.js";
 import { violationsJson } from "./violations.js";
 
-/** 2 added `dirty_checks` to every result (SPEC section 7). */
+/** 2 added `dirty_checks` to every result (docs/model.md §7). */
 export const JSON_SCHEMA_VERSION = 2;
 
 /**

@@ -77,7 +77,7 @@ const BOM = "\ufeff";
 /**
  * Watches the trace's bytes on their way to the reader, up to line N: how
  * many lines there are, which is the header (the first line that is neither
- * a comment nor blank, SPEC section 3) and how line N starts. The reader
+ * a comment nor blank, docs/model.md §3) and how line N starts. The reader
  * itself does not say what a line without an event was.
  */
 class LineTap {
@@ -162,7 +162,7 @@ class LineTap {
   }
 }
 
-/** SPEC section 3: lines starting with # are comments; a line of spaces is blank. */
+/** docs/model.md §3: lines starting with # are comments; a line of spaces is blank. */
 function kind(text: string): "comment" | "blank" | "content" {
   if (text.startsWith("#")) return "comment";
   return text.trim() === "" ? "blank" : "content";

@@ -2,10 +2,10 @@
  * Builders so engine tests read like traces. Each builder returns a fresh
  * TraceEvent. `run` replays a list of events through named strategies and
  * returns their results keyed by strategy name; `table` turns rows of numbers
- * (in SPEC section 7 column order) into the same shape, so a test states every
+ * (in docs/model.md §7 column order) into the same shape, so a test states every
  * counter of every strategy.
  *
- * Bitmap pages are built here from the SDM table in SPEC section 2, on purpose
+ * Bitmap pages are built here from the SDM table in docs/model.md §2, on purpose
  * without the engine's bitmap.ts, so the tests do not share its arithmetic.
  */
 import { Ev, type EventCode, MODE_LEGACY, MODE_LONGMODE, type TraceEvent } from "../../src/engine/events.js";
@@ -28,7 +28,7 @@ export type StrategyName =
   | "merged-dirty"
   | "merged-eager-x2apic";
 
-/** Every strategy, in the SPEC's order (section 8), written out here by hand. */
+/** Every strategy, in the order of docs/model.md §8, written out here by hand. */
 export const ALL_STRATEGIES: readonly StrategyName[] = [
   "no-bitmap",
   "l1-filter",
@@ -74,7 +74,7 @@ export function at(line: number, ev: TraceEvent): TraceEvent {
 }
 
 // ---------------------------------------------------------------------------
-// Bitmap pages, from SPEC section 2.
+// Bitmap pages, from docs/model.md §2.
 
 /** Byte and bit of an access in the page, or null for an MSR with no bit. */
 export function sdmByteBit(msr: number, write: boolean): { byte: number; bit: number } | null {
@@ -175,14 +175,14 @@ export function run(
 }
 
 /**
- * Expected results, one row per strategy, columns in SPEC section 7 order:
+ * Expected results, one row per strategy, columns in docs/model.md §7 order:
  * accesses, l0_exits, l1_exits, l0_handled, no_exit, merges, wp_faults,
  * dirty_checks, entries, other_exits, violations, est_cycles.
  */
 // biome-ignore format: twelve columns, one per counter, as the tests' tables line them up
 export type Row = readonly [number, number, number, number, number, number, number, number, number, number, number, number];
 
-/** Row's columns, in SPEC section 7 order, written out here by hand. */
+/** Row's columns, in docs/model.md §7 order, written out here by hand. */
 const COLUMNS = [
   "accesses",
   "l0_exits",

@@ -1,5 +1,5 @@
 /**
- * Random CSV traces (SPEC section 3) for comparing the trace reader's fast
+ * Random CSV traces (docs/model.md §3) for comparing the trace reader's fast
  * scanner with its csv-parse reference path. The traces are valid most of the
  * time, so long runs of rows get decoded, and now and then break a rule:
  *

@@ -1,4 +1,4 @@
-/** Small traces several test files work by hand (SPEC section 6). */
+/** Small traces several test files work by hand (docs/model.md §6). */
 
 /**
  * L0 kvm-2013: passes FS_BASE (0xc0000100) both ways, intercepts TSC (0x10)

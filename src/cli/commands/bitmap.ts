@@ -1,6 +1,6 @@
 /**
  * `nvmx-replay bitmap show|diff|merge|build|profile`: looking at, comparing,
- * ORing and writing MSR bitmap pages (SPEC sections 2 and 4).
+ * ORing and writing MSR bitmap pages (docs/model.md §2 and §4).
  *
  * Inputs are snapshots (`.bin`, `.json`) or built-in bitmaps named
  * `profile:NAME` (an L0 profile takes `profile:NAME:legacy` for its legacy

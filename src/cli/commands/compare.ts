@@ -1,88 +1,39 @@
 import type { Command } from "commander";
-import { byViewOf, SORT_KEYS } from "../../analysis/breakdown.js";
+import { byViewOf } from "../../analysis/breakdown.js";
 import { mergeCostOf } from "../../analysis/costs.js";
 import { estimateCycles, InexactEstimateError } from "../../engine/results.js";
-import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
-import { VIOLATION_LIMIT } from "../../engine/violations.js";
+import type { WindowSpec } from "../../engine/windows.js";
 import { at, InputError } from "../../io/errors.js";
 import { renderByCsv, renderByJson, renderByTable } from "../../render/breakdown.js";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderCompareTable } from "../../render/table.js";
-import { count } from "../../render/text-table.js";
-import { renderViolationsCsv, VIOLATION_HEADER } from "../../render/violations.js";
+import { renderViolationsCsv } from "../../render/violations.js";
+import { windowText } from "../../render/windows.js";
 import { type Report, violators } from "../../report.js";
+import { compareWindows } from "../../run/compare-windows.js";
+import { loadSetup, replaySpec, reportOptions } from "../../run/setup.js";
+import { destination } from "../emit.js";
 import { SomeTracesFailed, ViolationsFound } from "../errors.js";
-import { CompareOptions, MAX_SWEEP_POINTS, parseOptions } from "../options.js";
-import { replayReport } from "../setup.js";
-import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
-import { compareWindows } from "../windows.js";
-import { collect, examples, withReplayOptions } from "./shared.js";
+import { registerOptions } from "../option-table.js";
+import { CompareOptions, parseOptions } from "../options.js";
+import { progressFor } from "../progress.js";
+import { checkStdinAlone, printWarnings, replayReport } from "../replaying.js";
+import { strategyRegistry } from "../strategy-modules.js";
+import { examples } from "./shared.js";
 
 export function registerCompare(program: Command): void {
-  withReplayOptions(
-    withStrategyModules(program.command("compare"))
+  registerOptions(
+    program
+      .command("compare")
       .summary("replay traces under several strategies, side by side")
       .description(
         "Replays each TRACE under every strategy (each file is read once) and prints every counter side by side, " +
           "with est_cycles relative to the first strategy. Several traces are replayed in parallel, a worker per core, " +
           "with a section (table) or a leading trace column (CSV, JSON) each. A trace may be gzip-compressed; - reads stdin.",
       )
-      .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)")
-      .option("-s, --strategies <list>", "comma-separated strategies, or all (every one)", DEFAULT_COMPARE.join(","))
-      .option(
-        "-k, --keep-going",
-        "replay every trace even when some fail: write the good ones' results, name the bad ones on stderr, exit 3",
-      )
-      .option(
-        "--cycles",
-        "split est_cycles into its terms (L0-handled exits, reflected exits, merges, wp faults, dirty checks): " +
-          'a table section, or CSV columns cycles_* after est_cycles (JSON always has them, as "cycles")',
-      )
-      .option(
-        "--sweep <key=from:to:step>",
-        "est_cycles of each strategy as one cost key goes from FROM to TO by STEP (whole cycles), the other costs " +
-          `as in the model, from this one replay; repeatable, each key swept on its own; at most ${count(MAX_SWEEP_POINTS)} values each. ` +
-          "CSV: key,value,strategy,est_cycles",
-        collect,
-        [],
-      )
-      .option(
-        "--breakeven <key>",
-        "for every pair of strategies, the value of this cost key at which their est_cycles are equal (2 decimals), " +
-          "or which one always wins, the other costs as in the model; repeatable. " +
-          "CSV: key,a,b,breakeven,cheaper_below,cheaper_above",
-        collect,
-        [],
-      )
-      .option(
-        "--fail-on-violations",
-        "after writing the output, exit 4 when a strategy other than merged-stale (unsafe on purpose) has violations",
-      )
-      .option(
-        "--by <msr|vcpu>",
-        "per strategy, a row per MSR and direction (msr) or per vCPU (vcpu): accesses, where they went, violations, " +
-          "exit_cycles (l0_exit x l0_handled + l1_exit x l1_exits) and its share, busiest first, and a totals line. " +
-          "CSV: [trace,]strategy,msr,name,dir (or vcpu),accesses,l0_exits,l1_exits,l0_handled,no_exit,violations,exit_cycles,share",
-      )
-      .option("--sort <key>", `with --by: order the rows by this count, largest first: ${SORT_KEYS.join(", ")}`)
-      .option("--top <n>", "with --by: the first N rows per strategy (the totals still count every row)")
-      .option("--vcpu <list>", "with --by: count only accesses on these vCPUs, e.g. 0,2-3")
-      .option(
-        "--msr <list>",
-        "with --by: count only accesses to these MSRs: hex, decimal, names, ranges, e.g. 0x6e0,FS_BASE-KERNEL_GS_BASE",
-      )
-      .option(
-        "--violations",
-        `list each strategy's first ${VIOLATION_LIMIT} violations in trace order (line, vCPU, MSR, direction, what went wrong): ` +
-          'a table section, a "violations" object per trace in JSON, or instead of the counters a CSV of its own: ' +
-          `${VIOLATION_HEADER}`,
-      )
-      .option(
-        "--window <size>",
-        "each strategy's counters per window, written as the windows end: N events (N, Nk, NM: 10k, 1M) or a time " +
-          "(Nus, Nms, Ns: 50ms) from the trace's t column (seconds). CSV: [trace,]window,from,to,strategy,accesses,…,est_cycles",
-      ),
+      .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)"),
+    "compare",
   )
     .addHelpText(
       "after",
@@ -108,7 +59,7 @@ export function registerCompare(program: Command): void {
     )
     .action(async (traces: string[], raw: unknown) => {
       const options = parseOptions(CompareOptions, raw, await strategyRegistry(raw));
-      if (options.window) return compareWindows(traces, { ...options, window: options.window });
+      if (options.window) return writeWindows(traces, { ...options, window: options.window });
       const by = byViewOf(options);
       const replayed = await replayReport(traces, options, options.strategies, false, by);
       const { out } = replayed;
@@ -138,6 +89,34 @@ export function registerCompare(program: Command): void {
       }
       if (violating.length > 0) throw new ViolationsFound(violating);
     });
+}
+
+/**
+ * `compare --window`: the output is opened before any work and written as
+ * the windows come (src/run/compare-windows.ts), never held whole.
+ */
+async function writeWindows(
+  traces: readonly string[],
+  options: CompareOptions & { window: WindowSpec },
+): Promise<void> {
+  checkStdinAlone(traces);
+  const setup = loadSetup(options);
+  const out = await destination(options.output, [...traces, ...setup.files]);
+  const text = await windowText(options.format, {
+    window: options.window,
+    options: reportOptions(options, options.strategies, setup),
+    several: traces.length > 1,
+  });
+  const run = compareWindows(
+    traces,
+    { ...replaySpec(options, setup, options.strategies), window: options.window },
+    { text, jobs: options.jobs, progress: (file) => progressFor(file, options.quiet) },
+  );
+  await out.write(run.chunks);
+  const outcomes = await run.outcomes;
+  for (const outcome of outcomes) printWarnings(outcome, options);
+  const violating = options.failOnViolations ? violators({ traces: outcomes }) : [];
+  if (violating.length > 0) throw new ViolationsFound(violating);
 }
 
 /**

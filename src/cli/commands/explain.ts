@@ -2,15 +2,17 @@ import type { Command } from "commander";
 import { shownName } from "../../io/trace-reader.js";
 import { renderExplainJson, renderExplainTable } from "../../render/explain.js";
 import { explainLine } from "../../run/explain-trace.js";
+import { loadSetup, replaySpec, reportOptions } from "../../run/setup.js";
 import { destination } from "../emit.js";
+import { registerOptions } from "../option-table.js";
 import { ExplainOptions, parseOptions } from "../options.js";
-import { loadSetup, replaySpec, reportOptions } from "../setup.js";
-import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
-import { examples, withReplayOptions } from "./shared.js";
+import { strategyRegistry } from "../strategy-modules.js";
+import { examples } from "./shared.js";
 
 export function registerExplain(program: Command): void {
-  withReplayOptions(
-    withStrategyModules(program.command("explain"))
+  registerOptions(
+    program
+      .command("explain")
       .summary("why the access on one line of a trace went where it did, under each strategy")
       .description(
         "Replays TRACE up to line N, which must be an rdmsr or wrmsr row, and shows for that access the vCPU's " +
@@ -19,9 +21,8 @@ export function registerExplain(program: Command): void {
           "it is a violation (or not judged). Reads the trace in this thread and stops after line N " +
           "(--jobs and --quiet change nothing). Table or JSON.",
       )
-      .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)")
-      .requiredOption("-l, --line <n>", "the line of the access, as an editor numbers them (1 is the first)")
-      .option("-s, --strategies <list>", "comma-separated strategies, or all", "all"),
+      .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)"),
+    "explain",
   )
     .addHelpText(
       "after",

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { OutputFile, outputFile, refuseOverwritingInput, stdoutWriteError } from "../../io/output.js";
 import { packTrace } from "../../io/packed/pack.js";
+import { checkSnapshotDirs } from "../../run/setup.js";
 import { isEpipe } from "../emit.js";
 import { UsageError } from "../errors.js";
+import { collect } from "../option-table.js";
 import { PackOptions, parseOptions } from "../options.js";
 import { progressFor } from "../progress.js";
-import { checkSnapshotDirs } from "../setup.js";
-import { collect, examples } from "./shared.js";
+import { examples } from "./shared.js";
 
 export function registerPack(program: Command): void {
   program

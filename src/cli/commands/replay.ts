@@ -2,21 +2,23 @@ import type { Command } from "commander";
 import { renderCsv } from "../../render/csv.js";
 import { renderJson } from "../../render/json.js";
 import { renderReplayTable } from "../../render/table.js";
+import { registerOptions } from "../option-table.js";
 import { parseOptions, ReplayOptions } from "../options.js";
-import { replayReport } from "../setup.js";
-import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
-import { examples, withReplayOptions } from "./shared.js";
+import { replayReport } from "../replaying.js";
+import { strategyRegistry } from "../strategy-modules.js";
+import { examples } from "./shared.js";
 
 export function registerReplay(program: Command): void {
-  withReplayOptions(
-    withStrategyModules(program.command("replay"))
+  registerOptions(
+    program
+      .command("replay")
       .summary("replay a trace under one strategy, with a per-MSR breakdown")
       .description(
         "Replays TRACE under one strategy and prints its counters and, per MSR and direction, " +
           "how its accesses were delivered, busiest first.",
       )
-      .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)")
-      .option("-s, --strategy <name>", "the strategy (see `nvmx-replay strategies`)", "merged"),
+      .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)"),
+    "replay",
   )
     .addHelpText(
       "after",

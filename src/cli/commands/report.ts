@@ -1,20 +1,21 @@
-import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import pkg from "../../../package.json" with { type: "json" };
 import { traceExtras } from "../../analysis/report-extras.js";
 import { reportPage } from "../../analysis/report-page.js";
-import { DEFAULT_COMPARE } from "../../engine/strategies/index.js";
 import type { WindowSpec } from "../../engine/windows.js";
 import { shownName } from "../../io/trace-reader.js";
 import type { Report } from "../../report.js";
+import { threadedFor } from "../../run/replay-traces.js";
 import { replayForReport } from "../../run/report-replay.js";
+import { loadSetup, replaySpec, reportOptions } from "../../run/setup.js";
 import { destination } from "../emit.js";
 import { UsageError } from "../errors.js";
+import { registerOptions } from "../option-table.js";
 import { HtmlReportOptions, parseOptions } from "../options.js";
 import { progressFor } from "../progress.js";
-import { loadSetup, replaySpec, reportOptions, warnAbout, worthAThread } from "../setup.js";
-import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
-import { examples, withReplayOptions } from "./shared.js";
+import { printWarnings } from "../replaying.js";
+import { strategyRegistry } from "../strategy-modules.js";
+import { examples } from "./shared.js";
 
 /**
  * The windows of "Exits over time" without --window: 100 events each. Small
@@ -24,8 +25,9 @@ import { examples, withReplayOptions } from "./shared.js";
 const DEFAULT_REPORT_WINDOW: WindowSpec = { unit: "events", size: 100, text: "100" };
 
 export function registerReport(program: Command): void {
-  withReplayOptions(
-    withStrategyModules(program.command("report"))
+  registerOptions(
+    program
+      .command("report")
       .summary("one self-contained HTML page with charts, to look at and to attach")
       .description(
         "Replays each TRACE as compare does and writes one HTML page: the set-up, the compare table, est_cycles " +
@@ -33,13 +35,8 @@ export function registerReport(program: Command): void {
           "Every chart is an inline SVG; the page loads nothing from anywhere, so it reads the same offline or " +
           "as a mail attachment. Writes to -o FILE, or to stdout when stdout is not a terminal (-o - forces it).",
       )
-      .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)")
-      .option("-s, --strategies <list>", "comma-separated strategies, or all (every one)", DEFAULT_COMPARE.join(","))
-      .option(
-        "--window <size>",
-        "the windows of the exits-over-time charts, as compare --window: N events (N, Nk, NM) or a time " +
-          "(Nus, Nms, Ns) from the trace's t column; default 100 events. Summed down to at most 300 points a chart",
-      ),
+      .argument("<traces...>", "trace files (CSV, see README; gzip is recognised; - for stdin)"),
+    "report",
   )
     .addHelpText(
       "after",
@@ -59,17 +56,16 @@ export function registerReport(program: Command): void {
       const setup = loadSetup(options);
       const out = await destination(options.output, [...traces, ...setup.files]);
       const window = options.window ?? DEFAULT_REPORT_WINDOW;
-      const jobs = Math.min(options.jobs ?? availableParallelism(), availableParallelism());
       const replayed = await replayForReport(
         traces,
         { ...replaySpec(options, setup, options.strategies), window },
         {
-          threaded: (file) => jobs > 1 && worthAThread(file),
+          threaded: threadedFor(options.jobs),
           progress: (file) => progressFor(file, options.quiet),
           shownName,
         },
       );
-      for (const outcome of replayed.outcomes) warnAbout(outcome, options);
+      for (const outcome of replayed.outcomes) printWarnings(outcome, options);
       const report: Report = {
         options: reportOptions(options, options.strategies, setup),
         traces: replayed.outcomes,

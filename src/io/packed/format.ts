@@ -158,12 +158,6 @@ export function tagName(type: number): string {
   return letters.every((c) => c >= 0x20 && c < 0x7f) ? String.fromCharCode(...letters) : `0x${type.toString(16)}`;
 }
 
-export function isPacked(bytes: Uint8Array): boolean {
-  if (bytes.length < MAGIC.length) return false;
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return false;
-  return true;
-}
-
 /**
  * CRC-32 (the zlib/PNG polynomial). node:zlib has it since Node 20.15; on
  * an older Node 20 a table-driven one gives the same values, slower.

@@ -51,7 +51,7 @@ code { font-size: 0.95em; }
 /** Refuses every fetch: the page is whole as it is (style attributes and the <style> element are its own). */
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-/** The counters of the compare table, in SPEC order (the strategy is the column). */
+/** The counters of the compare table, in the order of docs/model.md §7 (the strategy is the column). */
 const COUNTERS = RESULT_FIELDS.filter((f) => f !== "strategy");
 
 /** The whole page. `generator` names the tool and version in a <meta>. */
