@@ -30,7 +30,7 @@ const HEADER =
 
 /**
  * One vCPU, L0 profile kvm-2013 (FS_BASE 0xC0000100 passes in L0; TSC_DEADLINE
- * 0x6E0 is intercepted). SPEC section 6, line by line, for pml:
+ * 0x6E0 is intercepted). docs/model.md §6, line by line, for pml:
  *   2  bitmap-set: page 0x2000 first touched (all zeros: L1 passes everything);
  *      the store logs 0x2000 in the PML log.
  *   5  rdmsr FS_BASE: entry 1. The log holds 0x2000: a drain (dirty_checks 1);

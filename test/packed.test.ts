@@ -134,7 +134,7 @@ describe("a damaged packed file is one line naming it and what is wrong", () => 
     expect(bytes.length).toBe(TOTAL);
     expect(bytes.subarray(END_AT + 4, END_AT + 8).readUInt32LE()).toBe(32);
     const r = runCli(["compare", join(dir, "t.nvmx"), "-s", "no-bitmap", "-f", "csv"]);
-    // no-bitmap (SPEC 6): the vmentry is entry 1; the rdmsr is delivered to l1, which leaves L2, so the
+    // no-bitmap (docs/model.md §6): the vmentry is entry 1; the rdmsr is delivered to l1, which leaves L2, so the
     // wrmsr needs entry 2 and is delivered to l1 too: 2 accesses, 2 l0_exits, 2 l1_exits, 2 entries,
     // est_cycles = 2 x l1_exit (15000).
     expect(lines(r.stdout)[1]).toBe("no-bitmap,2,2,2,0,0,0,0,0,2,0,0,30000");

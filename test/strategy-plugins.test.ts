@@ -114,7 +114,7 @@ describe("defineStrategy", () => {
 });
 
 describe("registryWith", () => {
-  it("puts the extra strategies after the built-ins, in the SPEC's order", () => {
+  it("puts the extra strategies after the built-ins, in the order of docs/model.md §8", () => {
     const extra = minimal();
     const registry = registryWith([extra]);
     expect(registry.names).toEqual([...BUILT_IN_REGISTRY.names, "my-filter"]);
@@ -260,7 +260,7 @@ describe("--strategy-module", () => {
   });
 
   it("joins the module's strategies to --strategies and to all, for compare, replay and explain", () => {
-    // One rdmsr of TSC (0x10) with use_bitmap 0: an entry, then an exit L1 wants (SPEC section 6), under
+    // One rdmsr of TSC (0x10) with use_bitmap 0: an entry, then an exit L1 wants (docs/model.md §6), under
     // any strategy; "mine" has no entry step, so L2 runs without a bitmap (every access exits) as l1-filter.
     const dir = tempDir({ "s.mjs": ok, "t.csv": "event,vcpu,msr\nrdmsr,0,0x10\n" });
     const compare = runCli(["compare", "t.csv", "--strategy-module", "s.mjs", "-s", "l1-filter,mine", "-f", "csv"], {

@@ -13,7 +13,7 @@ import {
 } from "../engine/results.js";
 import { DEFAULT_COMPARE, STRATEGIES } from "../engine/strategies/index.js";
 
-/** Every built-in strategy, in the order `nvmx-replay strategies` lists them and "all" runs them (SPEC section 8). */
+/** Every built-in strategy, in the order `nvmx-replay strategies` lists them and "all" runs them (docs/model.md §8). */
 export const STRATEGY_NAMES: readonly string[] = Object.freeze(STRATEGIES.map((s) => s.name));
 
 /** What compareTrace() runs when not told otherwise: `compare`'s default list. */
@@ -28,7 +28,7 @@ export const COST_KEYS = Object.freeze([...ENGINE_COST_KEYS] as const);
 /** A result's keys in order (the CSV header of `compare --format csv`). */
 export const RESULT_FIELDS = Object.freeze([...ENGINE_RESULT_FIELDS] as const);
 
-/** The trace's event names (SPEC section 3), what TraceEvent.event holds. */
+/** The trace's event names (docs/model.md §3), what TraceEvent.event holds. */
 export const EVENT_NAMES = Object.freeze([...ENGINE_EVENT_NAMES] as const);
 
 /** TraceEvent.dir bits: the read and the write half of an MSR's bitmap bits (SDM 25.6.9). */

@@ -10,7 +10,7 @@ export const L0_PROFILE_NAMES: readonly string[] = Object.freeze(L0_PROFILES.map
 /** The built-in L1 profiles' names (docs/l1-profiles.md). */
 export const L1_PROFILE_NAMES: readonly string[] = Object.freeze(L1_PROFILES.map((p) => p.name));
 
-/** A bitmap snapshot file (SPEC section 4): a 4096-byte `.bin` page or a `.json` description. */
+/** A bitmap snapshot file (docs/model.md §4): a 4096-byte `.bin` page or a `.json` description. */
 export function loadSnapshot(path: string): Uint8Array {
   if (typeof path !== "string" || path === "") throw new InputError("loadSnapshot: name a .bin or .json file");
   return readSnapshot(path);

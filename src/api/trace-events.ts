@@ -15,7 +15,7 @@ const FN = "traceEvents";
 
 /**
  * Yields every event of the trace, in order, with its line. Checks every row
- * as `validate` reads it (SPEC section 3), but not the nested entries: that
+ * as `validate` reads it (docs/model.md §3), but not the nested entries: that
  * takes the machine, which compareTrace() runs. Breaking out of the loop
  * stops the reading and closes the file.
  */

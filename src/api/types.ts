@@ -61,7 +61,7 @@ export interface TraceEvent {
   readonly t: number;
 }
 
-/** A bitmap page: a snapshot file (.bin or .json, SPEC section 4), or its 4096 bytes. */
+/** A bitmap page: a snapshot file (.bin or .json, docs/model.md §4), or its 4096 bytes. */
 export type BitmapPage = string | Uint8Array;
 
 /** compareTrace()'s options, the CLI's set-up options by their library names (README "compare and replay take"). */

@@ -1,7 +1,9 @@
 /**
- * Every option of the commands that replay or read a trace (compare, replay,
- * explain, report, validate), declared once: its flags, its help, its
- * default, its zod schema and the commands that take it. commander registers
+ * Every option of every command, declared once: its flags, its help, its
+ * default, its zod schema and the commands that take it. The commands that
+ * replay or read a trace (compare, replay, explain, report, validate) are
+ * declared here; the tools' (gen, import, record, bitmap…, pack's -o) in
+ * option-table-tools.ts. commander registers
  * from it (registerOptions), the zod object of each command is built from it
  * (optionsShape; the rules between options are in options.ts), and a test
  * holds the README's table of options to it (test/option-table.test.ts).
@@ -19,6 +21,7 @@ import { DEFAULT_COMPARE } from "../engine/strategies/index.js";
 import { VIOLATION_LIMIT } from "../engine/violations.js";
 import { count } from "../render/text-table.js";
 import { VIOLATION_HEADER } from "../render/violations.js";
+import { TOOL_OPTIONS } from "./option-table-tools.js";
 import {
   BY_KEYS,
   costKey,
@@ -41,8 +44,26 @@ import {
   Window,
 } from "./option-values.js";
 
-/** The commands whose options the table declares. */
-export const TABLE_COMMANDS = ["compare", "replay", "explain", "report", "validate"] as const;
+/** The commands whose options the table declares: every one (a subcommand by its path, "bitmap show"). */
+export const TABLE_COMMANDS = [
+  "compare",
+  "replay",
+  "explain",
+  "report",
+  "validate",
+  "pack",
+  "strategies",
+  "profiles",
+  "gen",
+  "import",
+  "record",
+  "bitmap",
+  "bitmap show",
+  "bitmap diff",
+  "bitmap merge",
+  "bitmap build",
+  "bitmap profile",
+] as const;
 export type CommandName = (typeof TABLE_COMMANDS)[number];
 
 export interface OptionEntry {
@@ -66,8 +87,8 @@ const REPLAYING = ["compare", "replay", "explain", "report"] as const;
 const TRACE_SET_UP = [...REPLAYING, "validate"] as const;
 const COMPARE_DEFAULTS = DEFAULT_COMPARE.join(",");
 
-/** Every option, in the order --help lists them. */
-export const OPTION_TABLE = [
+/** Every option of the commands that read a trace, in the order --help lists them. */
+const TRACE_OPTIONS = [
   {
     key: "strategies",
     flags: "-s, --strategies <list>",
@@ -253,7 +274,7 @@ export const OPTION_TABLE = [
     key: "strategyModule",
     flags: "--strategy-module <file>",
     help: "an ES module whose exported strategies join the built-in ones for this run (repeatable; docs/strategies.md)",
-    commands: REPLAYING,
+    commands: [...REPLAYING, "strategies"],
     repeatable: true,
     schema: z.array(z.string().min(1, { error: "names no file" })).default([]),
   },
@@ -261,7 +282,7 @@ export const OPTION_TABLE = [
     key: "snapshotsDir",
     flags: "--snapshots-dir <dir>",
     help: "a folder besides the trace's own that its snapshots may be in (repeatable)",
-    commands: TRACE_SET_UP,
+    commands: [...TRACE_SET_UP, "pack"],
     repeatable: true,
     schema: z.array(z.string()).default([]),
   },
@@ -337,7 +358,7 @@ export const OPTION_TABLE = [
     key: "quiet",
     flags: "-q, --quiet",
     help: "no progress line on stderr",
-    commands: REPLAYING,
+    commands: [...REPLAYING, "pack"],
     schema: z.boolean().default(false),
   },
   {
@@ -355,6 +376,9 @@ export const OPTION_TABLE = [
     schema: Jobs.optional(),
   },
 ] as const satisfies readonly OptionEntry[];
+
+/** Every option, in the order --help lists them: the tools' first (the order their help had), then the rest. */
+export const OPTION_TABLE = [...TOOL_OPTIONS, ...TRACE_OPTIONS] as const;
 
 type Entry = (typeof OPTION_TABLE)[number];
 

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { BUILT_IN_REGISTRY, type StrategyRegistry } from "../engine/strategies/index.js";
 import { UsageError } from "./errors.js";
 import { type CommandName, optionsShape } from "./option-table.js";
-import { OutputPath, withStrategies } from "./option-values.js";
+import { withStrategies } from "./option-values.js";
 
 /** The zod object of a command's options, from the table. */
 function objectOf<C extends CommandName>(command: C) {
@@ -139,15 +139,13 @@ export function parseOptions<T extends z.ZodType>(
   throw new UsageError(`option ${flag}: ${issue?.message ?? "invalid value"}`);
 }
 
-/** `--strategy-module FILE` (repeatable), read before the other options: its strategies are names those may use. */
-export const StrategyModuleOptions = z.object({
-  strategyModule: z.array(z.string().min(1, { error: "names no file" })).default([]),
-});
+/**
+ * `--strategy-module FILE` (repeatable), read before the other options: its
+ * strategies are names those may use. The table's entry, which `strategies`
+ * takes alone.
+ */
+export const StrategyModuleOptions = z.object({ strategyModule: optionsShape("strategies").strategyModule });
 
 /** `pack TRACE -o FILE`: where the snapshots may be, the output, no progress line. */
-export const PackOptions = z.object({
-  snapshotsDir: z.array(z.string()).default([]),
-  output: OutputPath.optional(),
-  quiet: z.boolean().default(false),
-});
+export const PackOptions = objectOf("pack");
 export type PackOptions = z.infer<typeof PackOptions>;

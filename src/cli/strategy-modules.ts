@@ -1,19 +1,7 @@
-/** `--strategy-module FILE` on the commands that name strategies: the option, and the run's registry it makes. */
-import type { Command } from "commander";
+/** `--strategy-module FILE` on the commands that name strategies: the run's registry it makes (the option is in the table). */
 import { rememberStrategies, type StrategyRegistry } from "../engine/strategies/index.js";
 import { loadStrategyModules } from "../io/strategy-modules.js";
-import { collect } from "./option-table.js";
 import { parseOptions, StrategyModuleOptions } from "./options.js";
-
-/** Adds `--strategy-module <file>` (repeatable) to a command. */
-export function withStrategyModules(command: Command): Command {
-  return command.option(
-    "--strategy-module <file>",
-    "an ES module whose exported strategies join the built-in ones for this run (repeatable; docs/strategies.md)",
-    collect,
-    [],
-  );
-}
 
 /**
  * The run's strategies: the built-ins and those of its --strategy-module

@@ -3,7 +3,7 @@
  * numbers. It replays random traces (random-trace.ts) and holds the strategy
  * to what the interface asks of it (strategy.ts):
  *
- * - no violations (SPEC section 6), unless it declares itself unsafe;
+ * - no violations (docs/model.md §6), unless it declares itself unsafe;
  * - the same results with the entry fast path off, when it declares
  *   entryIdempotent (the promise that lets the replay loop skip entry());
  * - the same results when replayed again (all per-replay state lives in what
@@ -59,7 +59,7 @@ export interface ConformanceReport {
   readonly failures: readonly ConformanceFailure[];
 }
 
-/** The counters compared between two replays of a trace: every one of SPEC section 7. */
+/** The counters compared between two replays of a trace: every one of docs/model.md §7. */
 const COMPARED = RESULT_FIELDS.filter((f): f is CounterName => f !== "strategy" && f !== "est_cycles");
 
 /** Replays `strategy` over random traces and reports how it kept the interface's promises. */

@@ -9,12 +9,12 @@ import type { MergeCost } from "./results.js";
 import { STRATEGIES } from "./strategies/index.js";
 import type { Strategy } from "./strategy.js";
 
-/** The cost keys a merge may be charged at (Strategy.mergeCost; SPEC section 7). */
+/** The cost keys a merge may be charged at (Strategy.mergeCost; docs/model.md §7). */
 export const MERGE_COST_KEYS = ["merge", "merge_sparse"] as const satisfies readonly MergeCost[];
 
 /**
  * A name as the CLI, CSV and JSON use it: lowercase words of letters and
- * digits joined by single hyphens, like the built-ins' (SPEC section 1). It
+ * digits joined by single hyphens, like the built-ins' (docs/model.md §1). It
  * goes into `--strategies` lists and CSV cells unquoted, so no commas,
  * spaces or quotes.
  */

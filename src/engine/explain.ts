@@ -1,6 +1,6 @@
 /**
- * `explain`: why one access went where it did, under each strategy (SPEC
- * section 6). The events before it are replayed as `compare` replays them
+ * `explain`: why one access went where it did, under each strategy (docs/model.md
+ * §6). The events before it are replayed as `compare` replays them
  * (the same front and back); the access itself is applied through the same
  * back, and each strategy's counters before and after it are compared, so
  * the entry, merge, delivery and violation shown are exactly the replay's.

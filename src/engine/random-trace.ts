@@ -1,6 +1,6 @@
 /**
  * Small random traces for checkStrategy() (conformance.ts): every event kind
- * of SPEC section 3, valid by construction (every page a vmcs12 can point at
+ * of docs/model.md §3, valid by construction (every page a vmcs12 can point at
  * exists before the first event, so no entry fails), reproducible from a
  * seed. Pure: events in memory, no file.
  */

@@ -8,7 +8,7 @@
 import type { Mode } from "./events.js";
 import type { MergeCost } from "./results.js";
 
-/** Where an L2 access goes (SPEC section 6). */
+/** Where an L2 access goes (docs/model.md §6). */
 export const Delivery = {
   /** Completes in L2 without an exit. */
   none: 0,
@@ -22,7 +22,7 @@ export type Delivery = (typeof Delivery)[keyof typeof Delivery];
 
 /** The counters a strategy updates itself; the rest belong to the replay loop. */
 export interface StrategyCounters {
-  /** vmcs02 bitmaps built, full or sparse (SPEC section 7). */
+  /** vmcs02 bitmaps built, full or sparse (docs/model.md §7). */
   merges: number;
   /** L1 stores that hit a page this strategy write-protected. */
   wp_faults: number;
@@ -31,7 +31,7 @@ export interface StrategyCounters {
 }
 
 /**
- * What a strategy may read of one vCPU (SPEC section 5): vmcs12's MSR-bitmap
+ * What a strategy may read of one vCPU (docs/model.md §5): vmcs12's MSR-bitmap
  * fields, L1's mode and L0's own bitmap. Read-only: the trace changes it, a
  * strategy never does.
  */
@@ -48,7 +48,7 @@ export interface VcpuView {
   l0Bitmap(): Uint8Array;
 }
 
-/** What a strategy may read of the machine: guest memory, shared by all vCPUs (SPEC section 5). */
+/** What a strategy may read of the machine: guest memory, shared by all vCPUs (docs/model.md §5). */
 export interface MachineView {
   /** GPA -> bitmap page (4096 bytes, SDM layout), for the pages that exist. Do not write them. */
   readonly memory: ReadonlyMap<number, Uint8Array>;
@@ -68,7 +68,7 @@ export interface NestedL0 {
   /**
    * The entry step (KVM: the MSR-bitmap part of prepare_vmcs02()): returns
    * the MSR bitmap vmcs02 runs L2 on vCPU v with, or null for none (every
-   * access exits to L0). Called at every nested entry on v (SPEC section 6),
+   * access exits to L0). Called at every nested entry on v (docs/model.md §6),
    * and again, with no entry counted, when L0 changes its own bitmap for v
    * while L2 runs there with use_bitmap = 1 (`l0-set`: vmcs02 must show L0's
    * new bits before L2 goes on). The engine promises that the entry checks
@@ -77,7 +77,7 @@ export interface NestedL0 {
    * call for v (the engine reads it on every access) and that it counts what
    * it does (`merges`, `dirty_checks`) in the counters create() was given.
    * With `state.useBitmap` false L1 runs L2 without a bitmap: return null,
-   * as every strategy of SPEC section 6 does.
+   * as every strategy of docs/model.md §6 does.
    */
   entry?(v: number, state: VcpuView): Uint8Array | null;
   /**
@@ -90,7 +90,7 @@ export interface NestedL0 {
 }
 
 export interface Strategy {
-  /** The name the CLI, CSV and JSON use (SPEC section 1): a lowercase slug (`a-z`, `0-9`, `-`). */
+  /** The name the CLI, CSV and JSON use (docs/model.md §1): a lowercase slug (`a-z`, `0-9`, `-`). */
   readonly name: string;
   /** One line for `nvmx-replay strategies`: how L0 builds vmcs02's bitmap. */
   readonly summary: string;
@@ -100,7 +100,7 @@ export interface Strategy {
    */
   readonly origin: string;
   /**
-   * The cost-model key a merge is charged at in est_cycles (SPEC section 7):
+   * The cost-model key a merge is charged at in est_cycles (docs/model.md §7):
    * `merge`, a full 4 KiB OR (the default), or `merge_sparse`, KVM's rewrite
    * of an allow-list of bits.
    */
@@ -108,7 +108,7 @@ export interface Strategy {
   /**
    * L0 hides the "use MSR bitmaps" VM-execution control from L1 (it is not
    * among the allowed 1-settings of the VMX capability MSRs), so L1 can only
-   * run L2 as with use_bitmap = 0: L1 wants every access (SPEC section 6,
+   * run L2 as with use_bitmap = 0: L1 wants every access (docs/model.md §6,
    * `no-bitmap`), and L0, which must reflect every one, runs L2 without a
    * bitmap (entry() is never called). A statement about the L1 interface,
    * not about vmcs02: nothing else in the interface can say it.

@@ -31,8 +31,8 @@ export interface WindowSpec {
 export const NS_PER_SECOND = 1e9;
 
 /**
- * The code of a window's end among the machine events: outside Ev (SPEC
- * section 3's events are 0-9), so the back can never take it for one.
+ * The code of a window's end among the machine events: outside Ev (docs/model.md
+ * §3's events are 0-9), so the back can never take it for one.
  */
 export const WINDOW_END = 0xff as EventCode;
 

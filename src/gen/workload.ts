@@ -10,6 +10,11 @@ export interface GenParams {
   readonly seed: bigint;
 }
 
+/** `gen --vcpus` when not given: the vCPUs of the bundled traces and of the benchmark's. */
+export const DEFAULT_GEN_VCPUS = 4;
+/** `gen --seed` when not given. */
+export const DEFAULT_GEN_SEED = 1;
+
 /** A JSON bitmap snapshot (docs/model.md §4). */
 export interface BitmapJson {
   readonly default: "intercept" | "pass";

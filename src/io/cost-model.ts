@@ -1,6 +1,6 @@
 /**
- * `--cost-model FILE|JSON`: JSON overriding any of the default costs (SPEC
- * section 7), from a file or given inline (a value that starts with `{`).
+ * `--cost-model FILE|JSON`: JSON overriding any of the default costs (docs/model.md
+ * §7), from a file or given inline (a value that starts with `{`).
  */
 import { z } from "zod";
 import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";

@@ -1,6 +1,6 @@
 /**
- * Turns trace rows (already split into fields) into engine events (SPEC
- * section 3). Knows the header, the columns each event needs and every range
+ * Turns trace rows (already split into fields) into engine events (docs/model.md
+ * §3). Knows the header, the columns each event needs and every range
  * check; the CSV tokenizer in trace-reader.ts only supplies fields and where
  * each one starts.
  */

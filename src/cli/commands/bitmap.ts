@@ -11,37 +11,26 @@
  */
 import { extname } from "node:path";
 import type { Command } from "commander";
-import { z } from "zod";
 import { BUILTIN_NAMES, builtinBitmap, builtinList, MODES, type Mode } from "../../bitmaps/builtin.js";
 import { descriptionJson, showText } from "../../bitmaps/describe.js";
 import { diffBitmaps, diffJson, diffText } from "../../bitmaps/diff.js";
 import { orPages, PAGE_SIZE } from "../../engine/bitmap.js";
-import { outputFile, refuseOverwritingInput, STDOUT_ARG, writeFileAtomic } from "../../io/output.js";
+import { outputFile, refuseOverwritingInput, writeFileAtomic } from "../../io/output.js";
 import { readSnapshot } from "../../io/snapshot.js";
 import { destination } from "../emit.js";
 import { UsageError } from "../errors.js";
+import { registerOptions } from "../option-table.js";
 import { parseOptions } from "../options.js";
+import {
+  BitmapBuildOptions,
+  BitmapDiffOptions,
+  BitmapMergeOptions,
+  BitmapProfileOptions,
+  BitmapShowOptions,
+} from "../options-tools.js";
 import { examples } from "./shared.js";
 
 const PROFILE_PREFIX = "profile:";
-
-const ShowOptions = z.object({
-  format: z.enum(["text", "json"], { error: "expected text or json" }).default("text"),
-});
-
-const OutOptions = z.object({
-  output: z
-    .string()
-    .refine((path) => path === STDOUT_ARG || [".bin", ".json"].includes(extname(path).toLowerCase()), {
-      error: (issue) => `"${String(issue.input)}" must end in .bin (the raw 4096-byte page) or .json (its description)`,
-    })
-    .optional(),
-});
-
-const ProfileOptions = OutOptions.extend({
-  mode: z.enum(MODES, { error: `expected ${MODES.join(" or ")}` }).optional(),
-  list: z.boolean().default(false),
-});
 
 /** A page from a snapshot file or `profile:NAME[:MODE]`. */
 function loadInput(arg: string): Uint8Array {
@@ -88,12 +77,9 @@ async function print(text: string): Promise<void> {
 }
 
 const INPUT_HELP = `a snapshot (.bin or .json), or ${PROFILE_PREFIX}NAME for a built-in bitmap (${PROFILE_PREFIX}NAME:legacy for an L0 profile's legacy page)`;
-const OUTPUT_HELP =
-  "write to FILE, atomically: .bin for the raw page, .json for its description (default, or -: the description on stdout)";
 
 export function registerBitmap(program: Command): void {
-  const bitmap = program
-    .command("bitmap")
+  const bitmap = registerOptions(program.command("bitmap"), "bitmap")
     .summary("show, compare, merge, build and export MSR bitmaps")
     .description(
       "Tools for MSR bitmap pages (4096 bytes, 1 = the access exits). A snapshot is a .bin page or a .json " +
@@ -111,8 +97,7 @@ export function registerBitmap(program: Command): void {
       ),
     );
 
-  bitmap
-    .command("show")
+  registerOptions(bitmap.command("show"), "bitmap show")
     .summary("list the intercepted and passed MSR ranges of a bitmap")
     .description(
       "Prints every run of intercepted and of passed MSRs, reads then writes, with the MSRs' names. " +
@@ -120,7 +105,6 @@ export function registerBitmap(program: Command): void {
         "state as default, the other state's ranges per direction), which `bitmap build` turns back into the same bytes.",
     )
     .argument("<file>", INPUT_HELP)
-    .option("-f, --format <format>", "text or json", "text")
     .addHelpText(
       "after",
       examples(
@@ -130,13 +114,12 @@ export function registerBitmap(program: Command): void {
       ),
     )
     .action(async (file: string, raw: unknown) => {
-      const options = parseOptions(ShowOptions, raw);
+      const options = parseOptions(BitmapShowOptions, raw);
       const page = loadInput(file);
       await print(options.format === "json" ? descriptionJson(page) : showText(file, page));
     });
 
-  bitmap
-    .command("diff")
+  registerOptions(bitmap.command("diff"), "bitmap diff")
     .summary("list the accesses two bitmaps treat differently")
     .description(
       "Prints, per direction, the MSR ranges where A and B differ: + where B intercepts and A passes, " +
@@ -144,7 +127,6 @@ export function registerBitmap(program: Command): void {
     )
     .argument("<a>", INPUT_HELP)
     .argument("<b>", "the same, compared with A")
-    .option("-f, --format <format>", "text or json", "text")
     .addHelpText(
       "after",
       examples(
@@ -154,13 +136,12 @@ export function registerBitmap(program: Command): void {
       ),
     )
     .action(async (a: string, b: string, raw: unknown) => {
-      const options = parseOptions(ShowOptions, raw);
+      const options = parseOptions(BitmapDiffOptions, raw);
       const diffs = diffBitmaps(loadInput(a), loadInput(b));
       await print(options.format === "json" ? diffJson(a, b, diffs) : diffText(a, b, diffs));
     });
 
-  bitmap
-    .command("merge")
+  registerOptions(bitmap.command("merge"), "bitmap merge")
     .summary("OR two bitmaps, as L0 builds vmcs02's from vmcs01's and vmcs12's")
     .description(
       "Writes A OR B: an access exits if either bitmap intercepts it, the shadow bitmap L0 runs L2 on. " +
@@ -168,7 +149,6 @@ export function registerBitmap(program: Command): void {
     )
     .argument("<a>", INPUT_HELP)
     .argument("<b>", "the same")
-    .option("-o, --output <file>", OUTPUT_HELP)
     .addHelpText(
       "after",
       examples(
@@ -177,14 +157,13 @@ export function registerBitmap(program: Command): void {
       ),
     )
     .action(async (a: string, b: string, raw: unknown) => {
-      const options = parseOptions(OutOptions, raw);
+      const options = parseOptions(BitmapMergeOptions, raw);
       const merged = new Uint8Array(PAGE_SIZE);
       orPages(merged, loadInput(a), loadInput(b));
       await emitPage(merged, options.output, [a, b]);
     });
 
-  bitmap
-    .command("build")
+  registerOptions(bitmap.command("build"), "bitmap build")
     .summary("turn a JSON description into a page (or normalise it)")
     .description(
       'Reads SPEC (a JSON description such as {"default": "intercept", "pass": ["FS_BASE-KERNEL_GS_BASE"]}, ' +
@@ -192,7 +171,6 @@ export function registerBitmap(program: Command): void {
         "normalised description; without -o the description goes to stdout.",
     )
     .argument("<spec>", INPUT_HELP)
-    .option("-o, --output <file>", OUTPUT_HELP)
     .addHelpText(
       "after",
       examples(
@@ -202,12 +180,11 @@ export function registerBitmap(program: Command): void {
       ),
     )
     .action(async (spec: string, raw: unknown) => {
-      const options = parseOptions(OutOptions, raw);
+      const options = parseOptions(BitmapBuildOptions, raw);
       await emitPage(loadInput(spec), options.output, [spec]);
     });
 
-  bitmap
-    .command("profile")
+  registerOptions(bitmap.command("profile"), "bitmap profile")
     .summary("write a built-in L0 or L1 bitmap as a snapshot")
     .description(
       "Writes a built-in bitmap: an L0 profile (vmcs01's bitmap; --mode picks the long-mode or legacy page, " +
@@ -215,9 +192,6 @@ export function registerBitmap(program: Command): void {
         "See --list, and docs/l1-profiles.md for the sources of the L1 profiles.",
     )
     .argument("[name]", `the profile: ${BUILTIN_NAMES.join(", ")}`)
-    .option("--mode <mode>", `for an L0 profile: ${MODES.join(" or ")} (default longmode)`)
-    .option("-o, --output <file>", OUTPUT_HELP)
-    .option("--list", "list the built-in bitmaps, one line each, and exit")
     .addHelpText(
       "after",
       examples(
@@ -227,7 +201,7 @@ export function registerBitmap(program: Command): void {
       ),
     )
     .action(async (name: string | undefined, raw: unknown) => {
-      const options = parseOptions(ProfileOptions, raw);
+      const options = parseOptions(BitmapProfileOptions, raw);
       if (options.list) {
         await print(builtinList());
         return;

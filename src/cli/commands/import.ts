@@ -1,34 +1,16 @@
 import type { Command } from "commander";
-import { z } from "zod";
-import { parseSeconds, renderMergeSummary } from "../../import/merge.js";
+import { renderMergeSummary } from "../../import/merge.js";
 import { importMerged, importTrace, shownInput } from "../../import/run.js";
 import { renderSummary } from "../../import/summary.js";
 import { outputFile } from "../../io/output.js";
 import { printable } from "../../io/printable.js";
+import { registerOptions } from "../option-table.js";
 import { parseOptions } from "../options.js";
+import { ImportOptions } from "../options-tools.js";
 import { examples } from "./shared.js";
 
-/** `--clock-offset SECONDS`: a decimal number of seconds, signed, at most nanosecond digits kept. */
-const ClockOffset = z
-  .string()
-  .regex(/^[+-]?\d{1,12}(\.\d{1,9})?$/, { error: "expected seconds, a decimal number such as -12.000350" })
-  .transform((text) => parseSeconds(text) as number);
-
-const ImportOptions = z
-  .object({
-    output: z.string().min(1, { error: "names no file" }).optional(),
-    strict: z.boolean().default(false),
-    exits: z.string().min(1, { error: "names no file" }).optional(),
-    clockOffset: ClockOffset.optional(),
-  })
-  .refine((o) => o.clockOffset === undefined || o.exits !== undefined, {
-    error: "only goes with --exits FILE",
-    path: ["clockOffset"],
-  });
-
 export function registerImport(program: Command): void {
-  program
-    .command("import")
+  registerOptions(program.command("import"), "import")
     .summary("convert kernel trace text (ftrace, perf script, trace-cmd report) into a trace")
     .description(
       "Reads the text of a host (L0) kernel trace of KVM's events and writes a trace (CSV, see README): " +
@@ -45,23 +27,6 @@ export function registerImport(program: Command): void {
         "the L2 accesses by time, the clock offset found from MSR writes seen in both or given with --clock-offset.",
     )
     .argument("<file>", "kernel trace text, or - for stdin")
-    .option(
-      "-o, --output <file>",
-      "write the trace to FILE (a temporary file renamed at the end) instead of stdout (-)",
-    )
-    .option(
-      "--strict",
-      "a malformed kvm_* or msr payload is an error naming its line (by default it is skipped and counted)",
-    )
-    .option(
-      "--exits <file>",
-      "a host's recording (L0's or L1's kvm_* events) whose exits to merge into FILE, recorded inside L2",
-    )
-    .option(
-      "--clock-offset <seconds>",
-      "with --exits: L2 time = the --exits file's time + SECONDS (negative allowed), instead of finding it " +
-        "from MSR writes seen in both",
-    )
     .addHelpText(
       "after",
       `${examples(

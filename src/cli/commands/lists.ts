@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { L1_PROFILES } from "../../bitmaps/l1-profiles.js";
 import { L0_PROFILES } from "../../engine/profiles.js";
-import { strategyRegistry, withStrategyModules } from "../strategy-modules.js";
+import { registerOptions } from "../option-table.js";
+import { strategyRegistry } from "../strategy-modules.js";
 import { examples } from "./shared.js";
 
 function list(entries: readonly { name: string; summary: string }[]): string {
@@ -10,7 +11,7 @@ function list(entries: readonly { name: string; summary: string }[]): string {
 }
 
 export function registerLists(program: Command): void {
-  withStrategyModules(program.command("strategies"))
+  registerOptions(program.command("strategies"), "strategies")
     .summary("list the strategies, one line each")
     .description(
       "Lists the strategies compare and replay can run, in the order --strategies all runs them, one line each: " +
@@ -24,8 +25,7 @@ export function registerLists(program: Command): void {
       const { all } = await strategyRegistry(raw);
       process.stdout.write(list(all.map((s) => ({ name: s.name, summary: `${s.summary} — ${s.origin}` }))));
     });
-  program
-    .command("profiles")
+  registerOptions(program.command("profiles"), "profiles")
     .summary("list the built-in bitmap profiles, one line each")
     .description(
       "Lists the built-in bitmaps, one line each: L0 (vmcs01) profiles for --l0-profile, then the bitmaps " +

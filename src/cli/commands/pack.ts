@@ -4,14 +4,13 @@ import { packTrace } from "../../io/packed/pack.js";
 import { checkSnapshotDirs } from "../../run/setup.js";
 import { isEpipe } from "../emit.js";
 import { UsageError } from "../errors.js";
-import { collect } from "../option-table.js";
+import { registerOptions } from "../option-table.js";
 import { PackOptions, parseOptions } from "../options.js";
 import { progressFor } from "../progress.js";
 import { examples } from "./shared.js";
 
 export function registerPack(program: Command): void {
-  program
-    .command("pack")
+  registerOptions(program.command("pack"), "pack")
     .summary("write a trace in the packed binary form, which every command reads faster than CSV")
     .description(
       "Reads TRACE (CSV, gzip or not) and writes its packed form: the events in the replay's own columns, the " +
@@ -21,14 +20,6 @@ export function registerPack(program: Command): void {
         "checked on read (a CRC-32 per chunk): a truncated or damaged file is an error, never a wrong result.",
     )
     .argument("<trace>", "trace file (CSV, see README; gzip is recognised; - for stdin)")
-    .option("-o, --output <file>", "write to FILE (atomically); - for stdout")
-    .option(
-      "--snapshots-dir <dir>",
-      "a folder besides the trace's own that its snapshots may be in (repeatable)",
-      collect,
-      [],
-    )
-    .option("-q, --quiet", "no progress line on stderr")
     .addHelpText(
       "after",
       examples(

@@ -1,42 +1,17 @@
 import type { Command } from "commander";
-import { z } from "zod";
 import { outputFile } from "../../io/output.js";
 import { printable } from "../../io/printable.js";
 import { liveCount } from "../../record/live.js";
-import {
-  DEFAULT_BUFFER_KB,
-  MAX_BUFFER_KB,
-  MAX_DURATION_S,
-  MIN_BUFFER_KB,
-  type RecordResult,
-  record,
-} from "../../record/record.js";
+import { type RecordResult, record } from "../../record/record.js";
 import { count } from "../../render/text-table.js";
 import { UsageError } from "../errors.js";
+import { registerOptions } from "../option-table.js";
 import { parseOptions } from "../options.js";
+import { RecordOptions } from "../options-tools.js";
 import { examples } from "./shared.js";
 
-const DURATION_ERROR = `expected a number of seconds above 0, at most ${MAX_DURATION_S}`;
-const BUFFER_ERROR = `expected a whole number of KiB from ${MIN_BUFFER_KB} to ${MAX_BUFFER_KB}`;
-
-const RecordOptions = z.object({
-  output: z.string().min(1, { error: "names no file" }).optional(),
-  duration: z.coerce
-    .number({ error: DURATION_ERROR })
-    .refine((s) => Number.isFinite(s) && s > 0 && s <= MAX_DURATION_S, { error: DURATION_ERROR })
-    .optional(),
-  bufferKb: z.coerce
-    .number({ error: BUFFER_ERROR })
-    .int({ error: BUFFER_ERROR })
-    .min(MIN_BUFFER_KB, { error: BUFFER_ERROR })
-    .max(MAX_BUFFER_KB, { error: BUFFER_ERROR })
-    .default(DEFAULT_BUFFER_KB),
-  quiet: z.boolean().default(false),
-});
-
 export function registerRecord(program: Command): void {
-  program
-    .command("record")
+  registerOptions(program.command("record"), "record")
     .summary("record this machine's MSR accesses (the L2 view, Linux, root) into a trace")
     .description(
       "Records the msr:read_msr, msr:write_msr and msr:rdpmc tracepoints of the kernel it runs on (run it inside " +
@@ -50,17 +25,6 @@ export function registerRecord(program: Command): void {
         "recording (and passes the signal on to COMMAND): no -o file is written.",
     )
     .argument("[command...]", "the workload to run while recording (put -- before it)")
-    .option(
-      "-o, --output <file>",
-      "write the trace to FILE (a temporary file renamed at the end) instead of stdout (-)",
-    )
-    .option("--duration <seconds>", "record for this many seconds (instead of a command)")
-    .option(
-      "--buffer-kb <kib>",
-      `the instance's ring buffer per CPU, KiB (${MIN_BUFFER_KB}-${MAX_BUFFER_KB}); raise it if events are lost`,
-      String(DEFAULT_BUFFER_KB),
-    )
-    .option("-q, --quiet", "no live event count on stderr")
     .addHelpText(
       "after",
       `${examples(

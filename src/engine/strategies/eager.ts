@@ -2,7 +2,7 @@
  * What the eager strategies share: vmcs02's bitmap rebuilt on every nested
  * entry with use_bitmap = 1, so L0 never needs to know whether L1 changed its
  * page (nothing is write-protected, nothing checked: no l1Write), and rebuilt
- * at once when L0 changes its own bitmap while L2 runs (SPEC section 6,
+ * at once when L0 changes its own bitmap while L2 runs (docs/model.md §6,
  * l0-set: the engine runs the entry step again).
  */
 import { ShadowBitmaps } from "../shadow.js";

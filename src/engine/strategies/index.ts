@@ -10,7 +10,7 @@ import { noBitmap } from "./no-bitmap.js";
 import { sparse } from "./sparse.js";
 import { sparseClean } from "./sparse-clean.js";
 
-/** Every strategy, in the SPEC's order (section 8): what `all` runs and `strategies` lists. */
+/** Every strategy, in the order of docs/model.md §8: what `all` runs and `strategies` lists. */
 export const STRATEGIES: readonly Strategy[] = [
   noBitmap,
   l1Filter,
@@ -24,7 +24,7 @@ export const STRATEGIES: readonly Strategy[] = [
 ];
 
 /**
- * What `compare` runs when not told otherwise (SPEC section 8): 2013 KVM, the
+ * What `compare` runs when not told otherwise (docs/model.md §8): 2013 KVM, the
  * bug's proposal, the eager full merge and KVM's sparse merge of today.
  */
 export const DEFAULT_COMPARE = ["no-bitmap", "l1-filter", "merged", "merged-eager", "sparse"] as const;
@@ -39,7 +39,7 @@ export function findStrategy(name: string): Strategy | undefined {
  * one run loads never leaks into another's names.
  */
 export interface StrategyRegistry {
-  /** The built-ins in the SPEC's order (section 8), then the extra ones as given: what `all` runs and `strategies` lists. */
+  /** The built-ins in the order of docs/model.md §8, then the extra ones as given: what `all` runs and `strategies` lists. */
   readonly all: readonly Strategy[];
   readonly names: readonly string[];
   find(name: string): Strategy | undefined;

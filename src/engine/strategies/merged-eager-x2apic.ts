@@ -6,7 +6,7 @@ import { eagerL0 } from "./eager.js";
  * Xen's nested VMX: vmcs01 OR vmcs12 over the whole page on every nested
  * entry, then the x2APIC range 0x800-0x8FF forced to trap both ways, so every
  * x2APIC access of L2 exits even when both hypervisors pass it through
- * (SPEC section 8).
+ * (docs/model.md §8).
  */
 export const mergedEagerX2apic: Strategy = {
   name: "merged-eager-x2apic",
