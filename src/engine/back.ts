@@ -571,7 +571,7 @@ export class ReplayBack {
   }
 
   /**
-   * `l0-set` on v while L2 runs there with use_bitmap = 1 (SPEC section 6):
+   * `l0-set` on v while L2 runs there with use_bitmap = 1 (docs/model.md §6):
    * L0 rebuilds vmcs02 before L2 goes on, by the strategy's entry step, with
    * no entry counted.
    */
