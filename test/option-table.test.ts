@@ -42,6 +42,12 @@ const README = readFileSync(join(ROOT, "README.md"), "utf8");
 
 /** The long flag of a commander flags string: `-f, --format <format>` -> `--format`. */
 const longFlag = (flags: string) => /--[a-z0-9-]+/.exec(flags)?.[0];
+/** The key commander sets for a long flag: camelCase, and `--no-X` sets X (to false). */
+const keyOf = (flag: string | undefined) =>
+  flag
+    ?.slice(2)
+    .replace(/^no-/, "")
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 /** The short flag, if any: `-f, --format <format>` -> `-f`. */
 const shortFlag = (flags: string) => /^(-[a-zA-Z]),/.exec(flags)?.[1];
 
@@ -106,10 +112,7 @@ describe("the option table", () => {
     }
     // camelCase of the long flag is what commander sets and what the schema reads.
     for (const entry of OPTION_TABLE) {
-      const camel = longFlag(entry.flags)
-        ?.slice(2)
-        .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-      expect(camel, entry.flags).toBe(entry.key);
+      expect(keyOf(longFlag(entry.flags)), entry.flags).toBe(entry.key);
     }
   });
 

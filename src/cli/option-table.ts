@@ -369,6 +369,13 @@ const TRACE_OPTIONS = [
     schema: z.boolean().default(false),
   },
   {
+    key: "cache",
+    flags: "--no-cache",
+    help: "neither read nor write the cache of packed traces (see the README's Packed traces)",
+    commands: TRACE_SET_UP,
+    schema: z.boolean().default(true),
+  },
+  {
     key: "jobs",
     flags: "-j, --jobs <n>",
     help: "threads to use (default: one per core); 1 replays everything in the main thread",

@@ -18,6 +18,7 @@ import { LineIndex } from "./line-index.js";
 import { looksPacked, readPacked } from "./packed/reader.js";
 import { SnapshotStore } from "./snapshot.js";
 import { TextChecker } from "./text-check.js";
+import { type CacheSpec, readTraceCached } from "./trace-cache.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
 import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 
@@ -26,6 +27,8 @@ export interface TraceStats {
   events: number;
   /** Lines read, comments and blank lines included. */
   lines: number;
+  /** The cache: the line to say on stderr about it (read or written), if it played a part. */
+  cacheNote?: string;
 }
 
 export interface ReadTraceOptions {
@@ -60,6 +63,14 @@ export interface ReadTraceOptions {
   readonly onTimestampProblem?: (problem: { line: number; column: number; message: string }) => void;
   /** Told the header's line once the whole trace is read (a packed trace's: that of its CSV). */
   readonly onHeaderLine?: (line: number) => void;
+  /** The cache of packed forms (io/trace-cache.ts); null or absent: no cache. */
+  readonly cache?: CacheSpec | null | undefined;
+  /** The cache: each chunk of the file as stored (before gunzip). */
+  readonly onRawChunk?: (chunk: Buffer) => void;
+  /** The cache: each snapshot the trace loads, by the name it gives, once per load. */
+  readonly onSnapshot?: (name: string, page: Uint8Array) => void;
+  /** The cache: the input turned out to be a packed trace already. */
+  readonly onPacked?: () => void;
 }
 
 /** Rows --lenient skipped: how many, and the first ten errors. */
@@ -74,6 +85,7 @@ export function shownName(file: string): string {
 }
 
 export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> {
+  if (options.cache) return readTraceCached({ ...options, cache: options.cache }, readTrace);
   const file = shownName(options.file);
   // A piped trace names its snapshots relative to the current folder.
   const snapshots = new SnapshotStore(
@@ -81,9 +93,12 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     options.snapshotDirs,
     options.outputs,
   );
-  const rows = new TraceRows(file, (name) =>
-    snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name)),
-  );
+  const onSnapshot = options.onSnapshot;
+  const rows = new TraceRows(file, (name) => {
+    const page = snapshots.load(name, joinShown(options.file === STDIN ? "." : file, name));
+    onSnapshot?.(name, page);
+    return page;
+  });
   if (options.timestamps !== undefined) rows.timestamps = options.timestamps;
   if (options.onTimestampProblem !== undefined) rows.onTimestampProblem = options.onTimestampProblem;
   let onEvent = options.onEvent;
@@ -105,13 +120,14 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
       }
     };
   }
-  const chunks = traceChunks(options.file, options.input, options.onBytes)[Symbol.asyncIterator]();
+  const chunks = traceChunks(options.file, options.input, options.onBytes, options.onRawChunk)[Symbol.asyncIterator]();
   let stats: TraceStats;
   try {
     // A packed trace (io/packed) is told by its first byte, whatever its name, as gzip is.
     const first = await chunks.next();
     const source = first.done ? chunks : prepend(first.value, chunks);
     if (!first.done && looksPacked(first.value)) {
+      options.onPacked?.();
       const totals = await readPacked(source, { file, onEvent, timestamps: options.timestamps, pace: options.pace });
       options.onHeaderLine?.(totals.headerLine);
       return { events: totals.events, lines: totals.lines };

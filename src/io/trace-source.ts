@@ -29,9 +29,29 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** The trace's bytes, decompressed if need be. */
-export function traceChunks(file: string, input?: Readable, onBytes?: (bytes: number) => void): AsyncIterable<Buffer> {
+export function traceChunks(
+  file: string,
+  input?: Readable,
+  onBytes?: (bytes: number) => void,
+  onRaw?: (chunk: Buffer) => void,
+): AsyncIterable<Buffer> {
   const raw = input ? streamChunks(input) : file === STDIN ? streamChunks(process.stdin) : fileChunks(file);
-  return gunzipIfNeeded(onBytes ? counted(raw, onBytes) : raw);
+  // onRaw (the cache's CRC-32 of the file as stored) sees each chunk before gunzip.
+  const tapped = onRaw ? tap(raw, onRaw) : raw;
+  return gunzipIfNeeded(onBytes ? counted(tapped, onBytes) : tapped);
+}
+
+async function* tap(chunks: AsyncGenerator<Buffer>, onRaw: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) return;
+      onRaw(next.value);
+      yield next.value;
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
 }
 
 async function* counted(chunks: AsyncGenerator<Buffer>, onBytes: (bytes: number) => void): AsyncGenerator<Buffer> {

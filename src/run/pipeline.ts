@@ -105,6 +105,7 @@ export async function replayPipelined(
         if (failure) throw failure;
         return inFlight > IN_FLIGHT ? backOff() : options.windows?.pace();
       },
+      cache: spec.cache,
     });
     cutter?.finish();
     front.flush();
@@ -124,6 +125,7 @@ export async function replayPipelined(
           setupUse: message.setupUse,
           ...(spec.l1Override ? { overridden: front.overridden } : {}),
           ...(message.violations ? { violations: message.violations } : {}),
+          ...(stats.cacheNote ? { cacheNote: stats.cacheNote } : {}),
         };
       }
     }

@@ -8,6 +8,7 @@ import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
 import type { StrategyViolations } from "../engine/violations.js";
 import type { WindowRecord, WindowSpec } from "../engine/windows.js";
+import type { CacheSpec } from "../io/trace-cache.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */
@@ -33,6 +34,8 @@ export interface ReplaySpec {
   readonly window?: WindowSpec;
   /** --strategy-module: files whose strategies `strategies` may name; each thread imports them (io/strategy-modules.ts). */
   readonly strategyModules?: readonly string[];
+  /** The cache of packed traces (io/trace-cache.ts); absent or null: --no-cache. */
+  readonly cache?: CacheSpec | null;
 }
 
 /** What a replay of one trace found. */
@@ -52,6 +55,8 @@ export interface TraceOutcome {
   readonly overridden?: number;
   /** compare --violations only: per strategy, its violation count and first violations. */
   readonly violations?: readonly StrategyViolations[];
+  /** The cache's line for stderr (read or written), returned rather than printed: a worker's stderr is not the run's. */
+  readonly cacheNote?: string;
 }
 
 /** A trace that could not be replayed (--keep-going): its one-line error. */

@@ -61,6 +61,7 @@ export async function replayHere(
     outputs: spec.outputs,
     onBytes: onProgress ? (bytes) => onProgress(bytes, front.events) : undefined,
     pace: options.windows?.pace,
+    cache: spec.cache,
   });
   cutter?.finish();
   front.flush();
@@ -75,6 +76,7 @@ export async function replayHere(
     setupUse: back.setupUse(),
     ...(spec.l1Override ? { overridden: front.overridden } : {}),
     ...(spec.violations ? { violations: back.violations() } : {}),
+    ...(stats.cacheNote ? { cacheNote: stats.cacheNote } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { isInlineCostModel, readCostModel } from "../io/cost-model.js";
 import { at, InputError, reason } from "../io/errors.js";
 import { outputFile } from "../io/output.js";
 import { readSnapshot } from "../io/snapshot.js";
+import { cacheSpecFromEnv } from "../io/trace-cache.js";
 import type { ReportOptions } from "../report.js";
 import type { ReplaySpec } from "./protocol.js";
 
@@ -33,6 +34,8 @@ export interface SetupChoices extends L1Choice {
   readonly costModel?: string | undefined;
   /** --strategy-module: ES modules whose strategies join the built-ins (the worker loads them too). */
   readonly strategyModule?: readonly string[];
+  /** --no-cache gives false: no packed form read or written (io/trace-cache.ts). */
+  readonly cache?: boolean;
 }
 
 export interface Setup {
@@ -143,5 +146,6 @@ export function replaySpec(
     outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
     lenient: options.lenient,
     strategyModules: options.strategyModule ?? [],
+    cache: options.cache === false ? null : cacheSpecFromEnv(),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { filledPage } from "../engine/bitmap.js";
 import { ReplayFront } from "../engine/front.js";
+import type { CacheSpec } from "../io/trace-cache.js";
 import { readTrace } from "../io/trace-reader.js";
 import { TraceSummary } from "../summary.js";
 
@@ -14,6 +15,10 @@ export interface ValidateSpec {
   readonly snapshotDirs: readonly string[];
   /** -o: the output file, which no snapshot the trace loads may be. */
   readonly outputs: readonly string[];
+  /** The cache of packed traces (io/trace-cache.ts); absent or null: --no-cache. */
+  readonly cache?: CacheSpec | null;
+  /** Told the cache's line for stderr, when it played a part. */
+  readonly onCacheNote?: (note: string) => void;
 }
 
 export async function validateTrace(file: string, spec: ValidateSpec): Promise<TraceSummary> {
@@ -23,7 +28,8 @@ export async function validateTrace(file: string, spec: ValidateSpec): Promise<T
   const l0 = filledPage(true);
   const machine = new ReplayFront({ l0: { longmode: l0, legacy: l0 }, l1Bitmap: spec.l1Bitmap, emit: () => undefined });
   const summary = new TraceSummary();
-  await readTrace({
+  const stats = await readTrace({
+    cache: spec.cache,
     file,
     snapshotDirs: spec.snapshotDirs,
     outputs: spec.outputs,
@@ -32,5 +38,6 @@ export async function validateTrace(file: string, spec: ValidateSpec): Promise<T
       summary.add(ev);
     },
   });
+  if (stats.cacheNote) spec.onCacheNote?.(stats.cacheNote);
   return summary;
 }

@@ -12,11 +12,18 @@ export interface WarnedOptions {
   readonly l1Bitmap?: string | undefined;
   readonly l1Profile?: string | undefined;
   readonly l1Override?: string | undefined;
+  /** -q: no cache note either. */
+  readonly quiet?: boolean;
 }
 
 /** The warnings about one trace's outcome, each a line (the skipped rows' list follows its line). */
 export function warningsFor(outcome: TraceOutcome, options: WarnedOptions): string[] {
-  return [...skippedWarning(outcome), ...l1BitmapWarning(outcome, options), ...l1OverrideWarning(outcome, options)];
+  return [
+    ...skippedWarning(outcome),
+    ...l1BitmapWarning(outcome, options),
+    ...l1OverrideWarning(outcome, options),
+    ...(outcome.cacheNote && options.quiet !== true ? [outcome.cacheNote] : []),
+  ];
 }
 
 /**

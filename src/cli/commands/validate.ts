@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { outputFile } from "../../io/output.js";
+import { cacheSpecFromEnv } from "../../io/trace-cache.js";
 import { shownName } from "../../io/trace-reader.js";
 import { renderSummaryJson, renderSummaryTable } from "../../render/summary.js";
 import { checkSnapshotDirs, l1Bitmap } from "../../run/setup.js";
@@ -34,6 +35,8 @@ export function registerValidate(program: Command): void {
         l1Bitmap: l1,
         snapshotDirs: options.snapshotsDir,
         outputs: [outputFile(options.output)].filter((f): f is string => f !== undefined),
+        cache: options.cache === false ? null : cacheSpecFromEnv(),
+        onCacheNote: (note) => process.stderr.write(`${note}\n`),
       });
       // Named as the other commands name it: "-" is <stdin>.
       const shown = shownName(trace);
