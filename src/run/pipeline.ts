@@ -5,12 +5,12 @@
  * strategies costs little wall time. Batches live in shared memory and are
  * reused: only their counts and machine events cross in messages.
  */
-import { Worker } from "node:worker_threads";
 import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
+import { BackWorkers } from "./back-workers.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 import { timestampsFor, type WindowListener } from "./windows.js";
 
@@ -29,6 +29,8 @@ export interface PipelineOptions {
   readonly onProgress?: (bytes: number, events: number) => void;
   /** --window (spec.window): told the windows as the worker reports them. */
   readonly windows?: WindowListener;
+  /** Worker threads for the strategies, each running a share of them (back-workers.ts); 1 by default. */
+  readonly backWorkers?: number;
 }
 
 export async function replayPipelined(
@@ -36,7 +38,7 @@ export async function replayPipelined(
   spec: ReplaySpec,
   options: PipelineOptions = {},
 ): Promise<TraceOutcome> {
-  const worker = new Worker(WORKER_URL);
+  const worker = new BackWorkers(WORKER_URL, Math.min(options.backWorkers ?? 1, spec.strategies.length));
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];
   const free: number[] = [];

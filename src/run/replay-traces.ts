@@ -89,7 +89,7 @@ export async function replayTraces(
         const onProgress = progress?.update.bind(progress);
         const outcome =
           jobs > 1 && worthAThread(file)
-            ? await replayPipelined(file, spec, { onProgress })
+            ? await replayPipelined(file, spec, { onProgress, backWorkers: backWorkersFor(run.jobs) })
             : await replayHere(file, spec, { onProgress });
         ended.push({ ...outcome, trace: shownName(file) });
       } catch (error) {
@@ -115,4 +115,14 @@ export async function replayTraces(
 export function threadedFor(asked: number | undefined): (file: string) => boolean {
   const jobs = threadsFor(asked);
   return (file) => jobs > 1 && worthAThread(file);
+}
+
+/**
+ * Worker threads for the strategies of one trace read in this thread
+ * (pipeline.ts, back-workers.ts): the threads but the reading one, at least
+ * one. On 2 cores that is one worker for every strategy: two, sharing the
+ * core left by the reader, measured slower (README, Performance).
+ */
+export function backWorkersFor(asked: number | undefined): number {
+  return Math.max(1, threadsFor(asked) - 1);
 }

@@ -54,6 +54,8 @@ export interface WindowRunOptions {
   readonly progress?: (file: string) => { update(bytes: number, events: number): void; done(): void };
   /** How a trace is named in the output (and the outcome). */
   readonly shownName: (file: string) => string;
+  /** Worker threads for a threaded trace's strategies (pipeline.ts); 1 by default. */
+  readonly backWorkers?: number;
 }
 
 export interface WindowRun {
@@ -99,7 +101,7 @@ export function streamWindows(files: readonly string[], spec: ReplaySpec, option
         try {
           const onProgress = progress?.update;
           const outcome = options.threaded(file)
-            ? await replayPipelined(file, spec, { onProgress, windows })
+            ? await replayPipelined(file, spec, { onProgress, windows, backWorkers: options.backWorkers ?? 1 })
             : await replayHere(file, spec, { onProgress, windows });
           const shown = { ...outcome, trace: name };
           queue.push(text.traceEnd(shown));
