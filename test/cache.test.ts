@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, type CliResult, lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
+import { BUNDLED_TRACES, COSTS_TRACE } from "./helpers/traces.js";
 
 const tempDir = useTempDirs();
 
@@ -43,15 +44,8 @@ function counters(stdout: string, strategy: string): Record<string, number> {
 const WROTE = /^cache: wrote the packed form of /m;
 const READ = /^cache: read .*'s packed form \(written \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/m;
 
-const BUNDLED = readdirSync(join(ROOT, "traces"))
-  .filter((f) => f.endsWith(".csv"))
-  .map((f) => ({ trace: join("traces", f), options: [] as string[] }));
-const REAL = readdirSync(join(ROOT, "traces", "real"))
-  .filter((f) => f.endsWith(".csv.gz"))
-  .map((f) => ({ trace: join("traces", "real", f), options: ["--l1-profile", "kvm"] }));
-
 describe("the cache", () => {
-  it.each([...BUNDLED, ...REAL])(
+  it.each(BUNDLED_TRACES)(
     "$trace: the second run reads the packed form, byte-identical to the first and to --no-cache",
     ({ trace, options }) => {
       const cache = tempDir();
@@ -95,19 +89,7 @@ describe("the cache", () => {
    * Edited (same size): line 3's value 1 -> 0, L1 passes TSC_DEADLINE too,
    * so line 9 is l0_handled: l0_exits 5, l0_handled 5, l1_exits 0.
    */
-  const TRACE = [
-    "event,vcpu,msr,value,page,dir",
-    "bitmap-set,0,0xc0000100,0,0x2000,rw",
-    "bitmap-set,0,0x6e0,1,0x2000,w",
-    "bitmap-ptr,0,,,0x2000,",
-    "use-bitmap,0,,1,,",
-    "wrmsr,0,0xc0000100,0x1,,",
-    "wrmsr,0,0xc0000100,0x2,,",
-    "rdmsr,0,0x10,,,",
-    "wrmsr,0,0x6e0,0x5,,",
-    "wrmsr,0,0xc0000100,0x3,,",
-    "",
-  ].join("\n");
+  const TRACE = COSTS_TRACE;
   const EDITED = TRACE.replace("bitmap-set,0,0x6e0,1,", "bitmap-set,0,0x6e0,0,");
 
   it("does not serve an edited trace (same size, mtime restored) stale", () => {

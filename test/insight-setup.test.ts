@@ -7,6 +7,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { lines, runCli, useTempDirs } from "./helpers/cli.js";
+import { plainOptions } from "./helpers/report.js";
 
 const tempDir = useTempDirs("each");
 
@@ -134,13 +135,7 @@ describe("--cost-model takes inline JSON", () => {
     });
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout).options).toEqual({
-      strategies: ["l1-filter"],
-      l0_profile: "kvm-2013",
-      l0_bitmap: null,
-      l0_bitmap_legacy: null,
-      l1_bitmap: null,
-      l1_profile: null,
-      l1_override: null,
+      ...plainOptions(["l1-filter"]),
       cost_model: { l0_exit: 1500, l1_exit: 10000, merge: 1000, merge_sparse: 700, wp_fault: 3000, dirty_check: 300 },
     });
   });

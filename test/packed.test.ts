@@ -3,11 +3,12 @@
  * CSV they came from, and a clean one-line error for every way a file can be
  * damaged.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CHUNK_HEADER_BYTES, crc32, FILE_HEADER_BYTES } from "../src/io/packed/format.js";
-import { lines, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
+import { lines, runCli, useTempDirs } from "./helpers/cli.js";
+import { BUNDLED_TRACES } from "./helpers/traces.js";
 
 const tempDir = useTempDirs();
 
@@ -18,27 +19,17 @@ function results(stdout: string): unknown {
   return json;
 }
 
-const BUNDLED = readdirSync(join(ROOT, "traces"))
-  .filter((f) => f.endsWith(".csv"))
-  .map((f) => ({ trace: join("traces", f), options: [] as string[] }));
-const REAL = readdirSync(join(ROOT, "traces", "real"))
-  .filter((f) => f.endsWith(".csv.gz"))
-  .map((f) => ({ trace: join("traces", "real", f), options: ["--l1-profile", "kvm"] }));
-
 describe("pack", () => {
-  it.each([...BUNDLED, ...REAL])(
-    "$trace: compare -s all -f json gives the same on the packed file",
-    ({ trace, options }) => {
-      const packed = join(tempDir(), "t.nvmx");
-      const p = runCli(["pack", trace, "-o", packed]);
-      expect(p.status, p.stderr).toBe(0);
-      const csv = runCli(["compare", trace, "-s", "all", "-f", "json", ...options]);
-      const bin = runCli(["compare", packed, "-s", "all", "-f", "json", ...options]);
-      expect(csv.status, csv.stderr).toBe(0);
-      expect(bin.status, bin.stderr).toBe(0);
-      expect(results(bin.stdout)).toEqual(results(csv.stdout));
-    },
-  );
+  it.each(BUNDLED_TRACES)("$trace: compare -s all -f json gives the same on the packed file", ({ trace, options }) => {
+    const packed = join(tempDir(), "t.nvmx");
+    const p = runCli(["pack", trace, "-o", packed]);
+    expect(p.status, p.stderr).toBe(0);
+    const csv = runCli(["compare", trace, "-s", "all", "-f", "json", ...options]);
+    const bin = runCli(["compare", packed, "-s", "all", "-f", "json", ...options]);
+    expect(csv.status, csv.stderr).toBe(0);
+    expect(bin.status, bin.stderr).toBe(0);
+    expect(results(bin.stdout)).toEqual(results(csv.stdout));
+  });
 
   it("keeps each access's line: --violations names the CSV's lines", () => {
     const packed = join(tempDir(), "m.nvmx");

@@ -1,4 +1,8 @@
-/** Small traces several test files work by hand (docs/model.md §6). */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./cli.js";
+
+/** Small traces several test files work by hand (docs/model.md §6), and the bundled ones. */
 
 /**
  * L0 kvm-2013: passes FS_BASE (0xc0000100) both ways, intercepts TSC (0x10)
@@ -33,3 +37,16 @@ export const COSTS_TRACE = [
   "wrmsr,0,0xc0000100,0x3,,",
   "",
 ].join("\n");
+
+/**
+ * Every bundled trace, with the options it replays under: the synthetic ones
+ * carry L1's pages, the recorded ones (traces/real/, the L2 view) need an L1 profile.
+ */
+export const BUNDLED_TRACES: readonly { readonly trace: string; readonly options: readonly string[] }[] = [
+  ...readdirSync(join(ROOT, "traces"))
+    .filter((f) => f.endsWith(".csv"))
+    .map((f) => ({ trace: join("traces", f), options: [] })),
+  ...readdirSync(join(ROOT, "traces", "real"))
+    .filter((f) => f.endsWith(".csv.gz"))
+    .map((f) => ({ trace: join("traces", "real", f), options: ["--l1-profile", "kvm"] })),
+];
