@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 /**
  * Strategies as plug-ins (issue 14, items 2 and 3): defineStrategy()'s
  * checks, the per-run registry, the conformance helper on every built-in and
@@ -257,6 +258,32 @@ describe("--strategy-module", () => {
     });
     expect(twice.status).toBe(1);
     expect(twice.stderr).toBe('b.mjs: --strategy-module: strategy "mine" is also defined by a.mjs\n');
+  });
+
+  it("names a plug-in that throws while the trace replays, in one line (exit 1), in one thread and in a worker", () => {
+    // An entry step that throws at the first nested entry: the trace's one rdmsr needs one.
+    const throwing = [
+      "export default {",
+      '  name: "thrower", summary: "throws", origin: "a test",',
+      "  create() {",
+      '    return { entry() { throw new Error("kaput"); } };',
+      "  },",
+      "};",
+      "",
+    ].join("\n");
+    const trace = "event,vcpu,msr\nrdmsr,0,0x10\n";
+    const dir = tempDir({ "s.mjs": throwing, "t.csv": trace, "t.csv.gz": gzipSync(trace) });
+    const message = 's.mjs: --strategy-module: strategy "thrower" failed in entry(): Error: kaput';
+    const here = runCli(["compare", "t.csv", "-s", "thrower", "--strategy-module", "s.mjs", "-j", "1"], { cwd: dir });
+    expect(here.status).toBe(1);
+    expect(lines(here.stderr)).toEqual([message]);
+    // Read here, the strategies in a worker: the worker's error names the trace first.
+    const worker = runCli(["compare", "t.csv.gz", "-s", "thrower", "--strategy-module", "s.mjs", "-j", "2"], {
+      cwd: dir,
+    });
+    expect(worker.status).toBe(1);
+    expect(lines(worker.stderr)).toEqual([`t.csv.gz: ${message}`]);
+    expect(worker.stdout).toBe("");
   });
 
   it("joins the module's strategies to --strategies and to all, for compare, replay and explain", () => {

@@ -71,13 +71,65 @@ async function strategiesIn(file: string, path: string): Promise<Strategy[]> {
     );
   }
   return [...unique].map(([value, what]) => {
+    let strategy: Strategy;
     try {
-      return validateStrategy(value);
+      strategy = validateStrategy(value);
     } catch (error) {
       if (!(error instanceof StrategyDefinitionError)) throw error;
       throw new InputError(`${prefix}${what}: ${error.message}`);
     }
+    return guarded(strategy, file);
   });
+}
+
+/**
+ * A plug-in strategy whose failures name it: an exception thrown by its
+ * create(), entry() or l1Write() becomes an InputError naming the file, the
+ * strategy and the member, in one line (exit 1), not an internal error of
+ * this program's. Built-in strategies are not wrapped: they run unguarded in
+ * the replay's loops.
+ */
+function guarded(strategy: Strategy, file: string): Strategy {
+  const failed = (member: string, error: unknown) => {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return new InputError(
+      `${at(file)}--strategy-module: strategy "${strategy.name}" failed in ${member}: ${why.split("\n")[0]}`,
+    );
+  };
+  const create: Strategy["create"] = (machine, counters) => {
+    let l0: ReturnType<Strategy["create"]>;
+    try {
+      l0 = strategy.create(machine, counters);
+    } catch (error) {
+      throw failed("create()", error);
+    }
+    const { entry, l1Write } = l0;
+    return {
+      ...(entry
+        ? {
+            entry: (v, state) => {
+              try {
+                return entry.call(l0, v, state);
+              } catch (error) {
+                throw failed("entry()", error);
+              }
+            },
+          }
+        : {}),
+      ...(l1Write
+        ? {
+            l1Write: (gpa) => {
+              try {
+                l1Write.call(l0, gpa);
+              } catch (error) {
+                throw failed("l1Write()", error);
+              }
+            },
+          }
+        : {}),
+    };
+  };
+  return Object.freeze({ ...strategy, create });
 }
 
 function looksLikeStrategy(value: unknown): boolean {
