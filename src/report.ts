@@ -8,6 +8,7 @@ import type { TraceFailure, TraceOutcome } from "./run/protocol.js";
 export interface ReportOptions {
   readonly strategies: readonly string[];
   readonly l0_profile: string;
+  /** The file given, or "<bytes>" for a page the library was given in memory; null when none. */
   readonly l0_bitmap: string | null;
   readonly l0_bitmap_legacy: string | null;
   readonly l1_bitmap: string | null;

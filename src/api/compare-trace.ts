@@ -1,24 +1,15 @@
-/**
- * compareTrace(): one trace under several strategies, resolving to the object
- * `compare --format json` prints for one trace. The replay is the CLI's own
- * (src/run/replay-trace.ts) and the object is built by the CLI's JSON
- * renderer (src/render/json.ts), so the two cannot drift apart.
- */
-import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import { StrategyDefinitionError, validateStrategy } from "../engine/define-strategy.js";
-import type { L0Bitmaps } from "../engine/machine.js";
-import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL, splitCycles } from "../engine/results.js";
 import { DEFAULT_COMPARE, findStrategy, STRATEGIES } from "../engine/strategies/index.js";
 import type { Strategy } from "../engine/strategy.js";
 import { InputError } from "../io/errors.js";
-import { readSnapshot } from "../io/snapshot.js";
 import { shownName } from "../io/trace-reader.js";
 import { renderJson } from "../render/json.js";
 import type { Report, ReportOptions } from "../report.js";
 import type { ReplaySpec } from "../run/protocol.js";
 import { replayHere } from "../run/replay-trace.js";
-import { CompareTraceOptionsSchema, checkFolders, type ParsedCompareOptions, parseApiOptions } from "./options.js";
+import { checkSnapshotDirs, loadBitmaps } from "../run/setup.js";
+import { CompareTraceOptionsSchema, type ParsedCompareOptions, parseApiOptions } from "./options.js";
 import { openInput, type TraceInput } from "./source.js";
 import type { CompareResult, CompareTraceOptions } from "./types.js";
 
@@ -36,15 +27,13 @@ const FN = "compareTrace";
 export async function compareTrace(trace: TraceInput, options: CompareTraceOptions = {}): Promise<CompareResult> {
   const o = parseApiOptions(CompareTraceOptionsSchema, options, FN);
   const strategies = strategiesOf(o.strategies);
-  checkFolders(o.snapshotDirs);
+  checkSnapshotDirs(o.snapshotDirs, "snapshotDirs");
   const source = openInput(trace, o.name, FN);
   const cost: CostModel = { ...DEFAULT_COST_MODEL, ...definedOnly(o.costModel ?? {}) };
   const names = strategies.map((s) => s.name);
   const spec: ReplaySpec = {
     strategies: names,
-    l0: l0Bitmaps(o),
-    l1Bitmap: l1Bitmap(o),
-    l1Override: l1Override(o.l1Override),
+    ...loadBitmaps(o),
     cost,
     breakdown: false,
     snapshotDirs: o.snapshotDirs,
@@ -115,34 +104,6 @@ function builtIn(name: string): Strategy {
   const strategy = findStrategy(name);
   if (!strategy) throw new Error(`internal: strategy ${name} validated but not found`);
   return strategy;
-}
-
-/** vmcs01's bitmaps: the profile's, then l0Bitmap for both modes, then l0BitmapLegacy for legacy mode (as --l0-bitmap). */
-function l0Bitmaps(o: ParsedCompareOptions): L0Bitmaps {
-  const profile = findL0Profile(o.l0Profile);
-  if (!profile) throw new Error(`internal: profile ${o.l0Profile} validated but not found`);
-  let { longmode, legacy } = profile.bitmaps();
-  if (o.l0Bitmap !== undefined) longmode = legacy = page(o.l0Bitmap);
-  if (o.l0BitmapLegacy !== undefined) legacy = page(o.l0BitmapLegacy);
-  return { longmode, legacy };
-}
-
-function l1Bitmap(o: ParsedCompareOptions): Uint8Array | null {
-  if (o.l1Bitmap !== undefined) return page(o.l1Bitmap);
-  if (o.l1Profile !== undefined) return findL1Profile(o.l1Profile)?.bitmap() ?? null;
-  return null;
-}
-
-/** As --l1-override: a name that is an L1 profile is the profile, any other string a snapshot file. */
-function l1Override(value: string | Uint8Array | undefined): Uint8Array | null {
-  if (value === undefined) return null;
-  if (typeof value === "string") return findL1Profile(value)?.bitmap() ?? readSnapshot(value);
-  return page(value);
-}
-
-/** A page from a snapshot file, or a copy of the bytes given (the replay must not see the caller change them). */
-function page(value: string | Uint8Array): Uint8Array {
-  return typeof value === "string" ? readSnapshot(value) : new Uint8Array(value);
 }
 
 function echo(o: ParsedCompareOptions, strategies: readonly string[], cost: CostModel): ReportOptions {

@@ -1,9 +1,3 @@
-/**
- * The library's options, validated with zod at the boundary: they come from a
- * user's script as surely as the command line's come from a user
- * (src/cli/options.ts holds the same rules for the CLI).
- */
-import { statSync } from "node:fs";
 import { z } from "zod";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { PAGE_SIZE } from "../engine/bitmap.js";
@@ -11,7 +5,7 @@ import { L0_PROFILES } from "../engine/profiles.js";
 import { STRATEGIES } from "../engine/strategies/index.js";
 import type { Strategy } from "../engine/strategy.js";
 import { CostModelFileSchema } from "../io/cost-model.js";
-import { at, InputError, reason } from "../io/errors.js";
+import { InputError } from "../io/errors.js";
 import { firstIssue } from "../io/zod-errors.js";
 
 const L0_NAMES = L0_PROFILES.map((p) => p.name) as [string, ...string[]];
@@ -89,20 +83,4 @@ export function parseApiOptions<S extends z.ZodType>(schema: S, raw: unknown, fn
   const parsed = schema.safeParse(raw ?? {});
   if (!parsed.success) throw new InputError(`${fn}: bad options: ${firstIssue(parsed.error)}`);
   return parsed.data;
-}
-
-/**
- * A snapshot folder that is missing is an error now, not a puzzling "outside
- * the trace's folder" later (as the CLI's --snapshots-dir).
- */
-export function checkFolders(dirs: readonly string[]): void {
-  for (const dir of dirs) {
-    let folder: boolean;
-    try {
-      folder = statSync(dir).isDirectory();
-    } catch (error) {
-      throw new InputError(`${at(dir)}snapshotDirs: ${reason(error)}`);
-    }
-    if (!folder) throw new InputError(`${at(dir)}snapshotDirs: not a folder`);
-  }
 }

@@ -7,7 +7,8 @@
  */
 import { type TraceEvent as EngineEvent, EVENT_NAMES } from "../engine/events.js";
 import { readTrace } from "../io/trace-reader.js";
-import { checkFolders, parseApiOptions, TraceEventsOptionsSchema } from "./options.js";
+import { checkSnapshotDirs } from "../run/setup.js";
+import { parseApiOptions, TraceEventsOptionsSchema } from "./options.js";
 import { openInput, type TraceInput } from "./source.js";
 import type { TraceEvent, TraceEventsOptions } from "./types.js";
 
@@ -21,7 +22,7 @@ const FN = "traceEvents";
  */
 export async function* traceEvents(trace: TraceInput, options: TraceEventsOptions = {}): AsyncGenerator<TraceEvent> {
   const o = parseApiOptions(TraceEventsOptionsSchema, options, FN);
-  checkFolders(o.snapshotDirs);
+  checkSnapshotDirs(o.snapshotDirs, "snapshotDirs");
   const source = openInput(trace, o.name, FN);
   // Events read and not yet taken: queue[head..]; emptied whole when taken (no shift() per event).
   const queue: TraceEvent[] = [];

@@ -2,19 +2,14 @@
 import type { EventName } from "../engine/events.js";
 import type { CostModel, CycleSplit, StrategyResult } from "../engine/results.js";
 import type { Strategy } from "../engine/strategy.js";
+import type { ReportOptions } from "../report.js";
 
-/** The settings a result depends on: `compare --format json`'s "options". */
-export interface CompareOptionsEcho {
-  readonly strategies: readonly string[];
-  readonly l0_profile: string;
-  /** The file given, or "<bytes>" for a page given in memory; null when none. */
-  readonly l0_bitmap: string | null;
-  readonly l0_bitmap_legacy: string | null;
-  readonly l1_bitmap: string | null;
-  readonly l1_profile: string | null;
-  readonly l1_override: string | null;
-  readonly cost_model: CostModel;
-}
+/**
+ * The settings a result depends on: `compare --format json`'s "options",
+ * the very shape the CLI's renderer writes (src/report.ts), so the two
+ * cannot drift apart.
+ */
+export type CompareOptionsEcho = ReportOptions;
 
 /** One result's est_cycles split into its terms, which add up to it. */
 export type CyclesEntry = { readonly strategy: string } & CycleSplit;

@@ -50,15 +50,8 @@ export interface Setup {
 
 export function loadSetup(options: SetupChoices): Setup {
   checkSnapshotDirs(options.snapshotsDir);
-  const profile = findL0Profile(options.l0Profile);
-  if (!profile) throw new Error(`internal: profile ${options.l0Profile} validated but not found`);
-  let { longmode, legacy } = profile.bitmaps();
-  if (options.l0Bitmap) longmode = legacy = readSnapshot(options.l0Bitmap);
-  if (options.l0BitmapLegacy) legacy = readSnapshot(options.l0BitmapLegacy);
   return {
-    l0: { longmode, legacy },
-    l1Bitmap: l1Bitmap(options),
-    l1Override: l1Override(options.l1Override),
+    ...loadBitmaps(options),
     cost: options.costModel ? readCostModel(options.costModel) : DEFAULT_COST_MODEL,
     files: [
       options.l1Bitmap,
@@ -71,13 +64,49 @@ export function loadSetup(options: SetupChoices): Setup {
   };
 }
 
+/** A bitmap page as the set-up names it: a snapshot file, or (the library's) the bytes themselves. */
+export type PageChoice = string | Uint8Array;
+
+/** The bitmaps the set-up chooses, from the command line (files) or the library (files or bytes). */
+export interface BitmapChoices {
+  readonly l0Profile: string;
+  readonly l0Bitmap?: PageChoice | undefined;
+  readonly l0BitmapLegacy?: PageChoice | undefined;
+  readonly l1Bitmap?: PageChoice | undefined;
+  readonly l1Profile?: string | undefined;
+  readonly l1Override?: PageChoice | undefined;
+}
+
+/**
+ * vmcs01's bitmaps (the profile's, then --l0-bitmap for both modes, then
+ * --l0-bitmap-legacy for legacy mode), L1's page (--l1-bitmap or
+ * --l1-profile) and --l1-override's. An empty file name is no file.
+ */
+export function loadBitmaps(c: BitmapChoices): Pick<Setup, "l0" | "l1Bitmap" | "l1Override"> {
+  const profile = findL0Profile(c.l0Profile);
+  if (!profile) throw new Error(`internal: profile ${c.l0Profile} validated but not found`);
+  let { longmode, legacy } = profile.bitmaps();
+  if (given(c.l0Bitmap)) longmode = legacy = page(c.l0Bitmap);
+  if (given(c.l0BitmapLegacy)) legacy = page(c.l0BitmapLegacy);
+  return { l0: { longmode, legacy }, l1Bitmap: l1Bitmap(c), l1Override: l1Override(c.l1Override) };
+}
+
+function given(value: PageChoice | undefined): value is PageChoice {
+  return value !== undefined && value !== "";
+}
+
+/** A page from a snapshot file, or a copy of the bytes given (the replay must not see the caller change them). */
+function page(value: PageChoice): Uint8Array {
+  return typeof value === "string" ? readSnapshot(value) : new Uint8Array(value);
+}
+
 /**
  * --l1-override NAME|FILE: an L1 profile when NAME is one (a file of that
  * name is then given as ./NAME), else a snapshot file like --l1-bitmap's.
  */
-function l1Override(value: string | undefined): Uint8Array | null {
-  if (value === undefined) return null;
-  return findL1Profile(value)?.bitmap() ?? readSnapshot(value);
+function l1Override(value: PageChoice | undefined): Uint8Array | null {
+  if (!given(value)) return null;
+  return (typeof value === "string" ? findL1Profile(value)?.bitmap() : undefined) ?? page(value);
 }
 
 /** The file --l1-override names, if it names one (not a profile). */
@@ -91,26 +120,27 @@ function costModelFile(value: string | undefined): string | undefined {
 }
 
 /**
- * --snapshots-dir names folders a trace may load snapshots from: one that is
- * missing (a typo, most likely) is an error now, not a puzzling "outside the
- * trace's folder" later.
+ * --snapshots-dir (the library's snapshotDirs: `option` names it) names
+ * folders a trace may load snapshots from: one that is missing (a typo,
+ * most likely) is an error now, not a puzzling "outside the trace's folder"
+ * later.
  */
-export function checkSnapshotDirs(dirs: readonly string[]): void {
+export function checkSnapshotDirs(dirs: readonly string[], option = "--snapshots-dir"): void {
   for (const dir of dirs) {
     let isFolder: boolean;
     try {
       isFolder = statSync(dir).isDirectory();
     } catch (error) {
       const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-      throw new InputError(`${at(dir)}--snapshots-dir: ${missing ? "no such folder" : reason(error)}`);
+      throw new InputError(`${at(dir)}${option}: ${missing ? "no such folder" : reason(error)}`);
     }
-    if (!isFolder) throw new InputError(`${at(dir)}--snapshots-dir: not a folder`);
+    if (!isFolder) throw new InputError(`${at(dir)}${option}: not a folder`);
   }
 }
 
 /** L1's bitmap from --l1-bitmap FILE or --l1-profile NAME (the options allow one at most). */
-export function l1Bitmap(options: L1Choice): Uint8Array | null {
-  if (options.l1Bitmap) return readSnapshot(options.l1Bitmap);
+export function l1Bitmap(options: Pick<BitmapChoices, "l1Bitmap" | "l1Profile">): Uint8Array | null {
+  if (given(options.l1Bitmap)) return page(options.l1Bitmap);
   if (options.l1Profile) return findL1Profile(options.l1Profile)?.bitmap() ?? null;
   return null;
 }
