@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
 import { PAGE_SIZE } from "../engine/bitmap.js";
 import { L0_PROFILES } from "../engine/profiles.js";
@@ -7,6 +6,7 @@ import type { Strategy } from "../engine/strategy.js";
 import { CostModelFileSchema } from "../io/cost-model.js";
 import { InputError } from "../io/errors.js";
 import { firstIssue } from "../io/zod-errors.js";
+import * as z from "../zod.js";
 
 const L0_NAMES = L0_PROFILES.map((p) => p.name) as [string, ...string[]];
 const L1_NAMES = L1_PROFILES.map((p) => p.name) as [string, ...string[]];

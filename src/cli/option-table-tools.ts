@@ -8,7 +8,6 @@
  * options are in options-tools.ts.
  */
 import { extname } from "node:path";
-import { z } from "zod";
 import { MODES } from "../bitmaps/builtin.js";
 import { MAX_VCPUS } from "../engine/machine.js";
 import { parseCount } from "../gen/count.js";
@@ -16,6 +15,7 @@ import { DEFAULT_GEN_SEED, DEFAULT_GEN_VCPUS } from "../gen/workload.js";
 import { parseSeconds } from "../import/merge.js";
 import { STDOUT_ARG } from "../io/output.js";
 import { DEFAULT_BUFFER_KB, MAX_BUFFER_KB, MAX_DURATION_S, MIN_BUFFER_KB } from "../record/record.js";
+import * as z from "../zod.js";
 import type { OptionEntry } from "./option-table.js";
 import { OutputPath, oneOf } from "./option-values.js";
 

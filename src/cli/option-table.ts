@@ -14,13 +14,13 @@
  * DEFAULT_L0_PROFILE, the profile and strategy names), never retyped here.
  */
 import type { Command } from "commander";
-import { z } from "zod";
 import { DEFAULT_L0_PROFILE } from "../engine/profiles.js";
 import { COST_KEYS, COST_SOURCES, DEFAULT_COST_MODEL } from "../engine/results.js";
 import { DEFAULT_COMPARE } from "../engine/strategies/index.js";
 import { VIOLATION_LIMIT } from "../engine/violations.js";
 import { count } from "../render/text-table.js";
 import { VIOLATION_HEADER } from "../render/violations.js";
+import * as z from "../zod.js";
 import { TOOL_OPTIONS } from "./option-table-tools.js";
 import {
   BY_KEYS,

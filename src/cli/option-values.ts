@@ -5,7 +5,7 @@
  * each option its schema from here; the rules between options are in
  * options.ts.
  */
-import { z } from "zod";
+
 import { type ListOption, parseMsrList, parseVcpuList, SORT_KEYS } from "../analysis/breakdown.js";
 import { type SweepSpec, sweepPoints } from "../analysis/costs.js";
 import { L1_PROFILES } from "../bitmaps/l1-profiles.js";
@@ -15,6 +15,7 @@ import { BUILT_IN_REGISTRY, type StrategyRegistry } from "../engine/strategies/i
 import { NS_PER_SECOND, type WindowSpec } from "../engine/windows.js";
 import { MAX_COST } from "../io/cost-model.js";
 import { count } from "../render/text-table.js";
+import * as z from "../zod.js";
 
 /** What compare and replay write (report writes HTML; explain and validate have no CSV form). */
 export const FORMATS = ["table", "csv", "json"] as const;

@@ -3,7 +3,7 @@
  * bitmap tools), built from the table of options (option-table.ts) like the
  * replaying commands' in options.ts; the rules between options are here.
  */
-import { z } from "zod";
+import * as z from "../zod.js";
 import { optionsShape } from "./option-table.js";
 
 export const GenOptions = z.object(optionsShape("gen"));

@@ -4,8 +4,9 @@
  * command's object is built from the table of options (option-table.ts); the
  * rules between options are here.
  */
-import { z } from "zod";
+
 import { BUILT_IN_REGISTRY, type StrategyRegistry } from "../engine/strategies/index.js";
+import * as z from "../zod.js";
 import { UsageError } from "./errors.js";
 import { type CommandName, optionsShape } from "./option-table.js";
 import { withStrategies } from "./option-values.js";

@@ -5,7 +5,7 @@
  * strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { BitAddress, bitPosition, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
+import { BitAddress, BitLayout, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
 import { type BreakdownBy, ByCounts, type StrategyBreakdown } from "./by.js";
 import { Ev } from "./events.js";
 import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
@@ -32,12 +32,11 @@ const TILE = 2048;
  *   bit 0  L1_WANTS  L1 wants it
  *   bit 1  WANTED    L1 or L0 wants it
  *   bit 2  NO_BIT    the MSR has no bit in the bitmap (every access to it exits)
- *   bits 3 and up    the bit position (judgement >> POSITION_SHIFT)
+ *   bits 3 and up    the bit position (judgement >> POSITION_SHIFT); with NO_BIT,
+ *                    a position in the page that nothing reads (no branch makes it 0)
  */
 const L1_WANTS = 1;
 const WANTED = 2;
-/** The MSR has no bit: 1 << Judged.NO_BIT_SHIFT. */
-const NO_BIT = 4;
 /** Where an access's bit position sits in its judgement, above the flags. */
 const POSITION_SHIFT = 3;
 /**
@@ -47,7 +46,7 @@ const POSITION_SHIFT = 3;
 enum Judged {
   /** Bit 0: a bitmap bit shifted down to it, a 0/1 flag (exit, toL1), or L1_WANTS. */
   BIT0 = 1,
-  /** NO_BIT's place: judgement >> NO_BIT_SHIFT brings it down to bit 0. */
+  /** NO_BIT's place, bit 2: judgement >> NO_BIT_SHIFT brings it down to bit 0. */
   NO_BIT_SHIFT = 2,
 }
 
@@ -163,11 +162,9 @@ export class ReplayBack {
   readonly machine: Machine;
   private readonly runs: Run[];
   private accesses = 0;
-  /** The oracle's answers for the tile being run (judge()): the bit's position, NO_BIT and the want bits. */
-  private readonly judged = new Int32Array(TILE);
   /** Per vCPU, what the oracle reads (refreshViews). */
-  private readonly l1View: Uint8Array[] = new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP);
-  private readonly l0View: Uint8Array[];
+  readonly l1View: Uint8Array[] = new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP);
+  readonly l0View: Uint8Array[];
   /**
    * GPA -> vCPUs that entered L2 pointing at it, under some strategy that
    * runs L2 with a bitmap, since their last L1 event: a superset of those
@@ -253,43 +250,11 @@ export class ReplayBack {
     this.noteSetupUse(batch, from, to);
     for (let tile = from; tile < to; tile += TILE) {
       const end = Math.min(tile + TILE, to);
-      this.judge(batch, tile, end);
+      TILE_LOOPS.judge(batch, tile, end, this.l1View, this.l0View);
       for (const run of this.runs) {
-        if (run.withoutBitmap) this.runWithoutBitmap(run, batch, tile, end);
-        else this.runSegment(run, batch, tile, end);
+        if (run.withoutBitmap) TILE_LOOPS.runWithoutBitmap(run, batch, tile, end);
+        else TILE_LOOPS.runSegment(this, run, batch, tile, end);
       }
-    }
-  }
-
-  /**
-   * The oracle for the accesses in [from, to), once for all strategies: the
-   * machine does not change among them. Fills judged[] (indexed from `from`).
-   */
-  private judge(batch: Batch, from: number, to: number): void {
-    const { code: codes, vcpu: vcpus, msr: msrs } = batch;
-    const { judged, l1View, l0View } = this;
-    for (let i = from; i < to; i++) {
-      const code = codes[i] as number;
-      if (code > WRMSR) continue;
-      const position = bitPosition(msrs[i] as number, code === WRMSR);
-      if (position < 0) {
-        // No bit: the access always exits, and L1 wants it.
-        judged[i - from] = NO_BIT | L1_WANTS | WANTED;
-        continue;
-      }
-      // The oracle: L1 wants the access when it runs L2 without a bitmap (its
-      // view is then all ones) or its bit is set in vmcs12's bitmap (KVM:
-      // nested_vmx_exit_handled_msr()); otherwise L0 wants it if its own bit
-      // is set. Arithmetic, not branches: the answers follow the data.
-      const v = vcpus[i] as number;
-      // The bit at `position` (bitmap.ts, SDM "MSR-Bitmap Address"): bit
-      // position & BitAddress.BIT_IN_BYTE of byte position >> BitAddress.BYTE_SHIFT, brought down to bit 0.
-      const byte = position >> BitAddress.BYTE_SHIFT;
-      const shift = position & BitAddress.BIT_IN_BYTE;
-      const l1 = ((l1View[v] as Uint8Array)[byte] as number) >> shift;
-      const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
-      judged[i - from] =
-        (position << POSITION_SHIFT) | ((l1 & Judged.BIT0) * (L1_WANTS | WANTED)) | ((l0 & Judged.BIT0) * WANTED);
     }
   }
 
@@ -414,105 +379,10 @@ export class ReplayBack {
   }
 
   /**
-   * Queued events [from, to) under one strategy. The machine does not change
-   * among them, so the front judged each access once for all strategies.
+   * An access that completed in L2 (delivered to none) while L1 or L0
+   * wanted it: the i-th of the batch. (For TILE_LOOPS only.)
    */
-  private runSegment(run: Run, batch: Batch, from: number, to: number): void {
-    const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
-    const judged = this.judged;
-    const { running, vmcs02, delivered, msrs } = run;
-    const by = run.by;
-    const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
-    let otherExits = 0;
-    let accesses = 0;
-    let exits = 0;
-    let reflected = 0;
-    for (let i = from; i < to; i++) {
-      const v = vcpus[i] as number;
-      const code = codes[i] as number;
-      if (running[v] === 0) this.enter(run, v);
-      else if (code === VMENTRY) continue; // L2 runs already: nothing happens
-      if (code >= VMEXIT) {
-        if (code === VMEXIT) {
-          otherExits++;
-          running[v] = 0;
-        }
-        continue;
-      }
-      // The CPU consults vmcs02's bitmap: none (an all-ones page here), no
-      // bit, or a set bit exits to L0 (SDM "MSR-Bitmap Address"), which
-      // reflects the exit if L1 wants it (KVM: nested_vmx_exit_handled_msr()).
-      // Computed as 0/1 values rather than branched on: which way an access
-      // goes depends on the data, and mispredicted branches cost more.
-      // exit: vmcs02's bit, or NO_BIT, at bit 0; toL1: exit and L1_WANTS (bit 0 too).
-      const judgement = judged[i - from] as number;
-      const position = judgement >> POSITION_SHIFT;
-      const bit =
-        ((vmcs02[v] as Uint8Array)[position >> BitAddress.BYTE_SHIFT] as number) >> (position & BitAddress.BIT_IN_BYTE);
-      const exit = (bit | (judgement >> Judged.NO_BIT_SHIFT)) & Judged.BIT0;
-      const toL1 = exit & (judgement | l1WantsEverything);
-      accesses++;
-      exits += exit;
-      reflected += toL1;
-      running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
-      // An exit always goes where the oracle says, so only an access that did
-      // not exit can be a violation: when L1 or L0 wanted it. exit - 1 is a
-      // mask: all ones (-1) when the access did not exit, 0 when it did.
-      if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) this.violation(run, v, position, batch, i, judgement);
-      if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
-      if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (exit + toL1) as Delivery);
-    }
-    delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
-    delivered[L0] = (delivered[L0] as number) + exits - reflected;
-    delivered[L1] = (delivered[L1] as number) + reflected;
-    run.counters.other_exits += otherExits;
-  }
-
-  /**
-   * runSegment for a strategy that runs L2 without an MSR bitmap: every
-   * access exits to L0, so vmcs02 need not be consulted and nothing can slip
-   * past; only where L0 sends the exit varies. (The loop is runSegment's,
-   * repeated so that each stays one tight loop.)
-   */
-  private runWithoutBitmap(run: Run, batch: Batch, from: number, to: number): void {
-    const { code: codes, vcpu: vcpus, msr: msrOf } = batch;
-    const judged = this.judged;
-    const { running, delivered, msrs } = run;
-    const by = run.by;
-    const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
-    let otherExits = 0;
-    let entries = 0;
-    let accesses = 0;
-    let reflected = 0;
-    for (let i = from; i < to; i++) {
-      const v = vcpus[i] as number;
-      const code = codes[i] as number;
-      if (running[v] === 0) {
-        entries++;
-        running[v] = 1;
-      } else if (code === VMENTRY) continue;
-      if (code >= VMEXIT) {
-        if (code === VMEXIT) {
-          otherExits++;
-          running[v] = 0;
-        }
-        continue;
-      }
-      const toL1 = ((judged[i - from] as number) | l1WantsEverything) & L1_WANTS;
-      accesses++;
-      reflected += toL1;
-      running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
-      if (msrs !== null) msrs.add(msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
-      if (by !== null) by.add(v, msrOf[i] as number, code === WRMSR, (1 + toL1) as Delivery);
-    }
-    delivered[L0] = (delivered[L0] as number) + accesses - reflected;
-    delivered[L1] = (delivered[L1] as number) + reflected;
-    run.counters.other_exits += otherExits;
-    run.counters.entries += entries;
-  }
-
-  /** An access that completed in L2 (delivered to none) while L1 or L0 wanted it: the i-th of the batch. */
-  private violation(run: Run, v: number, position: number, batch: Batch, i: number, judgement: number): void {
+  violation(run: Run, v: number, position: number, batch: Batch, i: number, judgement: number): void {
     const unjudged = run.unjudged[v];
     if (unjudged && testBit(unjudged, position)) return;
     run.counters.violations++;
@@ -556,8 +426,8 @@ export class ReplayBack {
     };
   }
 
-  /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. */
-  private enter(run: Run, v: number): void {
+  /** A nested entry (VMLAUNCH/VMRESUME by L1) under one strategy. (For TILE_LOOPS, and here.) */
+  enter(run: Run, v: number): void {
     run.counters.entries++;
     if (run.unjudged[v] !== null) run.unjudged[v] = null;
     run.running[v] = 1;
@@ -693,3 +563,169 @@ export class ReplayBack {
     }
   }
 }
+
+/**
+ * The hot loops of a replay, and the tile of events they run over: made
+ * once, below, so that each of these functions exists as one closure. V8
+ * then compiles the tile's arrays into the loops as constants (function
+ * context specialization), where arrays reached through a parameter, a
+ * field or a module-level binding (which the bundler turns into a `var`)
+ * have their addresses and lengths loaded again at every access: the loops
+ * ran about 1.6 times slower so. The tile is shared by every ReplayBack of
+ * the thread, which is safe as runAll() fills and runs it in one go.
+ */
+function tileLoops() {
+  /** The tile's event codes and vCPUs, copied from the batch by judge(). */
+  const codes = new Uint8Array(TILE);
+  const vcpus = new Uint16Array(TILE);
+  /** The oracle's answers for the tile (judge()): the bit's position, NO_BIT and the want bits. */
+  const judged = new Int32Array(TILE);
+
+  return {
+    /**
+     * The oracle for the events [from, to) of the batch, once for all
+     * strategies: the machine does not change among them. Copies their codes
+     * and vCPUs into the tile, and fills judged[] (all indexed from `from`).
+     */
+    judge(batch: Batch, from: number, to: number, l1View: readonly Uint8Array[], l0View: readonly Uint8Array[]): void {
+      codes.set(batch.code.subarray(from, to));
+      vcpus.set(batch.vcpu.subarray(from, to));
+      const msrs = batch.msr;
+      const count = to - from;
+      // Every event is judged, accesses or not: a vmexit's or vmentry's answer
+      // is garbage that nothing reads (its MSR slot holds anything), but any
+      // value gives a position inside the page, and skipping would be a branch.
+      for (let k = 0; k < count; k++) {
+        const msr = msrs[from + k] as number;
+        // bitPosition() without a branch (bitmap.ts BitLayout). x - 1 >>> 31
+        // is 1 only for x = 0 (the range is under 2^19: no wrap-around).
+        const range = msr >>> BitLayout.AREA_BITS;
+        const high = ((range ^ BitLayout.HIGH_RANGE) - 1) >>> 31;
+        const noBit = (((range - 1) >>> 31) | high) ^ Judged.BIT0;
+        // rdmsr is code 0 and wrmsr 1: bit 0 of the code is the direction.
+        const position =
+          (((codes[k] as number) & Judged.BIT0) << BitLayout.WRITE_AREA_BIT) |
+          (high << BitLayout.AREA_BITS) |
+          (msr & BitLayout.IN_AREA);
+        // The oracle: L1 wants the access when it runs L2 without a bitmap (its
+        // view is then all ones), when the MSR has no bit, or when its bit is
+        // set in vmcs12's bitmap (KVM: nested_vmx_exit_handled_msr());
+        // otherwise L0 wants it if its own bit is set.
+        const v = vcpus[k] as number;
+        // The bit at `position` (bitmap.ts, SDM "MSR-Bitmap Address"): bit
+        // position & BitAddress.BIT_IN_BYTE of byte position >> BitAddress.BYTE_SHIFT, brought down to bit 0.
+        const byte = position >> BitAddress.BYTE_SHIFT;
+        const shift = position & BitAddress.BIT_IN_BYTE;
+        const l1 = ((((l1View[v] as Uint8Array)[byte] as number) >> shift) | noBit) & Judged.BIT0;
+        const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
+        judged[k] =
+          (position << POSITION_SHIFT) |
+          (noBit << Judged.NO_BIT_SHIFT) |
+          (l1 * (L1_WANTS | WANTED)) |
+          ((l0 & Judged.BIT0) * WANTED);
+      }
+    },
+
+    /**
+     * The tile's events [from, to) of the batch (judged) under one strategy.
+     * The machine does not change among them, so the oracle's answers hold
+     * for every strategy.
+     */
+    runSegment(back: ReplayBack, run: Run, batch: Batch, from: number, to: number): void {
+      const { running, vmcs02, delivered, msrs } = run;
+      const by = run.by;
+      const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
+      const count = to - from;
+      let otherExits = 0;
+      let accesses = 0;
+      let exits = 0;
+      let reflected = 0;
+      for (let k = 0; k < count; k++) {
+        const v = vcpus[k] as number;
+        const code = codes[k] as number;
+        if (running[v] === 0) back.enter(run, v);
+        else if (code === VMENTRY) continue; // L2 runs already: nothing happens
+        if (code >= VMEXIT) {
+          if (code === VMEXIT) {
+            otherExits++;
+            running[v] = 0;
+          }
+          continue;
+        }
+        // The CPU consults vmcs02's bitmap: none (an all-ones page here), no
+        // bit, or a set bit exits to L0 (SDM "MSR-Bitmap Address"), which
+        // reflects the exit if L1 wants it (KVM: nested_vmx_exit_handled_msr()).
+        // Computed as 0/1 values rather than branched on: which way an access
+        // goes depends on the data, and mispredicted branches cost more.
+        // exit: vmcs02's bit, or NO_BIT, at bit 0; toL1: exit and L1_WANTS (bit 0 too).
+        const judgement = judged[k] as number;
+        const position = judgement >> POSITION_SHIFT;
+        const bit =
+          ((vmcs02[v] as Uint8Array)[position >> BitAddress.BYTE_SHIFT] as number) >>
+          (position & BitAddress.BIT_IN_BYTE);
+        const exit = (bit | (judgement >> Judged.NO_BIT_SHIFT)) & Judged.BIT0;
+        const toL1 = exit & (judgement | l1WantsEverything);
+        accesses++;
+        exits += exit;
+        reflected += toL1;
+        running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
+        // An exit always goes where the oracle says, so only an access that did
+        // not exit can be a violation: when L1 or L0 wanted it. exit - 1 is a
+        // mask: all ones (-1) when the access did not exit, 0 when it did.
+        if ((judgement & (L1_WANTS | WANTED) & (exit - 1)) !== 0) {
+          back.violation(run, v, position, batch, from + k, judgement);
+        }
+        if (msrs !== null) msrs.add(batch.msr[from + k] as number, code === WRMSR, (exit + toL1) as Delivery);
+        if (by !== null) by.add(v, batch.msr[from + k] as number, code === WRMSR, (exit + toL1) as Delivery);
+      }
+      delivered[NONE] = (delivered[NONE] as number) + accesses - exits;
+      delivered[L0] = (delivered[L0] as number) + exits - reflected;
+      delivered[L1] = (delivered[L1] as number) + reflected;
+      run.counters.other_exits += otherExits;
+    },
+
+    /**
+     * runSegment for a strategy that runs L2 without an MSR bitmap: every
+     * access exits to L0, so vmcs02 need not be consulted and nothing can slip
+     * past; only where L0 sends the exit varies. (The loop is runSegment's,
+     * repeated so that each stays one tight loop.)
+     */
+    runWithoutBitmap(run: Run, batch: Batch, from: number, to: number): void {
+      const { running, delivered, msrs } = run;
+      const by = run.by;
+      const l1WantsEverything = run.l1WantsEverything ? L1_WANTS : 0;
+      const count = to - from;
+      let otherExits = 0;
+      let entries = 0;
+      let accesses = 0;
+      let reflected = 0;
+      for (let k = 0; k < count; k++) {
+        const v = vcpus[k] as number;
+        const code = codes[k] as number;
+        if (running[v] === 0) {
+          entries++;
+          running[v] = 1;
+        } else if (code === VMENTRY) continue;
+        if (code >= VMEXIT) {
+          if (code === VMEXIT) {
+            otherExits++;
+            running[v] = 0;
+          }
+          continue;
+        }
+        const toL1 = ((judged[k] as number) | l1WantsEverything) & L1_WANTS;
+        accesses++;
+        reflected += toL1;
+        running[v] = toL1 ^ Judged.BIT0; // a reflected exit leaves L2
+        if (msrs !== null) msrs.add(batch.msr[from + k] as number, code === WRMSR, (1 + toL1) as Delivery);
+        if (by !== null) by.add(v, batch.msr[from + k] as number, code === WRMSR, (1 + toL1) as Delivery);
+      }
+      delivered[L0] = (delivered[L0] as number) + accesses - reflected;
+      delivered[L1] = (delivered[L1] as number) + reflected;
+      run.counters.other_exits += otherExits;
+      run.counters.entries += entries;
+    },
+  };
+}
+
+const TILE_LOOPS = tileLoops();

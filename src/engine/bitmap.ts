@@ -45,6 +45,27 @@ export enum BitAddress {
 }
 /** n, an MSR's bit within its area: msr & MSR_IN_AREA (each area covers 0x2000 MSRs, 0x400 bytes). */
 const MSR_IN_AREA = 0x1fff;
+
+/**
+ * bitPosition() as arithmetic, for the replay's oracle (back.ts judge),
+ * which takes every access in turn: a branch on the MSR's range or on the
+ * direction goes whichever way the trace's mix of MSRs says, and a
+ * mispredicted branch costs more than the whole computation. Each area has
+ * 2^AREA_BITS bits, one per MSR of its range, so a position is
+ * WRITE_AREA_BIT (the write areas start at byte 0x800, bit 0x800 * 8 =
+ * 1 << 14), then the high range's bit (its areas start 0x400 bytes, 1 <<
+ * AREA_BITS bits, after the low range's), then n = msr & IN_AREA. Enum
+ * members, so that their values are written in (BitAddress says why).
+ */
+export enum BitLayout {
+  /** log2 of an area's bits; also msr >>> AREA_BITS is 0 in the low range, HIGH_RANGE in the high one. */
+  AREA_BITS = 13,
+  /** HIGH_FIRST >>> AREA_BITS (0xC0000000 >>> 13). */
+  HIGH_RANGE = 0x60000,
+  WRITE_AREA_BIT = 14,
+  /** MSR_IN_AREA. */
+  IN_AREA = 0x1fff,
+}
 /** Bytes of a 32-bit word: orPages() and its kin go a word at a time. */
 const WORD_BYTES = 4;
 /** A byte whose every bit is set (intercept) or clear (pass through). */

@@ -4,7 +4,7 @@
  * checks take every strategy a `--strategy-module` exports
  * (validateStrategy). docs/strategies.md describes the interface.
  */
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { MergeCost } from "./results.js";
 import { STRATEGIES } from "./strategies/index.js";
 import type { Strategy } from "./strategy.js";

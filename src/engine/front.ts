@@ -5,7 +5,7 @@
  * oracle) and runs the strategies. The two can share a thread (Replay) or not.
  */
 import { type Batch, clearBatch, type MachineEvent, machineEvent, newBatch } from "./batch.js";
-import { EVENT_NAMES, Ev, type TraceEvent } from "./events.js";
+import { EVENT_NAMES, Ev, type EventCode, type TraceEvent } from "./events.js";
 import {
   type L0Bitmaps,
   MAX_PAGES,
@@ -15,6 +15,25 @@ import {
   PAGES_PER_VCPU,
   type VcpuState,
 } from "./machine.js";
+
+/**
+ * L2 events and vmentries in columns, as a packed trace's block holds them
+ * (src/io/packed): ReplayFront.queueColumns takes a run of them at once,
+ * with the same checks and the same batches as apply() one by one.
+ */
+export interface EventColumns {
+  /** Event codes, each at most Ev.vmentry in the runs handed over. */
+  readonly code: Uint8Array;
+  readonly vcpu: Uint16Array;
+  /** Per event: an access's MSR (anything for a vmexit or vmentry). */
+  readonly msr: Uint32Array;
+  /**
+   * Per event: its trace line (TraceEvent.line), worked out when first asked
+   * for (a violation's line, an entry check's error): most replays never
+   * need them. Valid during the call that hands the columns over only.
+   */
+  lines(): Float64Array;
+}
 
 /** An event the machine cannot take (a VM entry that fails on hardware). */
 export class ReplayError extends Error {
@@ -85,9 +104,42 @@ export class ReplayFront {
     else this.machineEvent(ev, code, ev.vcpu);
   }
 
+  /**
+   * The L2 events and vmentries [from, to) of `columns`, as apply() would
+   * take them one by one, copied in bulk: no machine event comes between
+   * them, so the machine does not change, and what is left to do per event
+   * is the entry check of a vCPU not checked since its last L1 event.
+   */
+  queueColumns(columns: EventColumns, from: number, to: number): void {
+    const { code, vcpu, msr } = columns;
+    const entryChecked = this.entryChecked;
+    for (let i = from; i < to; ) {
+      const batch = this.batch;
+      const n = batch.count;
+      const end = Math.min(to, i + this.capacity - n);
+      let accesses = 0;
+      for (let k = i; k < end; k++) {
+        const v = vcpu[k] as number;
+        const c = code[k] as number;
+        if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
+        if (c <= Ev.wrmsr) accesses++;
+      }
+      // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).
+      batch.code.set(code.subarray(i, end), n);
+      batch.vcpu.set(vcpu.subarray(i, end), n);
+      batch.msr.set(msr.subarray(i, end), n);
+      if (batch.line !== null) batch.line.set(columns.lines().subarray(i, end), n);
+      batch.count = n + end - i;
+      batch.accesses += accesses;
+      this.events += end - i;
+      i = end;
+      if (batch.count === this.capacity) this.flush();
+    }
+  }
+
   /** An L2 event or vmentry: its entry checked now, run by the back later. */
   private queue(ev: TraceEvent, code: number, v: number): void {
-    if (this.entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), ev);
+    if (this.entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), code, ev.line);
     const batch = this.batch;
     const n = batch.count;
     batch.code[n] = code;
@@ -167,15 +219,15 @@ export class ReplayFront {
    * `validate`). SDM "Checks on VMX Controls": with "use MSR bitmaps" = 1 the
    * MSR-bitmap address must be a valid page.
    */
-  private checkEntry(v: number, state: VcpuState, ev: TraceEvent): void {
+  private checkEntry(v: number, state: VcpuState, code: number, line: number): void {
     if (state.useBitmap && this.machine.l1Page(state) === undefined) {
       const why =
         state.bitmapPtr === NO_BITMAP_PTR
           ? "no MSR-bitmap address (no bitmap-ptr)"
           : `MSR-bitmap address 0x${state.bitmapPtr.toString(16)}, a page nothing has written (no bitmap-load or bitmap-set)`;
       throw new ReplayError(
-        `${EVENT_NAMES[ev.code]} on vCPU ${v} needs a nested entry, but vmcs12 has "use MSR bitmaps" = 1 and ${why}; on hardware VM entry fails`,
-        ev.line,
+        `${EVENT_NAMES[code as EventCode]} on vCPU ${v} needs a nested entry, but vmcs12 has "use MSR bitmaps" = 1 and ${why}; on hardware VM entry fails`,
+        line,
       );
     }
     this.entryChecked[v] = 1;

@@ -48,7 +48,8 @@ export class ShadowBitmaps {
   }
 
   private marksOf(gpa: number): number {
-    return this.staleMarks.get(gpa) ?? 0;
+    // Most strategies never mark a page stale: no lookup at each entry for them.
+    return this.staleMarks.size === 0 ? 0 : (this.staleMarks.get(gpa) ?? 0);
   }
 
   /**

@@ -4,9 +4,10 @@
  * SPEC is MSR[-MSR][:r|:w|:rw]; MSRs are numbers (0x… or decimal) or names.
  * The default is applied first, then `pass`, then `intercept`.
  */
-import { z } from "zod";
+
 import { bitPosition, DIR_R, DIR_RW, DIR_W, filledPage, hasBit, PAGE_SIZE } from "../engine/bitmap.js";
 import { msrByName } from "../msr/names.js";
+import * as z from "../zod.js";
 import { clip } from "./errors.js";
 import { hex, parseUnsigned, U32_MAX } from "./numbers.js";
 

@@ -2,8 +2,9 @@
  * `--cost-model FILE|JSON`: JSON overriding any of the default costs (docs/model.md
  * §7), from a file or given inline (a value that starts with `{`).
  */
-import { z } from "zod";
+
 import { COST_KEYS, type CostKey, type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
+import * as z from "../zod.js";
 import { at, InputError } from "./errors.js";
 import { parseJsonText, readJsonFile } from "./json-file.js";
 import { firstIssue } from "./zod-errors.js";

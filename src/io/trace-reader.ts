@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Options as CsvOptions } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
+import type { EventColumns } from "../engine/front.js";
 import { ReplayError } from "../engine/replay.js";
 import { at, InputError, reason } from "./errors.js";
 import { FastScanner, MAX_LINE, type RecordDecoder, TOO_LONG } from "./fast-scanner.js";
@@ -38,6 +39,12 @@ export interface ReadTraceOptions {
   readonly input?: Readable;
   /** Called once per event; may throw (a ReplayError becomes file:line). */
   readonly onEvent: (ev: TraceEvent) => void;
+  /**
+   * A packed trace's L2 events and vmentries in runs of columns instead of
+   * one by one through onEvent (ReadPackedOptions.onColumns); a CSV trace
+   * and --lenient (which skips single events) use onEvent only.
+   */
+  readonly onColumns?: (columns: EventColumns, from: number, to: number) => void;
   /** "csv-parse" reads with csv-parse only: the reference path the fast scanner must equal (tests only: it keeps no line limit of its own). */
   readonly reader?: "fast" | "csv-parse";
   /** Awaited before each chunk is read: lets a slower consumer hold the reader back. */
@@ -128,7 +135,13 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     const source = first.done ? chunks : prepend(first.value, chunks);
     if (!first.done && looksPacked(first.value)) {
       options.onPacked?.();
-      const totals = await readPacked(source, { file, onEvent, timestamps: options.timestamps, pace: options.pace });
+      const totals = await readPacked(source, {
+        file,
+        onEvent,
+        onColumns: skipped ? undefined : options.onColumns,
+        timestamps: options.timestamps,
+        pace: options.pace,
+      });
       options.onHeaderLine?.(totals.headerLine);
       return { events: totals.events, lines: totals.lines };
     }

@@ -99,6 +99,8 @@ export async function replayPipelined(
       skipped,
       file,
       onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
+      // A window's cutter looks at every event; without one a packed trace's runs go in whole.
+      onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
       timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,

@@ -56,6 +56,8 @@ export async function replayHere(
     file,
     ...(options.input ? { input: options.input } : {}),
     onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
+    // A window's cutter looks at every event; without one a packed trace's runs go in whole.
+    onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
     timestamps: timestampsFor(spec.window),
     snapshotDirs: spec.snapshotDirs,
     outputs: spec.outputs,

@@ -8,10 +8,12 @@
  */
 import { hasBit, PAGE_SIZE } from "../../engine/bitmap.js";
 import { blankEvent, Ev, type EventCode, MODE_LEGACY, type TraceEvent } from "../../engine/events.js";
+import type { EventColumns } from "../../engine/front.js";
 import { MAX_VCPUS } from "../../engine/machine.js";
 import { at, InputError } from "../errors.js";
 import {
   BLOCK,
+  BLOCK_EVENTS,
   BLOCK_HAS_T,
   BLOCK_HEADER_BYTES,
   blockLayout,
@@ -53,6 +55,12 @@ export interface ReadPackedOptions {
   /** The trace as messages name it. */
   readonly file: string;
   readonly onEvent: (ev: TraceEvent) => void;
+  /**
+   * Takes each run of L2 events and vmentries [from, to) in columns, instead
+   * of onEvent one by one (the rest still go to onEvent, in order). Not used
+   * when `timestamps` is asked for: a time window looks at every event.
+   */
+  readonly onColumns?: ((columns: EventColumns, from: number, to: number) => void) | undefined;
   /** The option that needs each event's `t` (as ReadTraceOptions.timestamps). */
   readonly timestamps?: string | undefined;
   /** Awaited before each chunk is read (as ReadTraceOptions.pace). */
@@ -167,6 +175,10 @@ class BlockDecoder {
   private allTimestamps = true;
   private problem: TimestampProblem | null = null;
   private readonly needsT: boolean;
+  /** tallyEvents()'s answer for the block being read. */
+  private readonly tally = new Int32Array(Tally.SIZE);
+  /** onColumns' columns for a block: its MSRs, and its lines when asked for, one slot per event. */
+  private readonly spread = { msr: new Uint32Array(BLOCK_EVENTS), line: new Float64Array(BLOCK_EVENTS) };
 
   constructor(
     private readonly options: ReadPackedOptions,
@@ -259,22 +271,25 @@ class BlockDecoder {
     const flag = new Uint8Array(buffer, base + layout.flag, machine);
 
     // Checked whole before any event is handed on: every count and index in range.
-    let seenAccesses = 0;
-    let seenMachine = 0;
-    let seenEscapes = 0;
-    for (let i = 0; i < count; i++) {
-      const c = code[i] as number;
-      if (c >= EVENT_CODES) throw corrupt(`event ${i} has code ${c}, which is no event`);
-      if ((vcpu[i] as number) >= MAX_VCPUS) throw corrupt(`event ${i} is on vCPU ${vcpu[i]}, beyond ${MAX_VCPUS - 1}`);
-      if (c <= Ev.wrmsr) seenAccesses++;
-      else if (c >= Ev.bitmapLoad) this.checkMachine(c, seenMachine++, page, machineMsr, snapshot, dir, flag, corrupt);
-      if (lineStep[i] === 0) seenEscapes++;
+    const tally = this.tally;
+    tallyEvents(code, vcpu, lineStep, count, tally);
+    const bad = tally[Tally.BAD] as number;
+    if (bad >= 0) {
+      if ((code[bad] as number) >= EVENT_CODES) throw corrupt(`event ${bad} has code ${code[bad]}, which is no event`);
+      throw corrupt(`event ${bad} is on vCPU ${vcpu[bad]}, beyond ${MAX_VCPUS - 1}`);
     }
+    const seenAccesses = tally[Tally.ACCESSES] as number;
+    const seenMachine = tally[Tally.MACHINE] as number;
+    const seenEscapes = tally[Tally.ESCAPES] as number;
     if (seenAccesses !== accesses || seenMachine !== machine || seenEscapes !== escapes) {
       throw corrupt(
         `counts that do not add up (the header says ${accesses} accesses, ${machine} L1/L0 events and ${escapes} ` +
           `line escapes; the events hold ${seenAccesses}, ${seenMachine} and ${seenEscapes})`,
       );
+    }
+    for (let i = 0, m = 0; m < machine; i++) {
+      const c = code[i] as number;
+      if (c >= Ev.bitmapLoad) this.checkMachine(c, m++, page, machineMsr, snapshot, dir, flag, corrupt);
     }
     for (let e = 0; e < escapes; e++) {
       const line = lineEscape[e] as number;
@@ -286,6 +301,28 @@ class BlockDecoder {
     // A time window reads every t before that place: each must be one (a file could hold NaN).
     const checkT = this.needsT && t !== null;
 
+    const onColumns = this.options.onColumns;
+    if (onColumns !== undefined && !this.needsT) {
+      const tally = this.tally;
+      const after = tally[Tally.STEPS_AFTER_ESCAPE] as number;
+      const endLine = (escapes > 0 ? (lineEscape[escapes - 1] as number) : this.lastLine) + after;
+      this.blockInColumns(
+        onColumns,
+        endLine,
+        count,
+        code,
+        vcpu,
+        msr,
+        lineStep,
+        lineEscape,
+        page,
+        machineMsr,
+        snapshot,
+        dir,
+        flag,
+      );
+      return;
+    }
     const ev = this.ev;
     const onEvent = this.options.onEvent;
     const snapshots = this.snapshots;
@@ -319,6 +356,73 @@ class BlockDecoder {
       onEvent(ev);
     }
     this.lastLine = line;
+    this.events += count;
+    this.blocks++;
+  }
+
+  /**
+   * block()'s events handed on in runs: each run of L2 events and vmentries
+   * to onColumns, each event between them to onEvent. The MSR column holds
+   * accesses only, so it is spread out to one slot per event; the lines are
+   * worked out only if something asks for them (EventColumns.lines), and
+   * the block's last line comes from tallyEvents().
+   */
+  private blockInColumns(
+    onColumns: (columns: EventColumns, from: number, to: number) => void,
+    endLine: number,
+    count: number,
+    code: Uint8Array,
+    vcpu: Uint16Array,
+    msr: Uint32Array,
+    lineStep: Uint8Array,
+    lineEscape: Float64Array,
+    page: Float64Array,
+    machineMsr: Uint32Array,
+    snapshot: Uint32Array,
+    dir: Uint8Array,
+    flag: Uint8Array,
+  ): void {
+    if (count > this.spread.msr.length) {
+      this.spread.msr = new Uint32Array(count);
+      this.spread.line = new Float64Array(count);
+    }
+    const { msr: msrs, line: lines } = this.spread;
+    spreadMsrs(code, msr, count, msrs);
+    const firstLine = this.lastLine;
+    let linesDone = false;
+    const columns: EventColumns = {
+      code,
+      vcpu,
+      msr: msrs,
+      lines: () => {
+        if (!linesDone) spreadLines(lineStep, lineEscape, firstLine, count, lines);
+        linesDone = true;
+        return lines;
+      },
+    };
+    const ev = this.ev;
+    const onEvent = this.options.onEvent;
+    let m = 0;
+    for (let i = 0; i < count; ) {
+      const j = runEnd(code, i, count);
+      if (j > i) onColumns(columns, i, j);
+      if (j === count) break;
+      // A machine event (nothing else is above vmentry).
+      ev.code = code[j] as EventCode;
+      ev.vcpu = vcpu[j] as number;
+      ev.line = columns.lines()[j] as number;
+      ev.t = Number.NaN;
+      ev.page = page[m] as number;
+      ev.msr = machineMsr[m] as number;
+      ev.dir = dir[m] as number;
+      ev.flag = flag[m] as number;
+      const s = snapshot[m] as number;
+      ev.content = s === 0 ? null : (this.snapshots[s - 1] as Uint8Array);
+      m++;
+      onEvent(ev);
+      i = j + 1;
+    }
+    this.lastLine = endLine;
     this.events += count;
     this.blocks++;
   }
@@ -369,4 +473,81 @@ class BlockDecoder {
     const where = at(this.options.file, problem.line, problem.column === 0 ? undefined : problem.column);
     throw new InputError(`${where}${problem.message.replaceAll(OPTION_PLACEHOLDER, this.options.timestamps ?? "")}`);
   }
+}
+
+/**
+ * Where tallyEvents() leaves its counts. The hot loops of a block are
+ * functions of their own, each one loop: V8 then optimizes them whole, where
+ * a loop in a longer method is compiled on its own (on-stack replacement)
+ * and left again for code after it with no type feedback, once per block.
+ */
+enum Tally {
+  ACCESSES = 0,
+  MACHINE = 1,
+  ESCAPES = 2,
+  /** The first event with a code or vCPU out of range, or -1. */
+  BAD = 3,
+  /** The line steps after the last escape (or from the block's start): its last line is that escape's, or the base line, plus these. */
+  STEPS_AFTER_ESCAPE = 4,
+  SIZE = 5,
+}
+
+/** A block's accesses, machine events and line escapes, and its first event out of range, into `tally`. */
+function tallyEvents(code: Uint8Array, vcpu: Uint16Array, lineStep: Uint8Array, count: number, tally: Int32Array) {
+  let accesses = 0;
+  let machine = 0;
+  let escapes = 0;
+  let bad = -1;
+  let steps = 0;
+  for (let i = 0; i < count; i++) {
+    const c = code[i] as number;
+    if (c >= EVENT_CODES || (vcpu[i] as number) >= MAX_VCPUS) {
+      bad = i;
+      break;
+    }
+    if (c <= Ev.wrmsr) accesses++;
+    else if (c >= Ev.bitmapLoad) machine++;
+    const step = lineStep[i] as number;
+    if (step === 0) {
+      escapes++;
+      steps = 0;
+    } else steps += step;
+  }
+  tally[Tally.STEPS_AFTER_ESCAPE] = steps;
+  tally[Tally.ACCESSES] = accesses;
+  tally[Tally.MACHINE] = machine;
+  tally[Tally.ESCAPES] = escapes;
+  tally[Tally.BAD] = bad;
+}
+
+/** A block's MSRs, one slot per event, into `msrs` (a vmexit's or vmentry's slot is left as it was). */
+function spreadMsrs(code: Uint8Array, msr: Uint32Array, count: number, msrs: Uint32Array): void {
+  let a = 0;
+  for (let i = 0; i < count; i++) {
+    if ((code[i] as number) <= Ev.wrmsr) msrs[i] = msr[a++] as number;
+  }
+}
+
+/** A block's lines, one per event, into `lines`, from the line before its first event. */
+function spreadLines(
+  lineStep: Uint8Array,
+  lineEscape: Float64Array,
+  lastLine: number,
+  count: number,
+  lines: Float64Array,
+): void {
+  let line = lastLine;
+  let e = 0;
+  for (let i = 0; i < count; i++) {
+    const step = lineStep[i] as number;
+    line = step === 0 ? (lineEscape[e++] as number) : line + step;
+    lines[i] = line;
+  }
+}
+
+/** The end of the run of L2 events and vmentries that starts at `from`. */
+function runEnd(code: Uint8Array, from: number, count: number): number {
+  let j = from;
+  while (j < count && (code[j] as number) <= Ev.vmentry) j++;
+  return j;
 }
