@@ -16,6 +16,7 @@
 //                     (scripts/build-types.mjs: its types and nothing else)
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -27,6 +28,28 @@ const noCanvas = {
   setup(b) {
     b.onResolve({ filter: /^canvas$/ }, () => ({ path: "canvas", namespace: "no-canvas" }));
     b.onLoad({ filter: /.*/, namespace: "no-canvas" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
+/**
+ * commander loads node:child_process as it starts, for the executable
+ * subcommands (`git-foo` style) that this CLI does not have: a few ms of
+ * every command's start-up. Its one `require` of it becomes one made on
+ * first use; if the line ever changes, the build stops rather than ship the
+ * eager load unseen.
+ */
+const lazyCommanderChildProcess = {
+  name: "lazy-commander-child-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes(eager))
+        throw new Error(`${args.path}: its child_process require changed; see lazyCommanderChildProcess`);
+      const lazy =
+        "let childProcessModule; const childProcess = { spawn: (...a) => (childProcessModule ??= require('node:child_process')).spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: "js" };
+    });
   },
 };
 
@@ -65,7 +88,7 @@ if (tsc.status !== 0) {
     // no require of its own, so the bundle makes one.
     // Vega (report only) measures label widths with the optional `canvas` package when it can load it:
     // bundled as an empty module, so the page is the same whatever else is installed (docs/report.md).
-    plugins: [noCanvas],
+    plugins: [noCanvas, lazyCommanderChildProcess],
     banner: {
       js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
     },

@@ -95,6 +95,10 @@ log(`decoding (${RUNS} runs each)`);
 const decodes = measure([
   { what: "CSV (readTrace)", argv: [harness, "decode-csv", trace.file] },
   { what: "own layout (readTrace)", argv: [harness, "decode-own", packed] },
+  {
+    what: "own layout (readTrace, in columns, as the commands read it)",
+    argv: [harness, "decode-own-columns", packed],
+  },
   { what: "Arrow IPC (RecordBatchReader)", argv: [harness, "decode-arrow", arrow] },
   { what: "`node -e 0` (start-up alone)", argv: ["-e", "0"] },
 ]);

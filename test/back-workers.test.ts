@@ -47,7 +47,8 @@ async function replayed(
   const outcome =
     backWorkers === null
       ? await replayHere(file, spec, { windows: listener })
-      : await replayPipelined(file, spec, { windows: listener, backWorkers });
+      : // A CSV keeps one thread for its reading: the workers are the threads less one.
+        await replayPipelined(file, spec, { windows: listener, threads: backWorkers + 1 });
   return { outcome, windows };
 }
 

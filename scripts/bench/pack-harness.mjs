@@ -3,7 +3,7 @@
 // as a separate process per measurement:
 //
 //   node pack-harness.bundle.mjs write-arrow TRACE.csv OUT.arrow
-//   node pack-harness.bundle.mjs decode-arrow|decode-own|decode-csv FILE
+//   node pack-harness.bundle.mjs decode-arrow|decode-own|decode-own-columns|decode-csv FILE
 //
 // write-arrow reads the CSV with the tool's own reader and writes Arrow IPC
 // (the file format, Feather v2), one record batch per 64 Ki events, one column
@@ -11,7 +11,8 @@
 // decode-* hands every event of FILE to a ReplayFront (the machine and the
 // entry checks), its batches dropped: the cost of getting events into the
 // replay, the same for every format. decode-own and decode-csv read through
-// readTrace, exactly as the commands do.
+// readTrace one event at a time; decode-own-columns as the commands read a
+// packed file, its runs of L2 events handed over in columns (onColumns).
 
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -135,14 +136,19 @@ async function decodeArrow() {
   return events;
 }
 
-async function decodeWithReadTrace() {
+async function decodeWithReadTrace(columns) {
   const f = front();
-  const stats = await readTrace({ file, onEvent: (ev) => f.apply(ev) });
+  const stats = await readTrace({
+    file,
+    onEvent: (ev) => f.apply(ev),
+    ...(columns ? { onColumns: (c, from, to) => f.queueColumns(c, from, to) } : {}),
+  });
   return stats.events;
 }
 
 if (mode === "write-arrow") await writeArrow();
 else {
-  const events = mode === "decode-arrow" ? await decodeArrow() : await decodeWithReadTrace();
+  const events =
+    mode === "decode-arrow" ? await decodeArrow() : await decodeWithReadTrace(mode === "decode-own-columns");
   process.stderr.write(`events=${events}\nmaxrss_kib=${process.resourceUsage().maxRSS}\n`);
 }

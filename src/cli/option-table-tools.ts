@@ -14,7 +14,7 @@ import { parseCount } from "../gen/count.js";
 import { DEFAULT_GEN_SEED, DEFAULT_GEN_VCPUS } from "../gen/workload.js";
 import { parseSeconds } from "../import/merge.js";
 import { STDOUT_ARG } from "../io/output.js";
-import { DEFAULT_BUFFER_KB, MAX_BUFFER_KB, MAX_DURATION_S, MIN_BUFFER_KB } from "../record/record.js";
+import { DEFAULT_BUFFER_KB, MAX_BUFFER_KB, MAX_DURATION_S, MIN_BUFFER_KB } from "../record/limits.js";
 import * as z from "../zod.js";
 import type { OptionEntry } from "./option-table.js";
 import { OutputPath, oneOf } from "./option-values.js";

@@ -27,28 +27,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { threadId } from "node:worker_threads";
+import type { CacheSpec } from "./cache-spec.js";
 import { InputError, reason } from "./errors.js";
 import { crc32, VERSION } from "./packed/format.js";
-import { looksPacked, readPacked } from "./packed/reader.js";
+import { looksPacked } from "./packed/magic.js";
+import { readPacked } from "./packed/reader.js";
 import { PackWriter } from "./packed/writer.js";
 import { printable } from "./printable.js";
 import { SnapshotStore } from "./snapshot.js";
 import type { ReadTraceOptions, TraceStats } from "./trace-reader.js";
 import { STDIN } from "./trace-source.js";
 
-/** Where the cache is and how big it may grow: plain data, so it crosses to worker threads in a ReplaySpec. */
-export interface CacheSpec {
-  readonly dir: string;
-  /** Entries are evicted, least recently used first, after a write takes the folder past this. */
-  readonly maxBytes: number;
-}
-
-/** The bound when NVMX_REPLAY_CACHE_MAX_BYTES does not set one: some 25 traces of 10M events (75 MB each). */
-export const DEFAULT_CACHE_MAX_BYTES = 2 * 1024 ** 3;
 /** A temporary entry older than this was left by a run that died: the next write removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Bytes of packed trace waiting to be written before the reader waits for the disk. */
@@ -69,27 +61,6 @@ const TEMP_SUFFIX = ".tmp";
 const CACHE_DIR_MODE = 0o700;
 /** The key's length in hex digits (128 bits of SHA-256). */
 const KEY_HEX = 32;
-
-/**
- * The cache as the environment places it: $NVMX_REPLAY_CACHE_DIR, else
- * $XDG_CACHE_HOME/nvmx-replay (the XDG base-directory spec: an absolute path
- * only), else ~/.cache/nvmx-replay; null when NVMX_REPLAY_NO_CACHE is set
- * (as --no-cache). NVMX_REPLAY_CACHE_MAX_BYTES sets the bound.
- */
-export function cacheSpecFromEnv(env: NodeJS.ProcessEnv = process.env): CacheSpec | null {
-  const off = env.NVMX_REPLAY_NO_CACHE;
-  if (off !== undefined && off !== "" && off !== "0") return null;
-  const xdg = env.XDG_CACHE_HOME;
-  const dir =
-    env.NVMX_REPLAY_CACHE_DIR ||
-    (xdg && isAbsolute(xdg) ? join(xdg, "nvmx-replay") : join(homedir(), ".cache", "nvmx-replay"));
-  const max = env.NVMX_REPLAY_CACHE_MAX_BYTES;
-  if (max === undefined || max === "") return { dir, maxBytes: DEFAULT_CACHE_MAX_BYTES };
-  if (!/^\d+$/.test(max) || !Number.isSafeInteger(Number(max))) {
-    throw new InputError(`NVMX_REPLAY_CACHE_MAX_BYTES: expected a whole number of bytes, not "${printable(max)}"`);
-  }
-  return { dir, maxBytes: Number(max) };
-}
 
 /** What an entry's trailer holds. */
 interface Trailer {

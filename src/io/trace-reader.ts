@@ -13,13 +13,13 @@ import type { Options as CsvOptions } from "csv-parse";
 import type { TraceEvent } from "../engine/events.js";
 import type { EventColumns } from "../engine/front.js";
 import { ReplayError } from "../engine/replay.js";
+import type { CacheSpec } from "./cache-spec.js";
 import { at, InputError, reason } from "./errors.js";
 import { FastScanner, MAX_LINE, type RecordDecoder, TOO_LONG } from "./fast-scanner.js";
 import { LineIndex } from "./line-index.js";
-import { looksPacked, readPacked } from "./packed/reader.js";
+import { looksPacked } from "./packed/magic.js";
 import { SnapshotStore } from "./snapshot.js";
 import { TextChecker } from "./text-check.js";
-import { type CacheSpec, readTraceCached } from "./trace-cache.js";
 import { type FieldLocator, TraceRows } from "./trace-rows.js";
 import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 
@@ -78,6 +78,12 @@ export interface ReadTraceOptions {
   readonly onSnapshot?: (name: string, page: Uint8Array) => void;
   /** The cache: the input turned out to be a packed trace already. */
   readonly onPacked?: () => void;
+  /**
+   * Told once, before the first event, whether the events come from a
+   * packed form (a packed file, or the cache's entry for a CSV) or from
+   * parsing text: a packed read costs its thread little (pipeline.ts).
+   */
+  readonly onFormat?: (packed: boolean) => void;
 }
 
 /** Rows --lenient skipped: how many, and the first ten errors. */
@@ -92,7 +98,11 @@ export function shownName(file: string): string {
 }
 
 export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> {
-  if (options.cache) return readTraceCached({ ...options, cache: options.cache }, readTrace);
+  if (options.cache) {
+    // Loaded only when a run uses the cache: it needs node:crypto (cache-spec.ts says why).
+    const { readTraceCached } = await import("./trace-cache.js");
+    return readTraceCached({ ...options, cache: options.cache }, readTrace);
+  }
   const file = shownName(options.file);
   // A piped trace names its snapshots relative to the current folder.
   const snapshots = new SnapshotStore(
@@ -133,8 +143,12 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     // A packed trace (io/packed) is told by its first byte, whatever its name, as gzip is.
     const first = await chunks.next();
     const source = first.done ? chunks : prepend(first.value, chunks);
-    if (!first.done && looksPacked(first.value)) {
+    const packed = !first.done && looksPacked(first.value);
+    options.onFormat?.(packed);
+    if (packed) {
       options.onPacked?.();
+      // The packed reader, and node:zlib with it, only for a packed trace.
+      const { readPacked } = await import("./packed/reader.js");
       const totals = await readPacked(source, {
         file,
         onEvent,

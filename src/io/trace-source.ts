@@ -9,7 +9,6 @@
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
-import { createGunzip } from "node:zlib";
 
 /** Big reads: fewer chunks to stitch lines across. */
 const CHUNK = 1 << 20;
@@ -113,6 +112,8 @@ async function* gunzipIfNeeded(chunks: AsyncGenerator<Buffer>): AsyncGenerator<B
     }
     // zlib reads asynchronously, so it gets copies of the reused buffer.
     const compressed = ReadableStream.from(copies(head, chunks), { objectMode: false });
+    // node:zlib only for a gzip trace: not every command's start-up.
+    const { createGunzip } = await import("node:zlib");
     const gunzip = createGunzip({ chunkSize: CHUNK });
     compressed.on("error", (error) => gunzip.destroy(error));
     compressed.pipe(gunzip);

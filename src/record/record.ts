@@ -32,14 +32,6 @@ import {
   unmountTracefs,
 } from "./tracefs.js";
 
-/** Ring buffer per CPU, KiB: 4 MiB holds about 60,000 msr events, some seconds of a busy CPU between reads. */
-export const DEFAULT_BUFFER_KB = 4096;
-export const MIN_BUFFER_KB = 64;
-/** 256 MiB per CPU: the kernel allocates it at once, for every CPU. */
-export const MAX_BUFFER_KB = 256 * 1024;
-/** setTimeout's longest delay is 2^31 - 1 ms (about 24.8 days). */
-export const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
-
 /** How long to wait when trace_pipe is empty before reading again. */
 const POLL_MS = 50;
 /** One read of trace_pipe; the kernel returns at most about a page per read anyway. */

@@ -6,7 +6,7 @@
 import type { WindowSpec } from "../engine/windows.js";
 import { shownName } from "../io/trace-reader.js";
 import type { ReplaySpec } from "./protocol.js";
-import { backWorkersFor, type TraceProgress, threadedFor } from "./replay-traces.js";
+import { type TraceProgress, threadedFor, threadsFor } from "./replay-traces.js";
 import { streamWindows, type WindowRun, type WindowText } from "./windows.js";
 
 export interface WindowedRun {
@@ -25,7 +25,7 @@ export function compareWindows(
   return streamWindows(traces, spec, {
     text: run.text,
     threaded: threadedFor(run.jobs),
-    backWorkers: backWorkersFor(run.jobs),
+    threads: threadsFor(run.jobs),
     ...(run.progress ? { progress: run.progress } : {}),
     shownName,
   });

@@ -5,7 +5,8 @@
  * can be known of it. The explanation of an access is the same as on the CSV.
  */
 import { at } from "../io/errors.js";
-import { looksPacked, type PackedTotals, readPacked } from "../io/packed/reader.js";
+import { looksPacked } from "../io/packed/magic.js";
+import type { PackedTotals } from "../io/packed/reader.js";
 import { STDIN, traceChunks } from "../io/trace-source.js";
 
 /** The totals of `file` when it is a packed trace, else null. (Stdin is not looked at: it can be read once.) */
@@ -24,6 +25,7 @@ export async function packedTotals(file: string): Promise<PackedTotals | null> {
         return Promise.resolve({ done: false, value });
       },
     };
+    const { readPacked } = await import("../io/packed/reader.js");
     return await readPacked(source, { file, onEvent: () => {}, totalsOnly: true });
   } finally {
     await chunks.return?.();

@@ -29,8 +29,14 @@ export interface PipelineOptions {
   readonly onProgress?: (bytes: number, events: number) => void;
   /** --window (spec.window): told the windows as the worker reports them. */
   readonly windows?: WindowListener;
-  /** Worker threads for the strategies, each running a share of them (back-workers.ts); 1 by default. */
-  readonly backWorkers?: number;
+  /**
+   * Threads for this trace, this one included (2 by default): the
+   * strategies run on worker threads, each a share of them
+   * (back-workers.ts). Parsing a CSV keeps this thread busy, so they get
+   * one fewer; a packed form (a packed file, or the cache's) costs this
+   * thread little, so they get them all.
+   */
+  readonly threads?: number;
 }
 
 export async function replayPipelined(
@@ -38,7 +44,6 @@ export async function replayPipelined(
   spec: ReplaySpec,
   options: PipelineOptions = {},
 ): Promise<TraceOutcome> {
-  const worker = new BackWorkers(WORKER_URL, Math.min(options.backWorkers ?? 1, spec.strategies.length));
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];
   const free: number[] = [];
@@ -55,8 +60,10 @@ export async function replayPipelined(
   let failure: Error | null = null;
   let finished: ((message: FromWorker) => void) | null = null;
 
-  const post = (message: ToWorker) => worker.postMessage(message);
-  worker.on("message", (message: FromWorker) => {
+  const threads = options.threads ?? 2;
+  let worker: BackWorkers | null = null;
+  const post = (message: ToWorker) => worker?.postMessage(message);
+  const onMessage = (message: FromWorker) => {
     if (message.type === "batch") {
       clearBatch(batchIn(message.slot));
       free.push(message.slot);
@@ -67,14 +74,21 @@ export async function replayPipelined(
     } else if (message.type === "windows") options.windows?.onWindows(message.records);
     else finished?.(message);
     wake?.();
-  });
-  worker.on("error", (error) => {
-    failure = error;
-    wake?.();
-  });
+  };
+  // The workers start once the reader knows what it reads, before its first event.
+  const startWorkers = (packed: boolean) => {
+    if (worker !== null) return;
+    const count = Math.max(1, Math.min(packed ? threads : threads - 1, spec.strategies.length));
+    worker = new BackWorkers(WORKER_URL, count);
+    worker.on("message", onMessage);
+    worker.on("error", (error) => {
+      failure = error;
+      wake?.();
+    });
+    post({ type: "back", spec });
+  };
 
   try {
-    post({ type: "back", spec });
     const front = new ReplayFront({
       l0: spec.l0,
       l1Bitmap: spec.l1Bitmap,
@@ -101,6 +115,7 @@ export async function replayPipelined(
       onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
       // A window's cutter looks at every event; without one a packed trace's runs go in whole.
       onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
+      onFormat: startWorkers,
       timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
@@ -111,6 +126,7 @@ export async function replayPipelined(
       },
       cache: spec.cache,
     });
+    startWorkers(false); // (the reader always says; this only keeps the types honest)
     cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));
@@ -135,6 +151,6 @@ export async function replayPipelined(
     }
     throw failure;
   } finally {
-    await worker.terminate();
+    await (worker as BackWorkers | null)?.terminate();
   }
 }

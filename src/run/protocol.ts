@@ -8,7 +8,7 @@ import type { MsrBreakdown } from "../engine/msr-counts.js";
 import type { CostModel, StrategyResult } from "../engine/results.js";
 import type { StrategyViolations } from "../engine/violations.js";
 import type { WindowRecord, WindowSpec } from "../engine/windows.js";
-import type { CacheSpec } from "../io/trace-cache.js";
+import type { CacheSpec } from "../io/cache-spec.js";
 import type { SkippedRows } from "../io/trace-reader.js";
 
 /** What a replay needs besides the trace: plain data, so it can cross threads. */

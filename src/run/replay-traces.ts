@@ -12,8 +12,6 @@ import { availableParallelism } from "node:os";
 import { InputError } from "../io/errors.js";
 import { shownName } from "../io/trace-reader.js";
 import { isGzip, STDIN } from "../io/trace-source.js";
-import { replayPipelined } from "./pipeline.js";
-import { replayMany } from "./pool.js";
 import type { ReplaySpec, TraceFailure, TraceOutcome } from "./protocol.js";
 import { replayHere } from "./replay-trace.js";
 
@@ -44,7 +42,7 @@ function isGzipFile(file: string): boolean {
 }
 
 /** The threads to use: as asked (-j), one per core by default, never more than the cores. */
-function threadsFor(asked: number | undefined): number {
+export function threadsFor(asked: number | undefined): number {
   const cores = availableParallelism();
   return Math.min(asked ?? cores, cores);
 }
@@ -89,7 +87,10 @@ export async function replayTraces(
         const onProgress = progress?.update.bind(progress);
         const outcome =
           jobs > 1 && worthAThread(file)
-            ? await replayPipelined(file, spec, { onProgress, backWorkers: backWorkersFor(run.jobs) })
+            ? await (await import("./pipeline.js")).replayPipelined(file, spec, {
+                onProgress,
+                threads: threadsFor(run.jobs),
+              })
             : await replayHere(file, spec, { onProgress });
         ended.push({ ...outcome, trace: shownName(file) });
       } catch (error) {
@@ -100,6 +101,8 @@ export async function replayTraces(
       }
     }
   } else {
+    // Worker threads (pipeline.ts, pool.ts) are loaded when used: a small trace replays in this thread.
+    const { replayMany } = await import("./pool.js");
     ended = await replayMany(traces, spec, jobs, {
       keepGoing,
       ...(run.onTraceDone ? { onDone: run.onTraceDone } : {}),
@@ -115,14 +118,4 @@ export async function replayTraces(
 export function threadedFor(asked: number | undefined): (file: string) => boolean {
   const jobs = threadsFor(asked);
   return (file) => jobs > 1 && worthAThread(file);
-}
-
-/**
- * Worker threads for the strategies of one trace read in this thread
- * (pipeline.ts, back-workers.ts): the threads but the reading one, at least
- * one. On 2 cores that is one worker for every strategy: two, sharing the
- * core left by the reader, measured slower (README, Performance).
- */
-export function backWorkersFor(asked: number | undefined): number {
-  return Math.max(1, threadsFor(asked) - 1);
 }

@@ -9,11 +9,11 @@ import { findL1Profile } from "../bitmaps/l1-profiles.js";
 import type { L0Bitmaps } from "../engine/machine.js";
 import { findL0Profile } from "../engine/profiles.js";
 import { type CostModel, DEFAULT_COST_MODEL } from "../engine/results.js";
+import { cacheSpecFromEnv } from "../io/cache-spec.js";
 import { isInlineCostModel, readCostModel } from "../io/cost-model.js";
 import { at, InputError, reason } from "../io/errors.js";
 import { outputFile } from "../io/output.js";
 import { readSnapshot } from "../io/snapshot.js";
-import { cacheSpecFromEnv } from "../io/trace-cache.js";
 import type { ReportOptions } from "../report.js";
 import type { ReplaySpec } from "./protocol.js";
 

@@ -4,7 +4,7 @@
  */
 import { filledPage } from "../engine/bitmap.js";
 import { ReplayFront } from "../engine/front.js";
-import type { CacheSpec } from "../io/trace-cache.js";
+import type { CacheSpec } from "../io/cache-spec.js";
 import { readTrace } from "../io/trace-reader.js";
 import { TraceSummary } from "../summary.js";
 

@@ -16,7 +16,6 @@
 import type { WindowRecord, WindowSpec } from "../engine/windows.js";
 import { readTrace } from "../io/trace-reader.js";
 import { STDIN } from "../io/trace-source.js";
-import { replayPipelined } from "./pipeline.js";
 import type { ReplaySpec, TraceOutcome } from "./protocol.js";
 import { replayHere } from "./replay-trace.js";
 
@@ -54,8 +53,8 @@ export interface WindowRunOptions {
   readonly progress?: (file: string) => { update(bytes: number, events: number): void; done(): void };
   /** How a trace is named in the output (and the outcome). */
   readonly shownName: (file: string) => string;
-  /** Worker threads for a threaded trace's strategies (pipeline.ts); 1 by default. */
-  readonly backWorkers?: number;
+  /** Threads for a threaded trace, the reading one included (pipeline.ts PipelineOptions.threads). */
+  readonly threads?: number;
 }
 
 export interface WindowRun {
@@ -101,7 +100,11 @@ export function streamWindows(files: readonly string[], spec: ReplaySpec, option
         try {
           const onProgress = progress?.update;
           const outcome = options.threaded(file)
-            ? await replayPipelined(file, spec, { onProgress, windows, backWorkers: options.backWorkers ?? 1 })
+            ? await (await import("./pipeline.js")).replayPipelined(file, spec, {
+                onProgress,
+                windows,
+                ...(options.threads !== undefined ? { threads: options.threads } : {}),
+              })
             : await replayHere(file, spec, { onProgress, windows });
           const shown = { ...outcome, trace: name };
           queue.push(text.traceEnd(shown));

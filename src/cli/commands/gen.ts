@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { generateTrace } from "../../gen/generate.js";
 import { findWorkload, WORKLOADS } from "../../gen/registry.js";
 import { STDOUT_ARG } from "../../io/output.js";
 import { UsageError } from "../errors.js";
@@ -47,6 +46,8 @@ export function registerGen(program: Command): void {
       if (!workload)
         throw new UsageError(`unknown workload "${name}" (expected one of ${NAMES}; see nvmx-replay gen --list)`);
       const options = parseOptions(GenOptions, raw);
+      // The generator is loaded by this command only: the others start without its code.
+      const { generateTrace } = await import("../../gen/generate.js");
       const result = await generateTrace({ workload, ...options });
       const snapshots = result.snapshots.join(", ");
       const plural = result.snapshots.length === 1 ? "" : "s";

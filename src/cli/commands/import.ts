@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { renderMergeSummary } from "../../import/merge.js";
-import { importMerged, importTrace, shownInput } from "../../import/run.js";
-import { renderSummary } from "../../import/summary.js";
 import { outputFile } from "../../io/output.js";
 import { printable } from "../../io/printable.js";
 import { registerOptions } from "../option-table.js";
@@ -42,6 +39,12 @@ export function registerImport(program: Command): void {
     .action(async (file: string, raw: unknown) => {
       const options = parseOptions(ImportOptions, raw);
       const target = outputFile(options.output);
+      // The importer is loaded by this command only: the others start without its code.
+      const [{ renderMergeSummary }, { importMerged, importTrace, shownInput }, { renderSummary }] = await Promise.all([
+        import("../../import/merge.js"),
+        import("../../import/run.js"),
+        import("../../import/summary.js"),
+      ]);
       if (options.exits !== undefined) {
         const merged = await importMerged({
           file,

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { OutputFile, outputFile, refuseOverwritingInput, stdoutWriteError } from "../../io/output.js";
-import { packTrace } from "../../io/packed/pack.js";
 import { checkSnapshotDirs } from "../../run/setup.js";
 import { isEpipe } from "../emit.js";
 import { UsageError } from "../errors.js";
@@ -38,6 +37,8 @@ export function registerPack(program: Command): void {
       const out = await binaryDestination(options.output, trace);
       const progress = progressFor(trace, options.quiet);
       try {
+        // The packed writer (and node:zlib) only for this command: not every command's start-up.
+        const { packTrace } = await import("../../io/packed/pack.js");
         await packTrace({
           file: trace,
           snapshotDirs: options.snapshotsDir,

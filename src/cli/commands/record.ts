@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { outputFile } from "../../io/output.js";
 import { printable } from "../../io/printable.js";
 import { liveCount } from "../../record/live.js";
-import { type RecordResult, record } from "../../record/record.js";
+import type { RecordResult } from "../../record/record.js";
 import { count } from "../../render/text-table.js";
 import { UsageError } from "../errors.js";
 import { registerOptions } from "../option-table.js";
@@ -47,6 +47,8 @@ export function registerRecord(program: Command): void {
       const live = liveCount(options.quiet);
       const target = outputFile(options.output);
       let result: RecordResult;
+      // Loaded here, not at start-up: it needs the child-process module, which no other command does.
+      const { record } = await import("../../record/record.js");
       try {
         result = await record({
           output: target,

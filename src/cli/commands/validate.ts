@@ -1,6 +1,6 @@
 import type { Command } from "commander";
+import { cacheSpecFromEnv } from "../../io/cache-spec.js";
 import { outputFile } from "../../io/output.js";
-import { cacheSpecFromEnv } from "../../io/trace-cache.js";
 import { shownName } from "../../io/trace-reader.js";
 import { renderSummaryJson, renderSummaryTable } from "../../render/summary.js";
 import { checkSnapshotDirs, l1Bitmap } from "../../run/setup.js";

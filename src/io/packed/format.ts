@@ -15,13 +15,6 @@
  */
 import { crc32 as zlibCrc32 } from "node:zlib";
 
-/**
- * The first bytes of every packed file. A byte above 0x7f first, so that no
- * text file (a CSV trace, which is UTF-8 and never starts with a lone 0x89)
- * can be taken for one; then a line feed, so that a transfer that rewrites
- * line ends shows up as a bad magic (as PNG's signature does).
- */
-export const MAGIC = Uint8Array.from([0x89, 0x4e, 0x56, 0x4d, 0x58, 0x50, 0x4b, 0x0a]); // \x89 N V M X P K \n
 /** Bumped on any change a reader of the old layout would misread. */
 export const VERSION = 1;
 /** MAGIC, VERSION (u32), a reserved u32 (0). */

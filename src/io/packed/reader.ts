@@ -21,26 +21,19 @@ import {
   CHUNK_HEADER_BYTES,
   END_BYTES,
   FILE_HEADER_BYTES,
-  MAGIC,
   MAX_PAYLOAD,
   OPTION_PLACEHOLDER,
   type TimestampProblem,
   tagName,
   VERSION,
 } from "./format.js";
+import { MAGIC } from "./magic.js";
 import { chunkCrc } from "./writer.js";
 
 /** Guest-physical addresses are at most 52 bits (SDM: MAXPHYADDR <= 52), as trace-rows.ts checks them. */
 const MAX_GPA = 2 ** 52 - 1;
 const EVENT_CODES = 10;
 const DIR_MAX = 3;
-/** The first byte of MAGIC: never the first byte of UTF-8 text, so a file starting with it is a packed trace, damaged or not. */
-const MAGIC_LEAD = 0x89;
-
-/** Whether these first bytes of a file mean "a packed trace" (intact or not): see MAGIC. */
-export function looksPacked(head: Uint8Array): boolean {
-  return head.length > 0 && head[0] === MAGIC_LEAD;
-}
 
 export interface PackedTotals {
   readonly events: number;

@@ -17,11 +17,11 @@ import {
   crc32,
   END_BYTES,
   FILE_HEADER_BYTES,
-  MAGIC,
   MAX_LINE_STEP,
   type TimestampProblem,
   VERSION,
 } from "./format.js";
+import { MAGIC } from "./magic.js";
 
 export interface PackWriterOptions {
   /** Store each event's `t` (the reader was asked to decode it). */
