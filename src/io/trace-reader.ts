@@ -24,7 +24,7 @@ import { type FieldLocator, TraceRows } from "./trace-rows.js";
 import { GzipError, STDIN, traceChunks } from "./trace-source.js";
 
 export interface TraceStats {
-  /** Events handed to the callback. */
+  /** Events handed to the callback, less those --lenient skipped (an entry the machine refused). */
   events: number;
   /** Lines read, comments and blank lines included. */
   lines: number;
@@ -120,6 +120,8 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   if (options.onTimestampProblem !== undefined) rows.onTimestampProblem = options.onTimestampProblem;
   let onEvent = options.onEvent;
   const skipped = options.skipped;
+  /** Events --lenient skipped because the machine could not take them: read, but no event of the replay. */
+  let refused = 0;
   if (skipped) {
     // --lenient: a bad row, or an event the machine cannot take, is skipped and noted.
     const note = (error: InputError) => {
@@ -133,6 +135,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
         apply(ev);
       } catch (error) {
         if (!(error instanceof ReplayError)) throw error;
+        refused++;
         note(new InputError(`${at(file, error.line)}${error.message}`));
       }
     };
@@ -157,7 +160,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
         pace: options.pace,
       });
       options.onHeaderLine?.(totals.headerLine);
-      return { events: totals.events, lines: totals.lines };
+      return { events: totals.events - refused, lines: totals.lines };
     }
     stats =
       options.reader === "csv-parse"
@@ -175,7 +178,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
   }
   if (stats.events === 0) throw new InputError(`${at(file, rows.headerLine)}the trace has a header but no events`);
   options.onHeaderLine?.(rows.headerLine);
-  return stats;
+  return { ...stats, events: stats.events - refused };
 }
 
 /**
