@@ -4,7 +4,7 @@
  * so that reading one is a copy into typed arrays instead of a CSV parse.
  * docs/packed.md has the layout, the measurements and why not Arrow IPC.
  *
- * A file is MAGIC, then VERSION and a reserved word (u32 each), then chunks,
+ * A file is MAGIC (magic.ts), then VERSION and a reserved word (u32 each), then chunks,
  * each a CHUNK_HEADER_BYTES header (type, payload length, CRC-32 of the
  * type, length and payload) and its payload, padded to 8 bytes. Chunks come
  * in the order a reader needs them: a snapshot before the first block that

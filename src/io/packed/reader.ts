@@ -1,7 +1,8 @@
 /**
  * Reads a packed trace (format.ts) into the same callback as the CSV reader,
  * one shared event object at a time, with the fields and line numbers the CSV
- * gave. Each chunk is checked (its CRC-32, its counts, every index it holds)
+ * gave; or, for a replay (onColumns), its runs of L2 events in columns, the
+ * rest one at a time (docs/packed.md, "How a replay reads it"). Each chunk is checked (its CRC-32, its counts, every index it holds)
  * before any of its events is handed on, and the file's totals at the end:
  * a truncated or corrupt file is one InputError naming the file and what is
  * wrong, never a crash or a shorter replay. Nothing is allocated per event.
