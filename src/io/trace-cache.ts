@@ -326,13 +326,13 @@ async function readAndWrite(
   const flush = () => {
     const pieces = writer?.take() ?? [];
     if (pieces.length === 0 || failure !== null) return;
-    const bytes = Buffer.concat(pieces);
-    backlog += bytes.length;
+    const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    backlog += length;
     pending = pending
-      .then(() => writeAll(out, bytes))
+      .then(() => writeAll(out, pieces))
       .then(
         () => {
-          backlog -= bytes.length;
+          backlog -= length;
         },
         (error: unknown) => {
           failure = error;
@@ -407,7 +407,7 @@ async function readAndWrite(
     const tail = Buffer.alloc(TRAILER_TAIL_BYTES);
     tail.writeUInt32LE(json.length, 0);
     TRAILER_MAGIC.copy(tail, 4);
-    await writeAll(out, Buffer.concat([json, tail]));
+    await writeAll(out, [json, tail]);
     await out.close();
     await rename(temp, entry);
   } catch (error) {
@@ -421,10 +421,16 @@ async function readAndWrite(
   return { ...stats, cacheNote: `cache: wrote the packed form of ${printable(options.file)}` };
 }
 
-async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let at = 0; at < bytes.length; ) {
-    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
-    at += bytesWritten;
+/** The pieces in order, with one gathering write where the system takes it whole (no copy into one buffer). */
+async function writeAll(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  const { bytesWritten } = await handle.writev(pieces as Uint8Array[]);
+  if (bytesWritten === total) return;
+  // A short write: the rest, from where it stopped.
+  const rest = Buffer.concat(pieces).subarray(bytesWritten);
+  for (let at = 0; at < rest.length; ) {
+    const { bytesWritten: n } = await handle.write(rest, at, rest.length - at);
+    at += n;
   }
 }
 
