@@ -148,6 +148,25 @@ describe("the strategies over several back workers", () => {
     for (const workers of [1, 2, 4]) expect(await replayed(file, spec, workers)).toEqual(here);
   });
 
+  it.each(bundled)(
+    "%s packed: the front judges for 1, 2 and 4 workers, and they give what one thread gives on the CSV",
+    async (csv) => {
+      // A packed read leaves the reading thread idle: the front judges every access once
+      // (ReplayFront.judgeHere) and the workers take the judgements from the batches, where
+      // one thread judges in the back. Every extra is compared, windows included.
+      const packed = join(tempDir(), "trace.nvmx");
+      const pack = spawnSync(process.execPath, [BIN, "pack", csv, "-o", packed], { encoding: "utf8" });
+      expect(pack.status, pack.stderr).toBe(0);
+      const spec = specFor(ALL, EXTRAS);
+      const here = await replayed(csv, spec, null);
+      const named = ({ outcome, windows }: Awaited<ReturnType<typeof replayed>>) => ({
+        outcome: { ...outcome, trace: "" },
+        windows,
+      });
+      for (const workers of [1, 2, 4]) expect(named(await replayed(packed, spec, workers))).toEqual(named(here));
+    },
+  );
+
   it("the CLI: --jobs 1 (one thread) and --jobs 2 (stdin, pipelined) print the same", () => {
     const input = readFileSync(join(ROOT, "traces", "multi-vcpu.csv"));
     const args = ["compare", "-", "-s", "all", "--by", "msr", "-f", "csv"];

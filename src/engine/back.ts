@@ -1,15 +1,17 @@
 /**
  * The back half of a replay (docs/model.md §6): for each strategy its own L0,
  * its own "L2 runs on this vCPU" flags and its counters, over a machine kept
- * in step with the front's. The front has already judged every access, so a
- * strategy here is a tight loop over a batch.
+ * in step with the front's. Each access is judged once for all strategies
+ * (oracle.ts: here, or by the front for a packed read on several threads),
+ * so a strategy here is a tight loop over a batch.
  */
 import type { Batch, MachineEvent } from "./batch.js";
-import { BitAddress, BitLayout, filledPage, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
+import { BitAddress, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
 import { type BreakdownBy, ByCounts, type StrategyBreakdown } from "./by.js";
 import { Ev } from "./events.js";
 import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
 import { emptyBreakdown, type MsrBreakdown, MsrCounts } from "./msr-counts.js";
+import { Judged, judgement, L1_WANTS, NO_BITMAP, OracleViews, POSITION_SHIFT, WANTED } from "./oracle.js";
 import {
   type CostModel,
   type Counters,
@@ -25,31 +27,6 @@ import { WINDOW_END } from "./windows.js";
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
 
-/**
- * The oracle's answer per access (docs/model.md §6), a judgement: three flag
- * bits, then the access's bit position in the page (0-32767) above them.
- *
- *   bit 0  L1_WANTS  L1 wants it
- *   bit 1  WANTED    L1 or L0 wants it
- *   bit 2  NO_BIT    the MSR has no bit in the bitmap (every access to it exits)
- *   bits 3 and up    the bit position (judgement >> POSITION_SHIFT); with NO_BIT,
- *                    a position in the page that nothing reads (no branch makes it 0)
- */
-const L1_WANTS = 1;
-const WANTED = 2;
-/** Where an access's bit position sits in its judgement, above the flags. */
-const POSITION_SHIFT = 3;
-/**
- * The shift and the mask the loops below add to those: enum members, which
- * the bundler writes in as values (bitmap.ts BitAddress says why).
- */
-enum Judged {
-  /** Bit 0: a bitmap bit shifted down to it, a 0/1 flag (exit, toL1), or L1_WANTS. */
-  BIT0 = 1,
-  /** NO_BIT's place, bit 2: judgement >> NO_BIT_SHIFT brings it down to bit 0. */
-  NO_BIT_SHIFT = 2,
-}
-
 // Event and delivery codes as plain constants for the loops below.
 const WRMSR: number = Ev.wrmsr;
 const VMEXIT: number = Ev.vmexit;
@@ -57,9 +34,6 @@ const VMENTRY: number = Ev.vmentry;
 const NONE: number = Delivery.none;
 const L0: number = Delivery.l0;
 const L1: number = Delivery.l1;
-
-/** Without an MSR bitmap every access exits: as if every bit were set. */
-const NO_BITMAP = filledPage(true);
 
 /** enteredAt[v]: v is in no enteredOn set, and its next entry puts it in one. */
 const UNTRACKED = -2;
@@ -162,9 +136,8 @@ export class ReplayBack {
   readonly machine: Machine;
   private readonly runs: Run[];
   private accesses = 0;
-  /** Per vCPU, what the oracle reads (refreshViews). */
-  readonly l1View: Uint8Array[] = new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP);
-  readonly l0View: Uint8Array[];
+  /** Per vCPU, what the oracle reads. */
+  private readonly views: OracleViews;
   /**
    * GPA -> vCPUs that entered L2 pointing at it, under some strategy that
    * runs L2 with a bitmap, since their last L1 event: a superset of those
@@ -202,8 +175,7 @@ export class ReplayBack {
     this.useNow = new Uint8Array(MAX_VCPUS).fill(initial);
     this.optionNow = new Uint8Array(MAX_VCPUS).fill(initial);
     this.useVcpus = this.optionVcpus = initial * MAX_VCPUS;
-    this.l0View = new Array<Uint8Array>(MAX_VCPUS).fill(options.l0.longmode);
-    if (options.l1Bitmap) this.l1View.fill(this.machine.memory.get(L1_BITMAP_GPA) ?? NO_BITMAP);
+    this.views = new OracleViews(this.machine, options.l0.longmode, this.l1Option);
     const fastPath = options.entryFastPath !== false;
     this.runs = options.strategies.map((strategy) => {
       const counters = zeroCounters();
@@ -250,22 +222,12 @@ export class ReplayBack {
     this.noteSetupUse(batch, from, to);
     for (let tile = from; tile < to; tile += TILE) {
       const end = Math.min(tile + TILE, to);
-      TILE_LOOPS.judge(batch, tile, end, this.l1View, this.l0View);
+      TILE_LOOPS.judge(batch, tile, end, this.views);
       for (const run of this.runs) {
         if (run.withoutBitmap) TILE_LOOPS.runWithoutBitmap(run, batch, tile, end);
         else TILE_LOOPS.runSegment(this, run, batch, tile, end);
       }
     }
-  }
-
-  /**
-   * What the oracle reads for vCPU v: L1's page (all ones when L1 runs L2
-   * without a bitmap, so it wants everything) and L0's bitmap for its mode.
-   */
-  private refreshViews(v: number): void {
-    const state = this.machine.vcpu(v);
-    this.l1View[v] = state.useBitmap ? (this.machine.l1Page(state) ?? NO_BITMAP) : NO_BITMAP;
-    this.l0View[v] = state.l0Bitmap();
   }
 
   /**
@@ -456,15 +418,10 @@ export class ReplayBack {
   }
 
   private machineEvent(ev: MachineEvent): void {
-    const stores = ev.code === Ev.bitmapLoad || ev.code === Ev.bitmapSet;
-    const created = stores && !this.machine.memory.has(ev.page);
+    const created = this.views.creates(ev);
     this.applyMachineEvent(ev);
     this.noteSetupEvent(ev);
-    // What the oracle reads changed for the acting vCPU only (its vmcs12,
-    // mode or L0 bitmap; pages change in place), and, when a page came into
-    // existence, for the vCPUs pointing at it.
-    this.refreshViews(ev.vcpu);
-    if (created) for (const u of this.machine.pointingAt(ev.page)) this.refreshViews(u);
+    this.views.applied(ev, created);
   }
 
   private applyMachineEvent(ev: MachineEvent): void {
@@ -585,44 +542,22 @@ function tileLoops() {
     /**
      * The oracle for the events [from, to) of the batch, once for all
      * strategies: the machine does not change among them. Copies their codes
-     * and vCPUs into the tile, and fills judged[] (all indexed from `from`).
+     * and vCPUs into the tile, and their judgements: the front's, when it
+     * judged them (Batch.judged), else worked out here from `views`.
      */
-    judge(batch: Batch, from: number, to: number, l1View: readonly Uint8Array[], l0View: readonly Uint8Array[]): void {
+    judge(batch: Batch, from: number, to: number, views: OracleViews): void {
       codes.set(batch.code.subarray(from, to));
       vcpus.set(batch.vcpu.subarray(from, to));
+      if (batch.judged !== null) {
+        judged.set(batch.judged.subarray(from, to));
+        return;
+      }
       const msrs = batch.msr;
+      const { l1, l0 } = views;
       const count = to - from;
-      // Every event is judged, accesses or not: a vmexit's or vmentry's answer
-      // is garbage that nothing reads (its MSR slot holds anything), but any
-      // value gives a position inside the page, and skipping would be a branch.
       for (let k = 0; k < count; k++) {
-        const msr = msrs[from + k] as number;
-        // bitPosition() without a branch (bitmap.ts BitLayout). x - 1 >>> 31
-        // is 1 only for x = 0 (the range is under 2^19: no wrap-around).
-        const range = msr >>> BitLayout.AREA_BITS;
-        const high = ((range ^ BitLayout.HIGH_RANGE) - 1) >>> 31;
-        const noBit = (((range - 1) >>> 31) | high) ^ Judged.BIT0;
-        // rdmsr is code 0 and wrmsr 1: bit 0 of the code is the direction.
-        const position =
-          (((codes[k] as number) & Judged.BIT0) << BitLayout.WRITE_AREA_BIT) |
-          (high << BitLayout.AREA_BITS) |
-          (msr & BitLayout.IN_AREA);
-        // The oracle: L1 wants the access when it runs L2 without a bitmap (its
-        // view is then all ones), when the MSR has no bit, or when its bit is
-        // set in vmcs12's bitmap (KVM: nested_vmx_exit_handled_msr());
-        // otherwise L0 wants it if its own bit is set.
         const v = vcpus[k] as number;
-        // The bit at `position` (bitmap.ts, SDM "MSR-Bitmap Address"): bit
-        // position & BitAddress.BIT_IN_BYTE of byte position >> BitAddress.BYTE_SHIFT, brought down to bit 0.
-        const byte = position >> BitAddress.BYTE_SHIFT;
-        const shift = position & BitAddress.BIT_IN_BYTE;
-        const l1 = ((((l1View[v] as Uint8Array)[byte] as number) >> shift) | noBit) & Judged.BIT0;
-        const l0 = ((l0View[v] as Uint8Array)[byte] as number) >> shift;
-        judged[k] =
-          (position << POSITION_SHIFT) |
-          (noBit << Judged.NO_BIT_SHIFT) |
-          (l1 * (L1_WANTS | WANTED)) |
-          ((l0 & Judged.BIT0) * WANTED);
+        judged[k] = judgement(codes[k] as number, msrs[from + k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
       }
     },
 

@@ -15,6 +15,7 @@ import {
   PAGES_PER_VCPU,
   type VcpuState,
 } from "./machine.js";
+import { judgement, OracleViews } from "./oracle.js";
 
 /**
  * L2 events and vmentries in columns, as a packed trace's block holds them
@@ -76,7 +77,8 @@ export interface FrontOptions {
 }
 
 export class ReplayFront {
-  readonly machine: Machine;
+  /** The machine as the trace describes it (page contents only once judgeHere() was called). */
+  machine: Machine;
   /** Events applied so far. */
   events = 0;
   /** Stores whose content `l1Override` replaced. */
@@ -84,6 +86,8 @@ export class ReplayFront {
   /** 1 once the vCPU's vmcs12 passed the entry checks; cleared by L1 events. */
   private readonly entryChecked = new Uint8Array(MAX_VCPUS);
   private batch: Batch;
+  /** What the oracle reads, once judgeHere() was called: the front then judges every queued event. */
+  private views: OracleViews | null = null;
   readonly capacity: number;
 
   constructor(private readonly options: FrontOptions) {
@@ -91,6 +95,22 @@ export class ReplayFront {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null, false);
     this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14, undefined, options.lines === true);
     this.capacity = this.batch.code.length;
+  }
+
+  /**
+   * From now on the front judges each event it queues (oracle.ts), into the
+   * batches' judgement column, so that the back's workers need not: for a
+   * packed read, which leaves this thread idle (src/run/pipeline.ts). Its
+   * machine then keeps page contents, as the back's does. Called before the
+   * first event, with the batch to fill next, which has that column.
+   */
+  judgeHere(batch: Batch): void {
+    if (this.events !== 0) throw new Error("internal: the front starts judging after events were queued");
+    if (batch.judged === null) throw new Error("internal: a batch without a judgement column to judge into");
+    const { l0, l1Bitmap } = this.options;
+    this.machine = new Machine(l0, l1Bitmap ?? null);
+    this.views = new OracleViews(this.machine, l0.longmode, l1Bitmap != null);
+    this.batch = batch;
   }
 
   /**
@@ -129,6 +149,15 @@ export class ReplayFront {
       batch.vcpu.set(vcpu.subarray(i, end), n);
       batch.msr.set(msr.subarray(i, end), n);
       if (batch.line !== null) batch.line.set(columns.lines().subarray(i, end), n);
+      const views = this.views;
+      const judged = batch.judged;
+      if (views !== null && judged !== null) {
+        const { l1, l0 } = views;
+        for (let k = i; k < end; k++) {
+          const v = vcpu[k] as number;
+          judged[n + k - i] = judgement(code[k] as number, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
+        }
+      }
       batch.count = n + end - i;
       batch.accesses += accesses;
       this.events += end - i;
@@ -150,6 +179,10 @@ export class ReplayFront {
       // Only accesses need a line (a violation names it); null unless asked for.
       if (batch.line !== null) batch.line[n] = ev.line;
     }
+    const views = this.views;
+    if (views !== null && batch.judged !== null) {
+      batch.judged[n] = judgement(code, ev.msr, views.l1[v] as Uint8Array, views.l0[v] as Uint8Array);
+    }
     batch.count = n + 1;
     if (n + 1 === this.capacity) this.flush();
   }
@@ -169,7 +202,9 @@ export class ReplayFront {
       copy = { ...copy, code: Ev.bitmapLoad, msr: 0, dir: 0, flag: 0, content: override };
       this.overridden++;
     }
+    const created = this.views?.creates(copy) ?? false;
     this.machine.apply(copy);
+    this.views?.applied(copy, created);
     const batch = this.batch;
     batch.marks.push(batch.count);
     batch.machineEvents.push(copy);

@@ -6,10 +6,11 @@
  * messages in and out): a batch slot is handed back once every worker has
  * consumed it, each window and the results are joined, strategy order kept.
  *
- * Each worker keeps its own machine and judges the accesses for its share
- * (ReplayBack.judge): the machine events must be applied in every worker
- * anyway, and the judgement is one pass per tile, cheaper than sharing it
- * between threads through a lock per tile. SetupUse depends on the machine
+ * Each worker keeps its own machine: the machine events must be applied in
+ * every worker anyway. The accesses are judged once, by the front, when the
+ * read is a packed one (the batches carry the answers: Batch.judged);
+ * otherwise each worker judges those of its share, a pass per tile, rather
+ * than slow down the thread that parses (docs/model.md §6). SetupUse depends on the machine
  * only, not on the strategies, so every worker finds the same; the first's
  * is taken.
  */

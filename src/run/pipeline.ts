@@ -5,7 +5,14 @@
  * strategies costs little wall time. Batches live in shared memory and are
  * reused: only their counts and machine events cross in messages.
  */
-import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
+import {
+  BATCH_BYTES_PER_EVENT,
+  BATCH_JUDGED_BYTES,
+  BATCH_LINE_BYTES,
+  type Batch,
+  clearBatch,
+  newBatch,
+} from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
@@ -47,10 +54,13 @@ export async function replayPipelined(
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];
   const free: number[] = [];
+  /** A packed read: the front judges the accesses (ReplayFront.judgeHere), into a column of each batch. */
+  let judging = false;
+  const judgedColumn = () => (judging ? new SharedArrayBuffer(CAPACITY * BATCH_JUDGED_BYTES) : undefined);
   const newSlot = (): number => {
     // compare --violations: the access lines in shared memory of their own, beside the batch's.
     const lines = spec.violations ? new SharedArrayBuffer(CAPACITY * BATCH_LINE_BYTES) : undefined;
-    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines));
+    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines, judgedColumn()));
     return batches.length - 1;
   };
   const batchIn = (slot: number) => batches[slot] as Batch;
@@ -75,9 +85,29 @@ export async function replayPipelined(
     else finished?.(message);
     wake?.();
   };
+  const front = new ReplayFront({
+    l0: spec.l0,
+    l1Bitmap: spec.l1Bitmap,
+    l1Override: spec.l1Override,
+    batch: batchIn(filling),
+    emit: (batch) => {
+      inFlight++;
+      post(batchMessage(filling, batch));
+      filling = free.pop() ?? newSlot();
+      return batchIn(filling);
+    },
+  });
   // The workers start once the reader knows what it reads, before its first event.
   const startWorkers = (packed: boolean) => {
     if (worker !== null) return;
+    if (packed) {
+      // The reading thread has time to judge every access once, for all the workers
+      // (the slot being filled, the only one so far, gets its judgement column).
+      judging = true;
+      const first = batchIn(filling);
+      batches[filling] = newBatch(CAPACITY, first.msr.buffer, first.line?.buffer, judgedColumn());
+      front.judgeHere(batchIn(filling));
+    }
     const count = Math.max(1, Math.min(packed ? threads : threads - 1, spec.strategies.length));
     worker = new BackWorkers(WORKER_URL, count);
     worker.on("message", onMessage);
@@ -89,18 +119,6 @@ export async function replayPipelined(
   };
 
   try {
-    const front = new ReplayFront({
-      l0: spec.l0,
-      l1Bitmap: spec.l1Bitmap,
-      l1Override: spec.l1Override,
-      batch: batchIn(filling),
-      emit: (batch) => {
-        inFlight++;
-        post(batchMessage(filling, batch));
-        filling = free.pop() ?? newSlot();
-        return batchIn(filling);
-      },
-    });
     const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
     // A chunk can fill more than one batch: wait until few enough are out, not for one.
