@@ -138,26 +138,31 @@ export class ReplayFront {
       const n = batch.count;
       const end = Math.min(to, i + this.capacity - n);
       let accesses = 0;
-      for (let k = i; k < end; k++) {
-        const v = vcpu[k] as number;
-        const c = code[k] as number;
-        if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
-        if (c <= Ev.wrmsr) accesses++;
+      const views = this.views;
+      const judged = batch.judged;
+      if (views !== null && judged !== null) {
+        // Checked, counted and judged (judgeHere) in one pass.
+        const { l1, l0 } = views;
+        for (let k = i; k < end; k++) {
+          const v = vcpu[k] as number;
+          const c = code[k] as number;
+          if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
+          if (c <= Ev.wrmsr) accesses++;
+          judged[n + k - i] = judgement(c, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
+        }
+      } else {
+        for (let k = i; k < end; k++) {
+          const v = vcpu[k] as number;
+          const c = code[k] as number;
+          if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
+          if (c <= Ev.wrmsr) accesses++;
+        }
       }
       // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).
       batch.code.set(code.subarray(i, end), n);
       batch.vcpu.set(vcpu.subarray(i, end), n);
       batch.msr.set(msr.subarray(i, end), n);
       if (batch.line !== null) batch.line.set(columns.lines().subarray(i, end), n);
-      const views = this.views;
-      const judged = batch.judged;
-      if (views !== null && judged !== null) {
-        const { l1, l0 } = views;
-        for (let k = i; k < end; k++) {
-          const v = vcpu[k] as number;
-          judged[n + k - i] = judgement(code[k] as number, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
-        }
-      }
       batch.count = n + end - i;
       batch.accesses += accesses;
       this.events += end - i;

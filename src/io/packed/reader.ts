@@ -171,8 +171,15 @@ class BlockDecoder {
   private readonly needsT: boolean;
   /** tallyEvents()'s answer for the block being read. */
   private readonly tally = new Int32Array(Tally.SIZE);
-  /** onColumns' columns for a block: its MSRs, and its lines when asked for, one slot per event. */
-  private readonly spread = { msr: new Uint32Array(BLOCK_EVENTS), line: new Float64Array(BLOCK_EVENTS) };
+  /**
+   * onColumns' columns for a block: its MSRs, and its lines when asked for,
+   * one slot per event; and the indexes of its L1/L0 events, in order.
+   */
+  private readonly spread: Spread = {
+    msr: new Uint32Array(BLOCK_EVENTS),
+    line: new Float64Array(BLOCK_EVENTS),
+    machineAt: new Int32Array(BLOCK_EVENTS),
+  };
 
   constructor(
     private readonly options: ReadPackedOptions,
@@ -265,8 +272,15 @@ class BlockDecoder {
     const flag = new Uint8Array(buffer, base + layout.flag, machine);
 
     // Checked whole before any event is handed on: every count and index in range.
+    // The same pass spreads the MSRs out per event and notes where the L1/L0 events
+    // are, for a read in columns (blockInColumns).
+    if (count > this.spread.msr.length) {
+      this.spread.msr = new Uint32Array(count);
+      this.spread.line = new Float64Array(count);
+      this.spread.machineAt = new Int32Array(count);
+    }
     const tally = this.tally;
-    tallyEvents(code, vcpu, lineStep, count, tally);
+    tallyEvents(code, vcpu, lineStep, count, msr, this.spread, tally);
     const bad = tally[Tally.BAD] as number;
     if (bad >= 0) {
       if ((code[bad] as number) >= EVENT_CODES) throw corrupt(`event ${bad} has code ${code[bad]}, which is no event`);
@@ -376,12 +390,7 @@ class BlockDecoder {
     dir: Uint8Array,
     flag: Uint8Array,
   ): void {
-    if (count > this.spread.msr.length) {
-      this.spread.msr = new Uint32Array(count);
-      this.spread.line = new Float64Array(count);
-    }
-    const { msr: msrs, line: lines } = this.spread;
-    spreadMsrs(code, msr, count, msrs);
+    const { msr: msrs, line: lines, machineAt } = this.spread;
     const firstLine = this.lastLine;
     let linesDone = false;
     const columns: EventColumns = {
@@ -396,9 +405,10 @@ class BlockDecoder {
     };
     const ev = this.ev;
     const onEvent = this.options.onEvent;
+    const machine = this.tally[Tally.MACHINE] as number;
     let m = 0;
     for (let i = 0; i < count; ) {
-      const j = runEnd(code, i, count);
+      const j = m < machine ? (machineAt[m] as number) : count;
       if (j > i) onColumns(columns, i, j);
       if (j === count) break;
       // A machine event (nothing else is above vmentry).
@@ -486,8 +496,32 @@ enum Tally {
   SIZE = 5,
 }
 
-/** A block's accesses, machine events and line escapes, and its first event out of range, into `tally`. */
-function tallyEvents(code: Uint8Array, vcpu: Uint16Array, lineStep: Uint8Array, count: number, tally: Int32Array) {
+/** Per event of a block, as a read in columns needs them (BlockDecoder.spread). */
+interface Spread {
+  msr: Uint32Array;
+  line: Float64Array;
+  machineAt: Int32Array;
+}
+
+/**
+ * A block's accesses, machine events and line escapes, and its first event
+ * out of range, into `tally`; on the way, each access's MSR into
+ * spread.msr at its event's place (a vmexit's or vmentry's slot is left as it
+ * was) and each L1/L0 event's index into spread.machineAt. One pass: a read
+ * in columns needs both, and a corrupt block is refused before either is used.
+ */
+function tallyEvents(
+  code: Uint8Array,
+  vcpu: Uint16Array,
+  lineStep: Uint8Array,
+  count: number,
+  msr: Uint32Array,
+  spread: Spread,
+  tally: Int32Array,
+) {
+  const { msr: msrs, machineAt } = spread;
+  // The header's access count sizes msr: a corrupt block may hold more, whose MSRs read as 0.
+  const lastAccess = msr.length - 1;
   let accesses = 0;
   let machine = 0;
   let escapes = 0;
@@ -499,27 +533,21 @@ function tallyEvents(code: Uint8Array, vcpu: Uint16Array, lineStep: Uint8Array, 
       bad = i;
       break;
     }
-    if (c <= Ev.wrmsr) accesses++;
-    else if (c >= Ev.bitmapLoad) machine++;
+    if (c <= Ev.wrmsr) {
+      msrs[i] = accesses <= lastAccess ? (msr[accesses] as number) : 0;
+      accesses++;
+    } else if (c >= Ev.bitmapLoad) machineAt[machine++] = i;
     const step = lineStep[i] as number;
     if (step === 0) {
       escapes++;
       steps = 0;
     } else steps += step;
   }
-  tally[Tally.STEPS_AFTER_ESCAPE] = steps;
   tally[Tally.ACCESSES] = accesses;
   tally[Tally.MACHINE] = machine;
   tally[Tally.ESCAPES] = escapes;
   tally[Tally.BAD] = bad;
-}
-
-/** A block's MSRs, one slot per event, into `msrs` (a vmexit's or vmentry's slot is left as it was). */
-function spreadMsrs(code: Uint8Array, msr: Uint32Array, count: number, msrs: Uint32Array): void {
-  let a = 0;
-  for (let i = 0; i < count; i++) {
-    if ((code[i] as number) <= Ev.wrmsr) msrs[i] = msr[a++] as number;
-  }
+  tally[Tally.STEPS_AFTER_ESCAPE] = steps;
 }
 
 /** A block's lines, one per event, into `lines`, from the line before its first event. */
@@ -537,11 +565,4 @@ function spreadLines(
     line = step === 0 ? (lineEscape[e++] as number) : line + step;
     lines[i] = line;
   }
-}
-
-/** The end of the run of L2 events and vmentries that starts at `from`. */
-function runEnd(code: Uint8Array, from: number, count: number): number {
-  let j = from;
-  while (j < count && (code[j] as number) <= Ev.vmentry) j++;
-  return j;
 }
