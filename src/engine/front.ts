@@ -137,25 +137,18 @@ export class ReplayFront {
       const batch = this.batch;
       const n = batch.count;
       const end = Math.min(to, i + this.capacity - n);
-      let accesses = 0;
       const views = this.views;
-      const judged = batch.judged;
-      if (views !== null && judged !== null) {
-        // Checked, counted and judged (judgeHere) in one pass.
-        const { l1, l0 } = views;
-        for (let k = i; k < end; k++) {
-          const v = vcpu[k] as number;
-          const c = code[k] as number;
-          if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
-          if (c <= Ev.wrmsr) accesses++;
+      // After judgeHere: each event judged too, in the same pass as its check and count.
+      const judged = views !== null ? batch.judged : null;
+      let accesses = 0;
+      for (let k = i; k < end; k++) {
+        const v = vcpu[k] as number;
+        const c = code[k] as number;
+        if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
+        if (c <= Ev.wrmsr) accesses++;
+        if (judged !== null) {
+          const { l1, l0 } = views as OracleViews;
           judged[n + k - i] = judgement(c, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
-        }
-      } else {
-        for (let k = i; k < end; k++) {
-          const v = vcpu[k] as number;
-          const c = code[k] as number;
-          if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
-          if (c <= Ev.wrmsr) accesses++;
         }
       }
       // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).

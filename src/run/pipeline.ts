@@ -144,7 +144,9 @@ export async function replayPipelined(
       },
       cache: spec.cache,
     });
-    startWorkers(false); // (the reader always says; this only keeps the types honest)
+    // readTrace says what it reads before its first event; should a read end without having
+    // said, the end of the replay still needs workers to answer it.
+    startWorkers(false);
     cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));

@@ -265,11 +265,13 @@ class BlockDecoder {
     const lineStep = new Uint8Array(buffer, base + layout.lineStep, count);
     const lineEscape = new Float64Array(buffer, base + layout.lineEscape, escapes);
     const t = hasT ? new Float64Array(buffer, base + layout.t, count) : null;
-    const page = new Float64Array(buffer, base + layout.page, machine);
-    const machineMsr = new Uint32Array(buffer, base + layout.machineMsr, machine);
-    const snapshot = new Uint32Array(buffer, base + layout.snapshot, machine);
-    const dir = new Uint8Array(buffer, base + layout.dir, machine);
-    const flag = new Uint8Array(buffer, base + layout.flag, machine);
+    const l1l0: MachineColumns = {
+      page: new Float64Array(buffer, base + layout.page, machine),
+      msr: new Uint32Array(buffer, base + layout.machineMsr, machine),
+      snapshot: new Uint32Array(buffer, base + layout.snapshot, machine),
+      dir: new Uint8Array(buffer, base + layout.dir, machine),
+      flag: new Uint8Array(buffer, base + layout.flag, machine),
+    };
 
     // Checked whole before any event is handed on: every count and index in range.
     // The same pass spreads the MSRs out per event and notes where the L1/L0 events
@@ -297,7 +299,7 @@ class BlockDecoder {
     }
     for (let i = 0, m = 0; m < machine; i++) {
       const c = code[i] as number;
-      if (c >= Ev.bitmapLoad) this.checkMachine(c, m++, page, machineMsr, snapshot, dir, flag, corrupt);
+      if (c >= Ev.bitmapLoad) this.checkMachine(c, m++, l1l0, corrupt);
     }
     for (let e = 0; e < escapes; e++) {
       const line = lineEscape[e] as number;
@@ -314,25 +316,11 @@ class BlockDecoder {
       const tally = this.tally;
       const after = tally[Tally.STEPS_AFTER_ESCAPE] as number;
       const endLine = (escapes > 0 ? (lineEscape[escapes - 1] as number) : this.lastLine) + after;
-      this.blockInColumns(
-        onColumns,
-        endLine,
-        count,
-        code,
-        vcpu,
-        lineStep,
-        lineEscape,
-        page,
-        machineMsr,
-        snapshot,
-        dir,
-        flag,
-      );
+      this.blockInColumns(onColumns, endLine, count, code, vcpu, lineStep, lineEscape, l1l0);
       return;
     }
     const ev = this.ev;
     const onEvent = this.options.onEvent;
-    const snapshots = this.snapshots;
     let line = this.lastLine;
     let a = 0;
     let m = 0;
@@ -351,15 +339,8 @@ class BlockDecoder {
       if (c <= Ev.wrmsr) {
         ev.msr = msr[a++] as number;
         ev.content = null;
-      } else if (c >= Ev.bitmapLoad) {
-        ev.page = page[m] as number;
-        ev.msr = machineMsr[m] as number;
-        ev.dir = dir[m] as number;
-        ev.flag = flag[m] as number;
-        const s = snapshot[m] as number;
-        ev.content = s === 0 ? null : (snapshots[s - 1] as Uint8Array);
-        m++;
-      } else ev.content = null;
+      } else if (c >= Ev.bitmapLoad) this.machineFields(ev, m++, l1l0);
+      else ev.content = null;
       onEvent(ev);
     }
     this.lastLine = line;
@@ -382,11 +363,7 @@ class BlockDecoder {
     vcpu: Uint16Array,
     lineStep: Uint8Array,
     lineEscape: Float64Array,
-    page: Float64Array,
-    machineMsr: Uint32Array,
-    snapshot: Uint32Array,
-    dir: Uint8Array,
-    flag: Uint8Array,
+    l1l0: MachineColumns,
   ): void {
     const { msr: msrs, line: lines, machineAt } = this.spread;
     const firstLine = this.lastLine;
@@ -414,13 +391,7 @@ class BlockDecoder {
       ev.vcpu = vcpu[j] as number;
       ev.line = columns.lines()[j] as number;
       ev.t = Number.NaN;
-      ev.page = page[m] as number;
-      ev.msr = machineMsr[m] as number;
-      ev.dir = dir[m] as number;
-      ev.flag = flag[m] as number;
-      const s = snapshot[m] as number;
-      ev.content = s === 0 ? null : (this.snapshots[s - 1] as Uint8Array);
-      m++;
+      this.machineFields(ev, m++, l1l0);
       onEvent(ev);
       i = j + 1;
     }
@@ -429,15 +400,21 @@ class BlockDecoder {
     this.blocks++;
   }
 
+  /** The fields of the m-th L1/L0 event of a block, into `ev` (its code, vCPU, line and t are the caller's). */
+  private machineFields(ev: TraceEvent, m: number, l1l0: MachineColumns): void {
+    ev.page = l1l0.page[m] as number;
+    ev.msr = l1l0.msr[m] as number;
+    ev.dir = l1l0.dir[m] as number;
+    ev.flag = l1l0.flag[m] as number;
+    const s = l1l0.snapshot[m] as number;
+    ev.content = s === 0 ? null : (this.snapshots[s - 1] as Uint8Array);
+  }
+
   /** A machine event's fields as the CSV reader would have let them through (trace-rows.ts). */
   private checkMachine(
     c: number,
     m: number,
-    page: Float64Array,
-    msr: Uint32Array,
-    snapshot: Uint32Array,
-    dir: Uint8Array,
-    flag: Uint8Array,
+    { page, msr, snapshot, dir, flag }: MachineColumns,
     corrupt: (what: string) => InputError,
   ): void {
     const p = page[m] as number;
@@ -492,6 +469,16 @@ enum Tally {
   /** The line steps after the last escape (or from the block's start): its last line is that escape's, or the base line, plus these. */
   STEPS_AFTER_ESCAPE = 4,
   SIZE = 5,
+}
+
+/** A block's columns of L1/L0 events (format.ts BLOCK): one entry per such event, in order. */
+interface MachineColumns {
+  readonly page: Float64Array;
+  readonly msr: Uint32Array;
+  /** The snapshot's index + 1, 0 for none. */
+  readonly snapshot: Uint32Array;
+  readonly dir: Uint8Array;
+  readonly flag: Uint8Array;
 }
 
 /** Per event of a block, as a read in columns needs them (BlockDecoder.spread). */
