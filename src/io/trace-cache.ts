@@ -39,13 +39,13 @@ import { PackWriter } from "./packed/writer.js";
 import { printable } from "./printable.js";
 import { SnapshotStore } from "./snapshot.js";
 import type { ReadTraceOptions, TraceStats } from "./trace-reader.js";
-import { STDIN } from "./trace-source.js";
+import { fileChunks, STDIN } from "./trace-source.js";
 
 /** A temporary entry older than this was left by a run that died: the next write removes it. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Bytes of packed trace waiting to be written before the reader waits for the disk. */
 const MAX_BACKLOG_BYTES = 16 << 20;
-/** Reads of the CSV (its CRC-32) and of an entry's trailer and body. */
+/** Reads of an entry's body (the CSV's own CRC-32 reads as the trace reader does: fileChunks). */
 const READ_BYTES = 1 << 20;
 /** The last bytes of an entry: ASCII "NVMXCACH". */
 const TRAILER_MAGIC = Buffer.from("NVMXCACH", "latin1");
@@ -239,25 +239,11 @@ function snapshotsMatch(trailer: Trailer, options: ReadTraceOptions): boolean {
   }
 }
 
-/** The file's CRC-32, each read issued before the last one's bytes are summed (so the disk and the sum overlap). */
+/** The file's CRC-32, each read issued before the last one's bytes are summed (fileChunks reads ahead). */
 async function fileCrc(file: string): Promise<number> {
-  const handle = await open(file, "r");
-  const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
-  let which = 0;
-  let pending = handle.read(buffers[0] as Buffer, 0, READ_BYTES, null);
-  try {
-    let crc = 0;
-    for (;;) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) return crc;
-      which ^= 1;
-      pending = handle.read(buffers[which] as Buffer, 0, READ_BYTES, null);
-      crc = crc32(buffer.subarray(0, bytesRead), crc);
-    }
-  } finally {
-    await pending.catch(() => undefined);
-    await handle.close();
-  }
+  let crc = 0;
+  for await (const chunk of fileChunks(file)) crc = crc32(chunk, crc);
+  return crc;
 }
 
 /** The packed part of an entry, in fresh chunks (a reader may hold on to them). */

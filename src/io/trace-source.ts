@@ -69,7 +69,7 @@ async function* counted(chunks: AsyncGenerator<Buffer>, onBytes: (bytes: number)
 }
 
 /** Reads ahead into a second buffer while the consumer works on the first. */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+export async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const handle = await open(path, "r");
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let which = 0;
