@@ -21,7 +21,11 @@ function cached(cache: string, args: readonly string[], env: Record<string, stri
   return runCli(args, { env: { NVMX_REPLAY_NO_CACHE: undefined, NVMX_REPLAY_CACHE_DIR: cache, ...env } });
 }
 
-/** The entries in a cache folder (and, separately, anything else left there). */
+/**
+ * The entries in a cache folder (and, separately, anything else left there
+ * but the compile cache's folder, which test/compile-cache.test.ts covers:
+ * it holds the program's compiled code, not traces).
+ */
 function entries(cache: string): { entries: string[]; other: string[] } {
   let names: string[] = [];
   try {
@@ -29,7 +33,8 @@ function entries(cache: string): { entries: string[]; other: string[] } {
   } catch {
     // no folder: nothing was written
   }
-  return { entries: names.filter((n) => n.endsWith(".nvmx")), other: names.filter((n) => !n.endsWith(".nvmx")) };
+  const other = names.filter((n) => !n.endsWith(".nvmx") && n !== "compile");
+  return { entries: names.filter((n) => n.endsWith(".nvmx")), other };
 }
 
 /** One strategy's counters from `compare -f csv` output, by counter name. */

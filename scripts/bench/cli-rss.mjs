@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// scripts/bench/cli-rss.mjs — runs the built CLI (dist/cli.js) like
+// scripts/bench/cli-rss.mjs — starts the built CLI (dist/start.js) as
 // bin/nvmx-replay.js does, and on exit writes the process's peak RSS to stderr
 // as `maxrss_kib=N` (process.resourceUsage().maxRSS, KiB; worker threads
 // included, they share the process). Used by scripts/bench.mjs.
 //
 //   node scripts/bench/cli-rss.mjs compare TRACE [options…]
-import { main } from "../../dist/cli.js";
+import { start } from "../../dist/start.js";
 
 process.on("exit", () => {
   process.stderr.write(`maxrss_kib=${process.resourceUsage().maxRSS}\n`);
 });
 
-await main(process.argv);
+await start(process.argv);

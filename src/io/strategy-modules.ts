@@ -12,6 +12,7 @@ import { StrategyDefinitionError, validateStrategy } from "../engine/define-stra
 import { BUILT_IN_REGISTRY, registryWith, type StrategyRegistry } from "../engine/strategies/index.js";
 import type { Strategy } from "../engine/strategy.js";
 import { at, InputError, reason } from "./errors.js";
+import { importEsm } from "./esm-import.js";
 
 /**
  * The registry of the built-ins and every strategy the modules export, in
@@ -146,7 +147,7 @@ async function importModule(path: string, prefix: string): Promise<Record<string
     throw new InputError(`${prefix}${missing ? "no such file" : reason(error)}`);
   }
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    return await importEsm(pathToFileURL(path).href);
   } catch (error) {
     const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new InputError(`${prefix}cannot be loaded: ${why.split("\n")[0]}`);
