@@ -78,6 +78,8 @@ interface Shape {
   readonly events: number;
   /** A failing vCPU 5: "no-ptr" (no bitmap-ptr at all) or "unwritten" (a pointer to a page nothing wrote). */
   readonly broken?: "no-ptr" | "unwritten";
+  /** The event index of vCPU 5's set-up (use-bitmap 1), BROKEN_SETUP_AT unless given. */
+  readonly setupAt?: number;
 }
 
 interface Made {
@@ -173,7 +175,8 @@ function makeTrace(seed: number, shape: Shape): Made {
   };
   const staleLines: number[] = [];
   const brokenLines: number[] = [];
-  const planned = new Set([...FS_WRITES, ARM_AT, ...(shape.broken ? [...BROKEN_AT, BROKEN_SETUP_AT] : [])]);
+  const setupAt = shape.setupAt ?? BROKEN_SETUP_AT;
+  const planned = new Set([...FS_WRITES, ARM_AT, ...(shape.broken ? [...BROKEN_AT, setupAt] : [])]);
   const quiet = (i: number) => [...planned].some((p) => Math.abs(p - i) <= QUIET);
 
   out.push("# made by test/packed-columns.test.ts", "", "event,vcpu,msr,value,page,dir");
@@ -203,7 +206,7 @@ function makeTrace(seed: number, shape: Shape): Made {
       row(`vmexit,${VICTIM},,,,`);
       row(`bitmap-set,${VICTIM},${hex(FS_BASE)},1,${hex(VICTIM_PAGE)},w`);
       row(`vmentry,${VICTIM},,,,`);
-    } else if (shape.broken && i === BROKEN_SETUP_AT) {
+    } else if (shape.broken && i === setupAt) {
       if (shape.broken === "unwritten") row(`bitmap-ptr,${BROKEN},,,${hex(UNWRITTEN_PAGE)},`);
       row(`use-bitmap,${BROKEN},,1,,`);
     } else if (shape.broken && BROKEN_AT.includes(i)) {
@@ -442,6 +445,12 @@ describe("a nested entry that fails inside a long run of L2 events in block 2", 
   const made = {
     "no-ptr": makeTrace(0xbad, { events: 2 * B + 10_000, broken: "no-ptr" }),
     unwritten: makeTrace(0xbad, { events: 2 * B + 10_000, broken: "unwritten" }),
+    // The L1 event that breaks vCPU 5 just before its first access: the access opens a run.
+    "no-ptr, the access first of its run": makeTrace(0xbad, {
+      events: 2 * B + 10_000,
+      broken: "no-ptr",
+      setupAt: (BROKEN_AT[0] as number) - 1,
+    }),
   };
   const written: Partial<Record<keyof typeof made, Written>> = {};
   beforeAll(() => {
@@ -451,6 +460,7 @@ describe("a nested entry that fails inside a long run of L2 events in block 2", 
   // The words of README's example (Exit status) for a vCPU with no bitmap-ptr; front.ts's for a page nothing wrote.
   const why = {
     "no-ptr": "no MSR-bitmap address (no bitmap-ptr)",
+    "no-ptr, the access first of its run": "no MSR-bitmap address (no bitmap-ptr)",
     unwritten: `MSR-bitmap address ${hex(UNWRITTEN_PAGE)}, a page nothing has written (no bitmap-load or bitmap-set)`,
   };
 
@@ -458,11 +468,17 @@ describe("a nested entry that fails inside a long run of L2 events in block 2", 
     const w = written[key] as Written;
     const line = w.made.brokenLines[0] as number;
     // The first of vCPU 5's accesses, in block 2, inside a run of L2 events (no L1 or L0
-    // event for a thousand events either side, a whole batch's worth of them).
+    // event for a thousand events either side, a whole batch's worth of them), or
+    // opening one, right after the L1 event that broke the vCPU.
     expect(line).toBeGreaterThan(B);
     expect(w.made.lines[line - 1]).toBe(`rdmsr,${BROKEN},0x10,,,`);
     const [before, after] = l2RunAround(w.made, line);
-    expect(Math.min(before, after)).toBeGreaterThanOrEqual(1000);
+    if (key === "no-ptr, the access first of its run") {
+      expect(before).toBe(0);
+      const rows = w.made.lines.slice(0, line - 1).filter((l) => l !== "" && !l.startsWith("#"));
+      expect(rows[rows.length - 1]).toBe(`use-bitmap,${BROKEN},,1,,`);
+      expect(after).toBeGreaterThanOrEqual(1000);
+    } else expect(Math.min(before, after)).toBeGreaterThanOrEqual(1000);
     const r = sameEverywhere(w, ["compare", "trace", "-s", "all", "-f", "json", "--violations"]);
     expect(r).toEqual({
       status: 1,

@@ -137,20 +137,21 @@ export class ReplayFront {
       const batch = this.batch;
       const n = batch.count;
       const end = Math.min(to, i + this.capacity - n);
-      const views = this.views;
-      // After judgeHere: each event judged too, in the same pass as its check and count.
-      const judged = views !== null ? batch.judged : null;
-      let accesses = 0;
-      for (let k = i; k < end; k++) {
+      // Each loop over the run is a function of its own (below): a loop in
+      // this method was compiled on its own by V8 (on-stack replacement) and
+      // thrown away at the code after it, and ran at the interpreter's pace.
+      for (
+        let k = firstUnchecked(vcpu, entryChecked, i, end);
+        k < end;
+        k = firstUnchecked(vcpu, entryChecked, k, end)
+      ) {
         const v = vcpu[k] as number;
-        const c = code[k] as number;
-        if (entryChecked[v] === 0) this.checkEntry(v, this.machine.vcpu(v), c, columns.lines()[k] as number);
-        if (c <= Ev.wrmsr) accesses++;
-        if (judged !== null) {
-          const { l1, l0 } = views as OracleViews;
-          judged[n + k - i] = judgement(c, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
-        }
+        this.checkEntry(v, this.machine.vcpu(v), code[k] as number, columns.lines()[k] as number);
       }
+      const accesses = countAccesses(code, i, end);
+      // After judgeHere: each event judged too.
+      const views = this.views;
+      if (views !== null) judgeRun(code, vcpu, msr, i, end, batch.judged as Int32Array, n, views.l1, views.l0);
       // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).
       batch.code.set(code.subarray(i, end), n);
       batch.vcpu.set(vcpu.subarray(i, end), n);
@@ -264,5 +265,39 @@ export class ReplayFront {
       );
     }
     this.entryChecked[v] = 1;
+  }
+}
+
+/**
+ * The first event of [from, to) whose vCPU has not passed the entry checks
+ * since its last L1 event, or `to` (ReplayFront.queueColumns).
+ */
+function firstUnchecked(vcpu: Uint16Array, entryChecked: Uint8Array, from: number, to: number): number {
+  for (let k = from; k < to; k++) if (entryChecked[vcpu[k] as number] === 0) return k;
+  return to;
+}
+
+/** The accesses (rdmsr, wrmsr: the codes up to Ev.wrmsr) among the events [from, to). */
+function countAccesses(code: Uint8Array, from: number, to: number): number {
+  let accesses = 0;
+  for (let k = from; k < to; k++) accesses += (code[k] as number) <= Ev.wrmsr ? 1 : 0;
+  return accesses;
+}
+
+/** The oracle over the events [from, to) of a run, into `judged` from `at` (ReplayFront.queueColumns). */
+function judgeRun(
+  code: Uint8Array,
+  vcpu: Uint16Array,
+  msr: Uint32Array,
+  from: number,
+  to: number,
+  judged: Int32Array,
+  at: number,
+  l1: readonly Uint8Array[],
+  l0: readonly Uint8Array[],
+): void {
+  for (let k = from; k < to; k++) {
+    const v = vcpu[k] as number;
+    judged[at + k - from] = judgement(code[k] as number, msr[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
   }
 }
