@@ -17,7 +17,7 @@ import { findL0Profile } from "../src/engine/profiles.js";
 import { DEFAULT_COST_MODEL, type StrategyResult } from "../src/engine/results.js";
 import { STRATEGIES } from "../src/engine/strategies/index.js";
 import type { WindowRecord } from "../src/engine/windows.js";
-import { joinResults, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
+import { joinResults, mainThreadShare, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
 import type { ReplaySpec, TraceOutcome } from "../src/run/protocol.js";
 import { replayHere } from "../src/run/replay-trace.js";
 import { BIN, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
@@ -69,6 +69,25 @@ describe("shareStrategies", () => {
     // Never more shares than strategies, never none.
     expect(shareStrategies(["a", "b"], 3)).toEqual([["a"], ["b"]]);
     expect(shareStrategies(["a"], 0)).toEqual([["a"]]);
+  });
+
+  it("gives the first share the size asked for (the main thread's), the rest split evenly", () => {
+    expect(shareStrategies(["a", "b", "c", "d", "e"], 2, 2)).toEqual([["a", "b"], ["c", "d", "e"]]);
+    expect(shareStrategies(["a", "b", "c", "d", "e"], 3, 1)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
+    expect(shareStrategies(ALL, 2, 4).flat()).toEqual(ALL);
+  });
+});
+
+describe("mainThreadShare", () => {
+  it("is an even share, the smaller one when the strategies do not divide evenly", () => {
+    // 5 default strategies on 2 threads: 2 here, 3 on the worker.
+    expect(mainThreadShare(5, 2)).toBe(2);
+    // All 9 on 2 threads: 4 here, 5 on the worker; on 4 threads: 2 here, 7 on 3 workers.
+    expect(mainThreadShare(9, 2)).toBe(4);
+    expect(mainThreadShare(9, 4)).toBe(2);
+    // Fewer strategies than threads: none here.
+    expect(mainThreadShare(1, 2)).toBe(0);
+    expect(mainThreadShare(3, 4)).toBe(0);
   });
 });
 
@@ -149,11 +168,12 @@ describe("the strategies over several back workers", () => {
   });
 
   it.each(bundled)(
-    "%s packed: the front judges for 1, 2 and 4 workers, and they give what one thread gives on the CSV",
+    "%s packed: the front judges and the main thread runs a share, with 1, 2 and 4 workers, as one thread on the CSV",
     async (csv) => {
-      // A packed read leaves the reading thread idle: the front judges every access once
-      // (ReplayFront.judgeHere) and the workers take the judgements from the batches, where
-      // one thread judges in the back. Every extra is compared, windows included.
+      // A packed read leaves the reading thread time: the front judges every access once
+      // (ReplayFront.judgeHere), the workers and a host in the main thread (its share:
+      // 4, 3 and 1 of the 9 strategies) take the judgements from the batches, where one
+      // thread judges in the back. Every extra is compared, windows included.
       const packed = join(tempDir(), "trace.nvmx");
       const pack = spawnSync(process.execPath, [BIN, "pack", csv, "-o", packed], { encoding: "utf8" });
       expect(pack.status, pack.stderr).toBe(0);
@@ -206,7 +226,14 @@ describe("the strategies over several back workers", () => {
           );
           expect(gen.status, gen.stderr).toBe(0);
           const spec = specFor(strategies, EXTRAS);
-          expect(await replayed(file, spec, workers)).toEqual(await replayed(file, spec, null));
+          const here = await replayed(file, spec, null);
+          expect(await replayed(file, spec, workers)).toEqual(here);
+          // Packed: the main thread judges, and takes a share of the strategies when there are enough.
+          const packed = join(dir, `${workload}-${seed}-${vcpus}.nvmx`);
+          const pack = spawnSync(process.execPath, [BIN, "pack", file, "-o", packed], { encoding: "utf8" });
+          expect(pack.status, pack.stderr).toBe(0);
+          const fromPacked = await replayed(packed, spec, workers);
+          expect({ ...fromPacked, outcome: { ...fromPacked.outcome, trace: file } }).toEqual(here);
         },
       ),
       { numRuns: 8 },

@@ -17,7 +17,7 @@ import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
-import { BackWorkers } from "./back-workers.js";
+import { BackWorkers, mainThreadShare } from "./back-workers.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 import { timestampsFor, type WindowListener } from "./windows.js";
 
@@ -38,10 +38,10 @@ export interface PipelineOptions {
   readonly windows?: WindowListener;
   /**
    * Threads for this trace, this one included (2 by default): the
-   * strategies run on worker threads, each a share of them
-   * (back-workers.ts). Parsing a CSV keeps this thread busy, so they get
-   * one fewer; a packed form (a packed file, or the cache's) costs this
-   * thread little, so they get them all.
+   * strategies run on the other threads, workers, each a share of them
+   * (back-workers.ts). Parsing a CSV keeps this thread busy; a packed form
+   * (a packed file, or the cache's) costs it little, so it runs a share of
+   * the strategies too (mainThreadShare).
    */
   readonly threads?: number;
 }
@@ -71,8 +71,8 @@ export async function replayPipelined(
   let finished: ((message: FromWorker) => void) | null = null;
 
   const threads = options.threads ?? 2;
-  let worker: BackWorkers | null = null;
-  const post = (message: ToWorker) => worker?.postMessage(message);
+  let begun = false;
+  const post = (message: Exclude<ToWorker, { type: "back" | "trace" }>) => worker.postMessage(message);
   const onMessage = (message: FromWorker) => {
     if (message.type === "batch") {
       clearBatch(batchIn(message.slot));
@@ -97,9 +97,10 @@ export async function replayPipelined(
       return batchIn(filling);
     },
   });
-  // The workers start once the reader knows what it reads, before its first event.
-  const startWorkers = (packed: boolean) => {
-    if (worker !== null) return;
+  // The workers get their strategies once the reader knows what it reads, before its first event.
+  const begin = (packed: boolean) => {
+    if (begun) return;
+    begun = true;
     if (packed) {
       // The reading thread has time to judge every access once, for all the workers
       // (the slot being filled, the only one so far, gets its judgement column).
@@ -108,16 +109,18 @@ export async function replayPipelined(
       batches[filling] = newBatch(CAPACITY, first.msr.buffer, first.line?.buffer, judgedColumn());
       front.judgeHere(batchIn(filling));
     }
-    const count = Math.max(1, Math.min(packed ? threads : threads - 1, spec.strategies.length));
-    worker = new BackWorkers(WORKER_URL, count);
-    worker.on("message", onMessage);
-    worker.on("error", (error) => {
-      failure = error;
-      wake?.();
-    });
-    post({ type: "back", spec });
+    // A packed read leaves this thread time for a share of the strategies too.
+    worker.begin(spec, packed ? mainThreadShare(spec.strategies.length, threads) : 0);
   };
 
+  // The workers start now, to load while the trace is opened: one per thread but this one,
+  // which reads (and, for a packed read, runs a share of the strategies too: begin() above).
+  const worker = new BackWorkers(WORKER_URL, Math.min(threads - 1, spec.strategies.length));
+  worker.on("message", onMessage);
+  worker.on("error", (error) => {
+    failure = error;
+    wake?.();
+  });
   try {
     const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
@@ -133,7 +136,7 @@ export async function replayPipelined(
       onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
       // A window's cutter looks at every event; without one a packed trace's runs go in whole.
       onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
-      onFormat: startWorkers,
+      onFormat: begin,
       timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
@@ -145,8 +148,8 @@ export async function replayPipelined(
       cache: spec.cache,
     });
     // readTrace says what it reads before its first event; should a read end without having
-    // said, the end of the replay still needs workers to answer it.
-    startWorkers(false);
+    // said, the end of the replay still needs the workers set up to answer it.
+    begin(false);
     cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));
@@ -171,6 +174,6 @@ export async function replayPipelined(
     }
     throw failure;
   } finally {
-    await (worker as BackWorkers | null)?.terminate();
+    await worker.terminate();
   }
 }
