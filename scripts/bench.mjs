@@ -255,7 +255,7 @@ function noCacheArgs() {
 // main
 
 const options = parseArgs(process.argv.slice(2));
-if (!existsSync(join(ROOT, "dist", "cli.js"))) die("dist/ is missing: run `npm run build` first (npm run bench does)");
+if (!existsSync(join(ROOT, "dist", "cli.cjs"))) die("dist/ is missing: run `npm run build` first (npm run bench does)");
 mkdirSync(CACHE, { recursive: true });
 
 const mainEvents = options.quick ? 1 * M : 10 * M;
