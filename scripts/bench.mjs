@@ -19,8 +19,8 @@
 // stdout discarded; the runs of all measurements are interleaved (run 1 of each,
 // then run 2 of each, …) so a slow spell on a shared machine does not land on one
 // measurement only. Peak RSS is the child's process.resourceUsage().maxRSS, which
-// the child writes to stderr as `maxrss_kib=N` (scripts/bench/rss-hook.mjs,
-// preloaded with --import in front of the bin, does that).
+// the child writes to stderr as `maxrss_kib=N` (scripts/bench/rss-hook.cjs,
+// preloaded with --require in front of the bin, does that).
 //
 // It prints one table and the targets, each marked PASS or FAIL, and exits 0
 // whatever they say: a benchmark reports, it does not gate. It exits 1 only when
@@ -42,9 +42,9 @@ const { DEFAULT_COMPARE, STRATEGIES } = await import(pathToFileURL(ENGINE).href)
 const DEFAULTS = `${DEFAULT_COMPARE.length} default strategies`;
 const ALL = `${STRATEGIES.length} strategies`;
 
-const RSS_HOOK = pathToFileURL(join(ROOT, "scripts", "bench", "rss-hook.mjs")).href;
+const RSS_HOOK = join(ROOT, "scripts", "bench", "rss-hook.cjs");
 /** The bin as a global install runs it, with the peak-RSS hook in front. */
-const BIN_ARGS = ["--import", RSS_HOOK, join(ROOT, "bin", "nvmx-replay.cjs")];
+const BIN_ARGS = ["--require", RSS_HOOK, join(ROOT, "bin", "nvmx-replay.cjs")];
 const SMALL_TRACE = join(ROOT, "traces", "linux-kvm.csv");
 /** Runs of the two short start-up measurements per run of the others: they take 0.1-0.3 s, and vary most. */
 const START_REPEATS = 5;
