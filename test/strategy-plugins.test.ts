@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 /**
  * Strategies as plug-ins (issue 14, items 2 and 3): defineStrategy()'s
@@ -284,6 +286,18 @@ describe("--strategy-module", () => {
     expect(worker.status).toBe(1);
     expect(lines(worker.stderr)).toEqual([`t.csv.gz: ${message}`]);
     expect(worker.stdout).toBe("");
+    // Packed, on stdin (so read here, the pipeline's way): of two strategies the main thread
+    // runs the first and a worker the second, so the thrower fails in either thread.
+    const pack = runCli(["pack", "t.csv", "-o", "t.nvmx"], { cwd: dir });
+    expect(pack.status, pack.stderr).toBe(0);
+    const packed = readFileSync(join(dir, "t.nvmx"));
+    for (const strategies of ["thrower,merged", "merged,thrower"]) {
+      const args = ["compare", "-", "-s", strategies, "--strategy-module", "s.mjs", "-j", "2"];
+      const r = runCli(args, { cwd: dir, input: packed });
+      expect(r.status, strategies).toBe(1);
+      expect(lines(r.stderr)).toEqual([`<stdin>: ${message}`]);
+      expect(r.stdout).toBe("");
+    }
   });
 
   it("joins the module's strategies to --strategies and to all, for compare, replay and explain", () => {

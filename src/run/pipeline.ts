@@ -1,9 +1,12 @@
 /**
- * One trace on two threads: this thread reads the trace and runs the front
- * of the replay (the machine, the entry checks); a worker runs the oracle and
- * the strategies over the batches the front fills. Reading and the strategies overlap, so adding
- * strategies costs little wall time. Batches live in shared memory and are
- * reused: only their counts and machine events cross in messages.
+ * One trace on several threads: this thread reads the trace and runs the
+ * front of the replay (the machine, the entry checks); workers run the
+ * oracle and the strategies over the batches the front fills. Reading and
+ * the strategies overlap, so adding strategies costs little wall time. A
+ * packed read leaves this thread time to judge every access once for all
+ * and to run a share of the strategies itself (back-workers.ts). Batches
+ * live in shared memory and are reused: only their counts and machine
+ * events cross in messages.
  */
 import {
   BATCH_BYTES_PER_EVENT,
