@@ -72,7 +72,10 @@ describe("shareStrategies", () => {
   });
 
   it("gives the first share the size asked for (the main thread's), the rest split evenly", () => {
-    expect(shareStrategies(["a", "b", "c", "d", "e"], 2, 2)).toEqual([["a", "b"], ["c", "d", "e"]]);
+    expect(shareStrategies(["a", "b", "c", "d", "e"], 2, 2)).toEqual([
+      ["a", "b"],
+      ["c", "d", "e"],
+    ]);
     expect(shareStrategies(["a", "b", "c", "d", "e"], 3, 1)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
     expect(shareStrategies(ALL, 2, 4).flat()).toEqual(ALL);
   });
