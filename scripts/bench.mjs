@@ -7,7 +7,7 @@
 //   npm run bench -- --slow-baseline   also csv-parse on the rows as written (once: it takes minutes)
 //
 // The targets (issue 15) are checked on whole-process runs of `node
-// bin/nvmx-replay.cjs`, what a global install runs: the packed 10M trace
+// bin/nvmx-replay.js`, what a global install runs: the packed 10M trace
 // (packed afresh by `nvmx-replay pack` on every run), the CSV trace on a first
 // run (`--no-cache` when the CLI has that option), a small trace against a bare
 // `node -e 0`, and peak RSS from 1M to 50M events.
@@ -44,7 +44,7 @@ const ALL = `${STRATEGIES.length} strategies`;
 
 const RSS_HOOK = join(ROOT, "scripts", "bench", "rss-hook.cjs");
 /** The bin as a global install runs it, with the peak-RSS hook in front. */
-const BIN_ARGS = ["--require", RSS_HOOK, join(ROOT, "bin", "nvmx-replay.cjs")];
+const BIN_ARGS = ["--require", RSS_HOOK, join(ROOT, "bin", "nvmx-replay.js")];
 const SMALL_TRACE = join(ROOT, "traces", "linux-kvm.csv");
 /** Runs of the two short start-up measurements per run of the others: they take 0.1-0.3 s, and vary most. */
 const START_REPEATS = 5;
@@ -238,14 +238,14 @@ function padded(source) {
 function packedOf(source) {
   const file = source.replace(/\.csv$/, ".nvmx");
   log(`packing ${shown(source)} into ${shown(file)}…`);
-  const { seconds } = runNode([join(ROOT, "bin", "nvmx-replay.cjs"), "pack", source, "-o", file], "nvmx-replay pack");
+  const { seconds } = runNode([join(ROOT, "bin", "nvmx-replay.js"), "pack", source, "-o", file], "nvmx-replay pack");
   log(`  done in ${seconds.toFixed(1)} s`);
   return file;
 }
 
 /** `--no-cache` when the CLI has it (a CSV's first run must not be served from a cache), else nothing. */
 function noCacheArgs() {
-  const help = spawnSync(process.execPath, [join(ROOT, "bin", "nvmx-replay.cjs"), "compare", "--help"], {
+  const help = spawnSync(process.execPath, [join(ROOT, "bin", "nvmx-replay.js"), "compare", "--help"], {
     encoding: "utf8",
   });
   return /--no-cache\b/.test(help.stdout ?? "") ? ["--no-cache"] : [];
@@ -324,7 +324,7 @@ const measurements = [
     key: "start",
     name: "compare traces/linux-kvm.csv (start to finish)",
     events: 3963,
-    args: [join(ROOT, "bin", "nvmx-replay.cjs"), "compare", SMALL_TRACE, ...noCache],
+    args: [join(ROOT, "bin", "nvmx-replay.js"), "compare", SMALL_TRACE, ...noCache],
     repeats: START_REPEATS,
   },
 ];

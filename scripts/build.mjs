@@ -8,7 +8,7 @@
 // share, so `new URL("./worker.js", import.meta.url)` finds the worker from
 // any of them:
 //
-//   dist/start.cjs    how bin/nvmx-replay.cjs starts the command line: it runs
+//   dist/start.cjs    how bin/nvmx-replay.js starts the command line: it runs
 //                     dist/cli.cjs through the compile cache (src/cli/start.ts)
 //   dist/cli.cjs      the command line, one CommonJS script (see cliBundle below)
 //   dist/worker.js    the replay worker thread

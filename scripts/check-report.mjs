@@ -66,7 +66,7 @@ function buildReport(dir) {
   const out = join(dir, "report.html");
   const run = spawnSync(
     process.execPath,
-    [join(ROOT, "bin", "nvmx-replay.cjs"), "report", "traces/linux-kvm.csv", "-o", out, "--quiet"],
+    [join(ROOT, "bin", "nvmx-replay.js"), "report", "traces/linux-kvm.csv", "-o", out, "--quiet"],
     { cwd: ROOT, encoding: "utf8" },
   );
   if (run.status !== 0) throw new Error(`check-report: nvmx-replay report failed: ${run.stderr.trim()}`);

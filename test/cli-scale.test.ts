@@ -260,7 +260,7 @@ describe("a killed run", () => {
     const dir = tempDir({ "out.csv": "old content\n" });
     const child = spawn(
       process.execPath,
-      [join(ROOT, "bin/nvmx-replay.cjs"), "gen", "linux-mixed", "--events", "200M", "-o", "out.csv"],
+      [join(ROOT, "bin/nvmx-replay.js"), "gen", "linux-mixed", "--events", "200M", "-o", "out.csv"],
       {
         cwd: dir,
         stdio: "ignore",
@@ -285,7 +285,7 @@ describe("a killed run", () => {
       "bash",
       [
         "-c",
-        `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin/nvmx-replay.cjs")}" import run.txt 2>err.txt | head -1`,
+        `set -o pipefail; "${process.execPath}" "${join(ROOT, "bin/nvmx-replay.js")}" import run.txt 2>err.txt | head -1`,
       ],
       {
         cwd: dir,

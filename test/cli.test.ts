@@ -1,5 +1,5 @@
 /**
- * The CLI as a process: `node bin/nvmx-replay.cjs …` (the built dist/), its
+ * The CLI as a process: `node bin/nvmx-replay.js …` (the built dist/), its
  * exit statuses, stdout/stderr split, formats, colours and `-o`.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";

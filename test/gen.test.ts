@@ -17,7 +17,7 @@ import type { Workload } from "../src/gen/workload.js";
 import { readTrace } from "../src/io/trace-reader.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "nvmx-replay.cjs");
+const BIN = join(ROOT, "bin", "nvmx-replay.js");
 const TMP = mkdtempSync(join(tmpdir(), "nvmx-"));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 

@@ -30,7 +30,7 @@ import { LineSplitter, MAX_LINE } from "../src/import/run.js";
 import { InputError } from "../src/io/errors.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "nvmx-replay.cjs");
+const BIN = join(ROOT, "bin", "nvmx-replay.js");
 const TMP = mkdtempSync(join(tmpdir(), "nvmx-import-"));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // scripts/bench/cli-rss.mjs — starts the built CLI (dist/start.cjs) as
-// bin/nvmx-replay.cjs does, and on exit writes the process's peak RSS to stderr
+// bin/nvmx-replay.js does, and on exit writes the process's peak RSS to stderr
 // as `maxrss_kib=N` (process.resourceUsage().maxRSS, KiB; worker threads
 // included, they share the process). Used by scripts/bench.mjs.
 //

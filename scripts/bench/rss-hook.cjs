@@ -1,5 +1,5 @@
 // scripts/bench/rss-hook.cjs — preloaded with `node --require` in front of
-// bin/nvmx-replay.cjs by scripts/bench.mjs, so the benchmark runs the bin
+// bin/nvmx-replay.js by scripts/bench.mjs, so the benchmark runs the bin
 // itself (what a global install runs) and still learns its peak RSS: on exit
 // it writes `maxrss_kib=N` to stderr (process.resourceUsage().maxRSS, KiB;
 // worker threads included, they share the process). CommonJS, like the bin:

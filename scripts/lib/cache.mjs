@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CACHE = join(ROOT, ".bench-cache");
-export const BIN = join(ROOT, "bin", "nvmx-replay.cjs");
+export const BIN = join(ROOT, "bin", "nvmx-replay.js");
 export const WORKLOAD = "linux-mixed";
 export const VCPUS = 4;
 export const SEED = 1;

@@ -1,5 +1,5 @@
 /**
- * How the command line starts (bin/nvmx-replay.cjs calls start()): it runs
+ * How the command line starts (bin/nvmx-replay.js calls start()): it runs
  * the CLI's bundle, dist/cli.cjs, through a compile cache of its own.
  *
  * Why: compiling the bundle is most of a small run's start-up (some 20 ms

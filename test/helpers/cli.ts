@@ -1,5 +1,5 @@
 /**
- * Test helpers: run the built CLI (`bin/nvmx-replay.cjs`, which imports dist/)
+ * Test helpers: run the built CLI (`bin/nvmx-replay.js`, which imports dist/)
  * as a child process, and make temporary folders of input files.
  */
 import { spawnSync } from "node:child_process";
@@ -11,7 +11,7 @@ import { afterAll, afterEach } from "vitest";
 
 /** The project root, found from this file: test/helpers/ -> ../.. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const BIN = join(ROOT, "bin", "nvmx-replay.cjs");
+export const BIN = join(ROOT, "bin", "nvmx-replay.js");
 
 export interface CliResult {
   /** Exit status (null if killed by a signal). */
@@ -32,7 +32,7 @@ export interface RunOptions {
 /** Variables that change the CLI's output and that a test must set on purpose. */
 const CONTROLLED = ["NO_COLOR", "FORCE_COLOR", "NVMX_DEBUG", "NODE_OPTIONS"];
 
-/** Runs `node bin/nvmx-replay.cjs ...args` and waits for it. */
+/** Runs `node bin/nvmx-replay.js ...args` and waits for it. */
 export function runCli(args: readonly string[], options: RunOptions = {}): CliResult {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {

@@ -1,3 +1,0 @@
-#!/usr/bin/env node
-// CommonJS, as is what it loads: Node starts a CommonJS entry some 5 ms sooner than an ES module.
-require("../dist/start.cjs").start(process.argv);
