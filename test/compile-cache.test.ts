@@ -161,6 +161,14 @@ describe("the compile cache", () => {
     );
   });
 
+  it("makes a cache folder it is the first to use its owner's only, as the trace cache does (entries hold traces)", () => {
+    const cache = join(tempDir(), "cache");
+    expectSameRun(run(cache));
+    theEntry(cache);
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+    expect(statSync(compileDir(cache)).mode & 0o777).toBe(0o700);
+  });
+
   it("NVMX_REPLAY_NO_CACHE turns it off: nothing is written", () => {
     const cache = tempDir();
     expectSameRun(run(cache, { NVMX_REPLAY_NO_CACHE: "1" }));

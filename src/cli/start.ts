@@ -38,7 +38,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
-import { cacheSpecFromEnv } from "../io/cache-spec.js";
+import { CACHE_DIR_MODE, cacheSpecFromEnv, STALE_TEMP_MS, TEMP_SUFFIX } from "../io/cache-spec.js";
 
 /** The bundle, beside this module in dist/ (which is CommonJS: it has a __dirname). */
 const CLI_BUNDLE = join(__dirname, "cli.cjs");
@@ -52,8 +52,6 @@ const LENGTH_AT = 8;
 const HASH_AT = 12;
 /** Entries kept in `compile/` (one per bundle and Node version), newest first: the rest are deleted. */
 const KEPT_ENTRIES = 4;
-/** A temporary file older than this is one a run left when it died. */
-const STALE_TEMP_MS = 60_000;
 
 /**
  * The CommonJS wrapper, with two more parameters (scripts/build.mjs): the
@@ -114,14 +112,15 @@ function readEntry(path: string): Buffer | undefined {
 /** Writes the entry through a temporary file and a rename, so a racing run reads a whole one or none. */
 function writeEntry(path: string, script: Script): void {
   const dir = dirname(path);
-  const temp = `${path}.${process.pid}.tmp`;
+  const temp = `${path}.${process.pid}${TEMP_SUFFIX}`;
   try {
     const data = script.createCachedData();
     const header = Buffer.alloc(HEADER_BYTES);
     ENTRY_MAGIC.copy(header);
     header.writeUInt32LE(data.length, LENGTH_AT);
     header.writeUInt32LE(dataHash(data), HASH_AT);
-    mkdirSync(dir, { recursive: true });
+    // The cache folder too, when this run is the first to use it: made as the trace cache makes it.
+    mkdirSync(dir, { recursive: true, mode: CACHE_DIR_MODE });
     const fd = openSync(temp, "w");
     try {
       writeSync(fd, header);
@@ -150,7 +149,7 @@ function prune(dir: string, keep: string): void {
     } catch {
       continue;
     }
-    if (name.endsWith(".tmp")) {
+    if (name.endsWith(TEMP_SUFFIX)) {
       if (now - mtime > STALE_TEMP_MS) unlinkSync(join(dir, name));
     } else if (name !== keep) entries.push({ name, mtime });
   }

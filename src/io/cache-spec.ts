@@ -16,6 +16,17 @@ export interface CacheSpec {
   readonly maxBytes: number;
 }
 
+/**
+ * The cache folder, when a run creates it (the trace cache's entries, or the
+ * compile cache's, whichever comes first): its owner's only, as entries hold
+ * the traces' events.
+ */
+export const CACHE_DIR_MODE = 0o700;
+/** How a temporary file in the cache folder ends, while it is written and before its rename. */
+export const TEMP_SUFFIX = ".tmp";
+/** A temporary file in the cache folder older than this was left by a run that died: a later write removes it. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
 /** The bound when NVMX_REPLAY_CACHE_MAX_BYTES does not set one: some 25 traces of 10M events (75 MB each). */
 export const DEFAULT_CACHE_MAX_BYTES = 2 * 1024 ** 3;
 /**

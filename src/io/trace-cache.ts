@@ -30,7 +30,7 @@ import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "nod
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { threadId } from "node:worker_threads";
-import type { CacheSpec } from "./cache-spec.js";
+import { CACHE_DIR_MODE, type CacheSpec, STALE_TEMP_MS, TEMP_SUFFIX } from "./cache-spec.js";
 import { InputError, reason } from "./errors.js";
 import { crc32, VERSION } from "./packed/format.js";
 import { looksPacked } from "./packed/magic.js";
@@ -41,8 +41,6 @@ import { SnapshotStore } from "./snapshot.js";
 import type { ReadTraceOptions, TraceStats } from "./trace-reader.js";
 import { fileChunks, STDIN } from "./trace-source.js";
 
-/** A temporary entry older than this was left by a run that died: the next write removes it. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Bytes of packed trace waiting to be written before the reader waits for the disk. */
 const MAX_BACKLOG_BYTES = 16 << 20;
 /** Reads of an entry's body (the CSV's own CRC-32 reads as the trace reader does: fileChunks). */
@@ -56,9 +54,6 @@ const MAX_TRAILER_BYTES = 16 << 20;
 /** Bumped when the trailer's fields change meaning. */
 const TRAILER_VERSION = 1;
 const ENTRY_SUFFIX = ".nvmx";
-const TEMP_SUFFIX = ".tmp";
-/** The cache folder, when this creates it: its owner's only (entries hold the traces' events). */
-const CACHE_DIR_MODE = 0o700;
 /** The key's length in hex digits (128 bits of SHA-256). */
 const KEY_HEX = 32;
 
