@@ -81,8 +81,18 @@ const neverRemerges: Strategy = {
 
 describe("defineStrategy", () => {
   it("returns a strategy holding the members given", () => {
-    const s = defineStrategy({ ...minimal(), mergeCost: "merge_sparse", entryIdempotent: true });
-    expect(s).toMatchObject({ name: "my-filter", mergeCost: "merge_sparse", entryIdempotent: true });
+    const s = defineStrategy({
+      ...minimal(),
+      mergeCost: "merge_sparse",
+      entryIdempotent: true,
+      repeatEntryStable: true,
+    });
+    expect(s).toMatchObject({
+      name: "my-filter",
+      mergeCost: "merge_sparse",
+      entryIdempotent: true,
+      repeatEntryStable: true,
+    });
     expect(typeof s.create).toBe("function");
   });
 
@@ -94,6 +104,7 @@ describe("defineStrategy", () => {
     [{ ...minimal(), origin: "two\nlines" }, 'strategy "my-filter": origin must be one line'],
     [{ ...minimal(), mergeCost: "cheap" }, 'strategy "my-filter": mergeCost must be one of merge, merge_sparse'],
     [{ ...minimal(), entryIdempotent: "yes" }, 'strategy "my-filter": entryIdempotent must be true or false'],
+    [{ ...minimal(), repeatEntryStable: 1 }, 'strategy "my-filter": repeatEntryStable must be true or false'],
     [{ ...minimal(), create: {} }, 'strategy "my-filter": create must be a function'],
     [{ ...minimal(), withoutBitmap: true }, 'strategy "my-filter": unknown member withoutBitmap'],
     [42, "a strategy must be an object"],
@@ -164,7 +175,7 @@ describe("checkStrategy", () => {
     const report = checkStrategy(strategy, { traces: 20 });
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.fastPathChecked).toBe(strategy.entryIdempotent === true);
+    expect(report.fastPathChecked).toBe(strategy.entryIdempotent === true || strategy.repeatEntryStable === true);
     // merged-stale passes as declared unsafe: its violations are found, and allowed.
     if (strategy.name === "merged-stale") expect(report.violations).toBeGreaterThan(0);
     else expect(report.violations).toBe(0);
@@ -185,8 +196,36 @@ describe("checkStrategy", () => {
     const report = checkStrategy(eagerOr("liar", { entryIdempotent: true }), { traces: 10 });
     expect(report.failures.map((f) => f.check)).toEqual(["fast-path"]);
     expect(report.failures[0]?.message).toMatch(
-      /^liar: declares entryIdempotent, but skipping entry\(\) changes the results \(merges \d+ against \d+ with the skip, without it\)/,
+      /^liar: declares entryIdempotent, but the fast path changes the results \(merges \d+ against \d+ with it, without it\): entry\(\) called again with no machine event between must return the same page and count nothing$/,
     );
+  });
+
+  it("fails a strategy that declares repeatEntryStable but returns other bits at a repeat entry", () => {
+    // Every other entry step on a vCPU runs L2 without a bitmap: a repeat entry's bits differ.
+    const flipping: Strategy = {
+      ...eagerOr("flipping"),
+      repeatEntryStable: true,
+      create(machine, counters) {
+        const inner = eagerOr("inner").create(machine, counters);
+        const calls = new Map<number, number>();
+        return {
+          entry(v, state) {
+            const n = (calls.get(v) ?? 0) + 1;
+            calls.set(v, n);
+            const page = inner.entry?.(v, state) ?? null;
+            return n % 2 === 0 ? null : page;
+          },
+        };
+      },
+    };
+    const report = checkStrategy(flipping, { traces: 10 });
+    expect(report.fastPathChecked).toBe(true);
+    expect(report.failures.map((f) => f.check)).toEqual(["fast-path"]);
+    expect(report.failures[0]?.message).toMatch(
+      /^flipping: declares repeatEntryStable, but the fast path changes the results \((l0_exits|l0_handled|no_exit) \d+ against \d+ with it, without it\): entry\(\) called again with no machine event between must return the same bits, count the same each time and change nothing another vCPU's entry reads$/,
+    );
+    // The same strategy without the promise passes: the loop then calls it at every entry.
+    expect(checkStrategy({ ...flipping, repeatEntryStable: false }, { traces: 10 }).ok).toBe(true);
   });
 
   it("fails a strategy that keeps state between replays, and one that throws", () => {

@@ -11,7 +11,17 @@ import { type BreakdownBy, ByCounts, type StrategyBreakdown } from "./by.js";
 import { Ev } from "./events.js";
 import { type L0Bitmaps, L1_BITMAP_GPA, MAX_VCPUS, Machine, NO_BITMAP_PTR } from "./machine.js";
 import { emptyBreakdown, type MsrBreakdown, MsrCounts } from "./msr-counts.js";
-import { Judged, judgement, L1_WANTS, NO_BITMAP, OracleViews, POSITION_SHIFT, WANTED } from "./oracle.js";
+import {
+  accessPlace,
+  Judged,
+  judgement,
+  L1_WANTS,
+  NO_BITMAP,
+  OracleViews,
+  PLACE_NO_BIT_SHIFT,
+  POSITION_SHIFT,
+  WANTED,
+} from "./oracle.js";
 import {
   type CostModel,
   type Counters,
@@ -26,6 +36,26 @@ import { WINDOW_END } from "./windows.js";
 
 /** Events per strategy pass: small enough that a batch tile stays in cache for all of them. */
 const TILE = 2048;
+/**
+ * The summary's vCPUs per tile at most (tileLoops summarize()): a tile with
+ * more is run event by event. Each slot has 2^PLACE_BITS key entries (256
+ * KiB of address space, of which only the pages of the places a trace uses
+ * are ever touched).
+ */
+const MAX_SLOTS = 64;
+/** Bits of an access's place (oracle.ts accessPlace()): the no-bit flag above a 15-bit position. */
+const PLACE_BITS = PLACE_NO_BIT_SHIFT + 1;
+/** A slot's tag is the summary's stamp above the slot, which takes 6 bits (MAX_SLOTS). */
+const SLOT_TAG_SHIFT = 6;
+/** A key entry's tag is the summary's stamp above the key's index, which takes 11 bits (TILE). */
+const KEY_TAG_SHIFT = 11;
+/** Stamps count up to this (the tags keep them in 31 bits), then the tagged arrays are cleared. */
+const STAMP_LIMIT = (1 << (31 - KEY_TAG_SHIFT)) - 1;
+/** lastOf[slot]: the slot's last event was a vmexit or a vmentry (else the key of its last access). */
+const LAST_EXIT = -1;
+const LAST_ENTRY = -2;
+/** Bytes of an MSR in a batch (Batch.msr, a Uint32Array). */
+const MSR_BYTES = Uint32Array.BYTES_PER_ELEMENT;
 
 // Event and delivery codes as plain constants for the loops below.
 const WRMSR: number = Ev.wrmsr;
@@ -59,9 +89,10 @@ export interface BackOptions {
   readonly onWindowEnd?: (mark: MachineEvent, back: ReplayBack) => void;
   /**
    * Skip entry() where a strategy promises it would change nothing
-   * (Strategy.entryIdempotent); the default. False calls it at every entry,
-   * so that checkStrategy() (conformance.ts) can hold the promise to the
-   * results.
+   * (Strategy.entryIdempotent), and run a tile from its summary where a
+   * strategy allows it (Run.bySummary); the default. False calls entry() at
+   * every entry and goes event by event, so that checkStrategy()
+   * (conformance.ts) can hold the promises to the results.
    */
   readonly entryFastPath?: boolean;
 }
@@ -112,8 +143,19 @@ interface Run {
   readonly withoutBitmap: boolean;
   /** Strategy.entryIdempotent, and BackOptions.entryFastPath not turned off. */
   readonly entryIdempotent: boolean;
-  /** Per vCPU, the machine's epoch at the last call of entry() (entryIdempotent). */
+  /**
+   * Per vCPU, the machine's epoch at the last entry (the last call of
+   * entry(), or a call skipped as entryIdempotent allows): equal to the
+   * epoch now, vmcs02[v] is what entry() would return now.
+   */
   readonly enteredInEpoch: Float64Array;
+  /**
+   * The tile's events may be run from its summary (tileLoops summarize()):
+   * the entry fast path is on, no per-MSR or per-vCPU counts are kept, and
+   * L2 runs without a bitmap or the strategy's repeat entries are alike
+   * (Strategy.entryIdempotent or repeatEntryStable).
+   */
+  readonly bySummary: boolean;
   /** 1 while L2 runs on the vCPU under this strategy. */
   readonly running: Uint8Array;
   /** vmcs02's MSR bitmap per vCPU since its last entry (NO_BITMAP: L2 runs without one). */
@@ -165,6 +207,8 @@ export class ReplayBack {
   /** A bitmap-load replaced the whole of `--l1-bitmap`'s page. */
   private optionPageReplaced = false;
   private readonly onWindowEnd: BackOptions["onWindowEnd"] | null;
+  /** Some strategy can run a tile from its summary: worth making one per tile. */
+  private readonly summarized: boolean;
 
   constructor(options: BackOptions) {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null);
@@ -191,6 +235,11 @@ export class ReplayBack {
         // L0 must reflect every access L1 wants, so hiding the bitmaps from L1 means running L2 without one.
         withoutBitmap: hides || entry === undefined,
         entryIdempotent: fastPath && strategy.entryIdempotent === true,
+        bySummary:
+          fastPath &&
+          !options.breakdown &&
+          !options.by &&
+          (hides || entry === undefined || strategy.entryIdempotent === true || strategy.repeatEntryStable === true),
         enteredInEpoch: new Float64Array(MAX_VCPUS).fill(-1),
         running: new Uint8Array(MAX_VCPUS),
         vmcs02: new Array<Uint8Array>(MAX_VCPUS).fill(NO_BITMAP),
@@ -202,6 +251,7 @@ export class ReplayBack {
       };
     });
     this.runningWithBitmap = this.runs.filter((run) => !run.withoutBitmap).map((run) => run.running);
+    this.summarized = this.runs.some((run) => run.bySummary);
   }
 
   consume(batch: Batch): void {
@@ -222,8 +272,23 @@ export class ReplayBack {
     this.noteSetupUse(batch, from, to);
     for (let tile = from; tile < to; tile += TILE) {
       const end = Math.min(tile + TILE, to);
-      TILE_LOOPS.judge(batch, tile, end, this.views);
+      // A summary when some strategy can use one (and the tile has few enough vCPUs for it).
+      const summary = this.summarized && TILE_LOOPS.summarize(batch, tile, end, this.views);
+      const epoch = this.machine.epoch;
+      // The tile's own arrays are filled for the first loop that goes event by event.
+      let judged = false;
       for (const run of this.runs) {
+        if (summary && run.bySummary) {
+          if (run.withoutBitmap) {
+            TILE_LOOPS.runSummaryWithoutBitmap(run);
+            continue;
+          }
+          if (TILE_LOOPS.runSummary(this, run, epoch)) continue;
+        }
+        if (!judged) {
+          TILE_LOOPS.judge(batch, tile, end, this.views);
+          judged = true;
+        }
         if (run.withoutBitmap) TILE_LOOPS.runWithoutBitmap(run, batch, tile, end);
         else TILE_LOOPS.runSegment(this, run, batch, tile, end);
       }
@@ -395,11 +460,29 @@ export class ReplayBack {
     run.running[v] = 1;
     if (this.enteredAt[v] === UNTRACKED) this.track(v);
     const epoch = this.machine.epoch;
-    if (run.entryIdempotent) {
-      if (run.enteredInEpoch[v] === epoch) return; // same machine: same vmcs02
-      run.enteredInEpoch[v] = epoch;
-    }
+    if (run.entryIdempotent && run.enteredInEpoch[v] === epoch) return; // same machine: same vmcs02
+    run.enteredInEpoch[v] = epoch;
     run.vmcs02[v] = run.entry(v, this.machine.vcpu(v)) ?? NO_BITMAP;
+  }
+
+  /**
+   * `times` repeat entries on v under one strategy (tileLoops runSummary):
+   * nested entries with no machine event since the strategy's last entry on
+   * v, which its promise makes alike (Strategy.entryIdempotent: nothing to
+   * do; repeatEntryStable: the same bits, the same counts each). One call of
+   * its entry step stands for them all, its counts taken `times` times.
+   */
+  repeatEntries(run: Run, v: number, times: number): void {
+    const counters = run.counters;
+    counters.entries += times;
+    if (run.unjudged[v] !== null) run.unjudged[v] = null;
+    if (run.entryIdempotent) return; // runSummary checked that v entered in this epoch
+    const { merges, wp_faults: faults, dirty_checks: checks } = counters;
+    run.vmcs02[v] = run.entry(v, this.machine.vcpu(v)) ?? NO_BITMAP;
+    const more = times - 1;
+    counters.merges += (counters.merges - merges) * more;
+    counters.wp_faults += (counters.wp_faults - faults) * more;
+    counters.dirty_checks += (counters.dirty_checks - checks) * more;
   }
 
   /**
@@ -537,8 +620,232 @@ function tileLoops() {
   const vcpus = new Uint16Array(TILE);
   /** The oracle's answers for the tile (judge()): the bit's position, NO_BIT and the want bits. */
   const judged = new Int32Array(TILE);
+  /** The tile's MSRs, as int32 (summarize()). */
+  const msrs = new Int32Array(TILE);
+
+  // The tile's summary (summarize()), read by runSummary() and runSummaryWithoutBitmap().
+  /** Bumped per summary: a slot or hash entry stamped otherwise is from an earlier tile. */
+  let stamp = 0;
+  /** Per vCPU: the summary's stamp and its slot in it (stamp << SLOT_TAG_SHIFT | slot). */
+  const slotTag = new Int32Array(MAX_VCPUS);
+  /** Per slot, in the order the vCPUs first appear in the tile: the vCPU. */
+  const slotVcpu = new Int32Array(MAX_SLOTS);
+  /** Per slot: its vCPU's vmexits, and its last event (a key, LAST_EXIT or LAST_ENTRY). */
+  const otherExitsOf = new Int32Array(MAX_SLOTS);
+  const lastOf = new Int32Array(MAX_SLOTS);
+  /**
+   * Per slot, with L2 left on an L1-wanted access or an other exit (A), or on
+   * any access or other exit (B: L1 wants everything): how often it left,
+   * how often it so entered again (each event after one that left L2 is a
+   * nested entry), and whether its last event left. None of it depends on
+   * the strategy as long as every access L1 wants exits (runSummary() checks it).
+   */
+  const leavesA = new Int32Array(MAX_SLOTS);
+  const leavesB = new Int32Array(MAX_SLOTS);
+  const reentriesA = new Int32Array(MAX_SLOTS);
+  const reentriesB = new Int32Array(MAX_SLOTS);
+  const leftA = new Uint8Array(MAX_SLOTS);
+  const leftB = new Uint8Array(MAX_SLOTS);
+  /** The distinct accesses, each a key: its slot, judgement and count. */
+  const keySlot = new Int32Array(TILE);
+  const keyJudgement = new Int32Array(TILE);
+  const keyCount = new Int32Array(TILE);
+  /** Per slot and place: the key's index, tagged with the summary's stamp (stamp << KEY_TAG_SHIFT | index). */
+  const keyAt = new Int32Array(MAX_SLOTS << PLACE_BITS);
+  let slots = 0;
+  let keys = 0;
+  let accesses = 0;
+  /** Accesses L1 wants: the reflected ones wherever every access L1 wants exits. */
+  let l1Wanted = 0;
+  let otherExits = 0;
 
   return {
+    /**
+     * The events [from, to) of the batch summed up for every strategy whose
+     * loop can take a summary instead (Run.bySummary): the machine does not
+     * change in a tile, so an access's judgement depends only on its vCPU and
+     * place (MSR and direction), and where it goes under a strategy only on
+     * that and vmcs02's bit, fixed between two entries and, by the strategy's
+     * promise, across repeat entries too. A tile of 2,048 events holds a few
+     * dozen distinct accesses on a real trace: the oracle judges each once
+     * (or takes the front's judgement, Batch.judged), and each strategy looks
+     * at those (and its entry step once or twice per vCPU) instead of at
+     * every event. False, with nothing summed up, for a tile of more than
+     * MAX_SLOTS vCPUs.
+     */
+    summarize(batch: Batch, from: number, to: number, views: OracleViews): boolean {
+      if (stamp === STAMP_LIMIT) {
+        stamp = 0;
+        slotTag.fill(0);
+        keyAt.fill(0);
+      }
+      const now = ++stamp;
+      // The tile's own arrays, not the batch's: see tileLoops().
+      const count = to - from;
+      codes.set(batch.code.subarray(from, to));
+      vcpus.set(batch.vcpu.subarray(from, to));
+      // As int32: a high-range MSR read from a Uint32Array is no small integer to V8.
+      msrs.set(new Int32Array(batch.msr.buffer, batch.msr.byteOffset + from * MSR_BYTES, count));
+      const judgedBefore = batch.judged;
+      const { l1, l0 } = views;
+      const slotNow = now << SLOT_TAG_SHIFT;
+      const keyNow = now << KEY_TAG_SHIFT;
+      let slotCount = 0;
+      let keyTotal = 0;
+      for (let k = 0; k < count; k++) {
+        const v = vcpus[k] as number;
+        const code = codes[k] as number;
+        const tag = slotTag[v] as number;
+        let slot: number;
+        if ((tag - slotNow) >>> 0 < MAX_SLOTS) slot = tag - slotNow;
+        else {
+          if (slotCount === MAX_SLOTS) return false;
+          slot = slotCount++;
+          slotTag[v] = slotNow + slot;
+          slotVcpu[slot] = v;
+          otherExitsOf[slot] = 0;
+        }
+        if (code >= VMEXIT) {
+          // vmexit: L2 leaves (and the next event enters again); vmentry: L2 runs.
+          const exit = VMENTRY - code;
+          otherExitsOf[slot] = (otherExitsOf[slot] as number) + exit;
+          lastOf[slot] = code === VMEXIT ? LAST_EXIT : LAST_ENTRY;
+          continue;
+        }
+        // The access's key: its vCPU's slot and its place. The oracle is asked once per key.
+        const msr = msrs[k] as number;
+        const at = (slot << PLACE_BITS) | accessPlace(code, msr);
+        const entry = keyAt[at] as number;
+        let index: number;
+        if ((entry - keyNow) >>> 0 < TILE) {
+          index = entry - keyNow;
+          keyCount[index] = (keyCount[index] as number) + 1;
+        } else {
+          index = keyTotal++;
+          keyAt[at] = keyNow + index;
+          keySlot[index] = slot;
+          keyJudgement[index] =
+            judgedBefore !== null
+              ? (judgedBefore[from + k] as number)
+              : judgement(code, msr, l1[v] as Uint8Array, l0[v] as Uint8Array);
+          keyCount[index] = 1;
+        }
+        lastOf[slot] = index;
+      }
+      slots = slotCount;
+      keys = keyTotal;
+      // Per slot: how often L2 left (an other exit, or an access reflected where L1 wants
+      // it (A) or every access (B)), and so entered again but after its last event.
+      let accessTotal = 0;
+      let wanted = 0;
+      let exits = 0;
+      for (let slot = 0; slot < slotCount; slot++) {
+        leavesA[slot] = otherExitsOf[slot] as number;
+        leavesB[slot] = otherExitsOf[slot] as number;
+        exits += otherExitsOf[slot] as number;
+      }
+      for (let i = 0; i < keyTotal; i++) {
+        const slot = keySlot[i] as number;
+        const n = keyCount[i] as number;
+        const wants = ((keyJudgement[i] as number) & L1_WANTS) * n;
+        accessTotal += n;
+        wanted += wants;
+        leavesA[slot] = (leavesA[slot] as number) + wants;
+        leavesB[slot] = (leavesB[slot] as number) + n;
+      }
+      for (let slot = 0; slot < slotCount; slot++) {
+        const last = lastOf[slot] as number;
+        const lastA = last === LAST_EXIT ? 1 : last === LAST_ENTRY ? 0 : (keyJudgement[last] as number) & L1_WANTS;
+        const lastB = last === LAST_ENTRY ? 0 : 1;
+        leftA[slot] = lastA;
+        leftB[slot] = lastB;
+        reentriesA[slot] = (leavesA[slot] as number) - lastA;
+        reentriesB[slot] = (leavesB[slot] as number) - lastB;
+      }
+      accesses = accessTotal;
+      l1Wanted = wanted;
+      otherExits = exits;
+      return true;
+    },
+
+    /**
+     * The tile under one strategy with a bitmap, from its summary: what
+     * runSegment() would do, or false (having changed nothing it would not
+     * have) where the summary cannot say it, for runSegment() to do it:
+     *
+     * - a vCPU that runs L2 from before the tile, with vmcs02 from before the
+     *   last machine event, enters again in the tile: that entry is no repeat
+     *   and may change vmcs02 among the tile's accesses;
+     * - an access L1 or L0 wants does not exit: a violation, or a bit left
+     *   unjudged (markUnjudged), either way one to look at event by event.
+     *
+     * Otherwise an access exits where vmcs02's bit is set (or it has none),
+     * is reflected where L1 wants it, and the vCPUs leave and enter L2 at the
+     * summary's points, the same under every such strategy. The entries at a
+     * vCPU's first event are made first, in the order of those events (the
+     * calls whose order can matter: the others are repeats, which the
+     * strategy promises change nothing another entry reads); a fallback to
+     * runSegment() then finds those vCPUs running, as it would have.
+     */
+    runSummary(back: ReplayBack, run: Run, epoch: number): boolean {
+      const { running, vmcs02, enteredInEpoch } = run;
+      for (let slot = 0; slot < slots; slot++) {
+        const v = slotVcpu[slot] as number;
+        if (running[v] === 1 && enteredInEpoch[v] !== epoch && (reentriesA[slot] as number) > 0) return false;
+      }
+      for (let slot = 0; slot < slots; slot++) {
+        const v = slotVcpu[slot] as number;
+        if (running[v] === 0) back.enter(run, v);
+      }
+      let none = 0;
+      for (let i = 0; i < keys; i++) {
+        const judgement = keyJudgement[i] as number;
+        const position = judgement >> POSITION_SHIFT;
+        // Exits where vmcs02's bit is set or the MSR has none (runSegment()).
+        const bit =
+          ((vmcs02[slotVcpu[keySlot[i] as number] as number] as Uint8Array)[
+            position >> BitAddress.BYTE_SHIFT
+          ] as number) >>
+          (position & BitAddress.BIT_IN_BYTE);
+        if (((bit | (judgement >> Judged.NO_BIT_SHIFT)) & Judged.BIT0) === 0) {
+          if ((judgement & WANTED) !== 0) return false;
+          none += keyCount[i] as number;
+        }
+      }
+      const delivered = run.delivered;
+      delivered[NONE] = (delivered[NONE] as number) + none;
+      delivered[L0] = (delivered[L0] as number) + accesses - none - l1Wanted;
+      delivered[L1] = (delivered[L1] as number) + l1Wanted;
+      run.counters.other_exits += otherExits;
+      for (let slot = 0; slot < slots; slot++) {
+        const v = slotVcpu[slot] as number;
+        const times = reentriesA[slot] as number;
+        if (times > 0) back.repeatEntries(run, v, times);
+        running[v] = (leftA[slot] as number) ^ Judged.BIT0;
+      }
+      return true;
+    },
+
+    /** runWithoutBitmap() from the tile's summary: every access exits, to L1 where L1 wants it. */
+    runSummaryWithoutBitmap(run: Run): void {
+      const running = run.running;
+      const everything = run.l1WantsEverything;
+      const reentries = everything ? reentriesB : reentriesA;
+      const left = everything ? leftB : leftA;
+      let entries = 0;
+      for (let slot = 0; slot < slots; slot++) {
+        const v = slotVcpu[slot] as number;
+        entries += ((running[v] as number) ^ Judged.BIT0) + (reentries[slot] as number);
+        running[v] = (left[slot] as number) ^ Judged.BIT0;
+      }
+      const reflected = everything ? accesses : l1Wanted;
+      const delivered = run.delivered;
+      delivered[L0] = (delivered[L0] as number) + accesses - reflected;
+      delivered[L1] = (delivered[L1] as number) + reflected;
+      run.counters.other_exits += otherExits;
+      run.counters.entries += entries;
+    },
+
     /**
      * The oracle for the events [from, to) of the batch, once for all
      * strategies: the machine does not change among them. Copies their codes

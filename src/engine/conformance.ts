@@ -5,7 +5,8 @@
  *
  * - no violations (docs/model.md §6), unless it declares itself unsafe;
  * - the same results with the entry fast path off, when it declares
- *   entryIdempotent (the promise that lets the replay loop skip entry());
+ *   entryIdempotent or repeatEntryStable (the promises that let the replay
+ *   loop skip entry(), or run a tile of events from its summary);
  * - the same results when replayed again (all per-replay state lives in what
  *   create() returns, none in the module);
  * - no exception from its code.
@@ -53,7 +54,7 @@ export interface ConformanceReport {
   readonly events: number;
   /** Violations over all the traces (allowed when the strategy declares itself unsafe). */
   readonly violations: number;
-  /** Whether the fast-path check ran (the strategy declares entryIdempotent). */
+  /** Whether the fast-path check ran (the strategy declares entryIdempotent or repeatEntryStable). */
   readonly fastPathChecked: boolean;
   /** At most one per check, the first trace it failed on. */
   readonly failures: readonly ConformanceFailure[];
@@ -71,7 +72,7 @@ export function checkStrategy(strategy: Strategy, options: ConformanceOptions = 
   const fail = (check: ConformanceFailure["check"], seed: number, message: string) => {
     if (!failures.has(check)) failures.set(check, { check, seed, message: `${strategy.name}: ${message}` });
   };
-  const fastPathChecked = strategy.entryIdempotent === true;
+  const fastPathChecked = strategy.entryIdempotent === true || strategy.repeatEntryStable === true;
   let violations = 0;
   let violatingTraces = 0;
   let firstViolating = -1;
@@ -93,8 +94,7 @@ export function checkStrategy(strategy: Strategy, options: ConformanceOptions = 
           fail(
             "fast-path",
             seed,
-            `declares entryIdempotent, but skipping entry() changes the results (${differs} with the skip, without it): ` +
-              "entry() called again with no machine event between must return the same page and count nothing",
+            `${promised(strategy)}, but the fast path changes the results (${differs} with it, without it): ${promise(strategy)}`,
           );
         }
       }
@@ -134,6 +134,23 @@ export function checkStrategy(strategy: Strategy, options: ConformanceOptions = 
     fastPathChecked,
     failures: list,
   };
+}
+
+/** The speed promises a strategy declares, as the fast-path failure names them. */
+function promised(strategy: Strategy): string {
+  const names = [
+    strategy.entryIdempotent ? "entryIdempotent" : null,
+    strategy.repeatEntryStable ? "repeatEntryStable" : null,
+  ];
+  return `declares ${names.filter((name) => name !== null).join(" and ")}`;
+}
+
+/** What the promises ask (strategy.ts), for the fast-path failure. */
+function promise(strategy: Strategy): string {
+  return strategy.entryIdempotent
+    ? "entry() called again with no machine event between must return the same page and count nothing"
+    : "entry() called again with no machine event between must return the same bits, count the same each time " +
+        "and change nothing another vCPU's entry reads";
 }
 
 function defaultL0(): L0Bitmaps {

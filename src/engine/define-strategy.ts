@@ -51,6 +51,7 @@ const StrategyShape = z.strictObject(
     mergeCost: z.enum(MERGE_COST_KEYS, { error: `mergeCost must be one of ${MERGE_COST_KEYS.join(", ")}` }).optional(),
     hidesMsrBitmaps: flag("hidesMsrBitmaps"),
     entryIdempotent: flag("entryIdempotent"),
+    repeatEntryStable: flag("repeatEntryStable"),
     unsafe: flag("unsafe"),
     create: z.custom<Strategy["create"]>((value) => typeof value === "function", {
       error: "create must be a function (machine, counters) => NestedL0",
@@ -59,7 +60,7 @@ const StrategyShape = z.strictObject(
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown member ${issue.keys.join(", ")} (a strategy has name, summary, origin, create, and optionally mergeCost, hidesMsrBitmaps, entryIdempotent, unsafe)`
+        ? `unknown member ${issue.keys.join(", ")} (a strategy has name, summary, origin, create, and optionally mergeCost, hidesMsrBitmaps, entryIdempotent, repeatEntryStable, unsafe)`
         : "a strategy must be an object",
   },
 );

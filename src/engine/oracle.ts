@@ -45,11 +45,13 @@ export enum Judged {
 export const NO_BITMAP = filledPage(true);
 
 /**
- * The judgement of one event: `code` (rdmsr 0, wrmsr 1) and `msr`, against
- * what L1 (`l1`: its bitmap, all ones without one) and L0 (`l0`) intercept
- * for its vCPU. Small, for the callers' loops to take in.
+ * Where an access falls, as one small integer (its place): its bit position
+ * in the page (0-32767, below PLACE_NO_BIT) and, at PLACE_NO_BIT, whether the
+ * MSR has no bit at all. Two accesses with the same place are judged the same
+ * on a vCPU while the machine does not change (back.ts summarizes a tile by
+ * place). `code`: rdmsr 0, wrmsr 1.
  */
-export function judgement(code: number, msr: number, l1: Uint8Array, l0: Uint8Array): number {
+export function accessPlace(code: number, msr: number): number {
   // bitPosition() without a branch (bitmap.ts BitLayout). x - 1 >>> 31
   // is 1 only for x = 0 (the range is under 2^19: no wrap-around).
   const range = msr >>> BitLayout.AREA_BITS;
@@ -58,6 +60,23 @@ export function judgement(code: number, msr: number, l1: Uint8Array, l0: Uint8Ar
   // rdmsr is code 0 and wrmsr 1: bit 0 of the code is the direction.
   const position =
     ((code & Judged.BIT0) << BitLayout.WRITE_AREA_BIT) | (high << BitLayout.AREA_BITS) | (msr & BitLayout.IN_AREA);
+  return (noBit << PLACE_NO_BIT_SHIFT) | position;
+}
+
+/** accessPlace()'s no-bit flag sits above the 15 bits of a position. */
+export const PLACE_NO_BIT_SHIFT = 15;
+/** The position's bits of a place. */
+const PLACE_POSITION = (1 << PLACE_NO_BIT_SHIFT) - 1;
+
+/**
+ * The judgement of one event: `code` (rdmsr 0, wrmsr 1) and `msr`, against
+ * what L1 (`l1`: its bitmap, all ones without one) and L0 (`l0`) intercept
+ * for its vCPU. Small, for the callers' loops to take in.
+ */
+export function judgement(code: number, msr: number, l1: Uint8Array, l0: Uint8Array): number {
+  const place = accessPlace(code, msr);
+  const position = place & PLACE_POSITION;
+  const noBit = place >> PLACE_NO_BIT_SHIFT;
   // L1 wants the access when it runs L2 without a bitmap (its view is then
   // all ones), when the MSR has no bit, or when its bit is set in vmcs12's
   // bitmap (KVM: nested_vmx_exit_handled_msr()); otherwise L0 wants it if

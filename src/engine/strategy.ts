@@ -125,6 +125,19 @@ export interface Strategy {
    */
   readonly entryIdempotent?: boolean;
   /**
+   * A speed promise, weaker than entryIdempotent, kept for speed only: a
+   * repeat entry (entry() on a vCPU again, with no machine event since the
+   * strategy's last entry() call on it) returns a page with the same bits as
+   * that call did, counts the same as every other repeat entry on that vCPU
+   * before the next machine event, and changes nothing that another vCPU's
+   * entry step reads. The loop may then run a tile of events from a summary
+   * of its distinct accesses, calling entry() once for a vCPU's repeat
+   * entries and taking its counts for each (merged-eager counts a merge per
+   * entry, merged-dirty a dirty check: both promise it). checkStrategy()
+   * replays with and without the summaries and requires the same results.
+   */
+  readonly repeatEntryStable?: boolean;
+  /**
    * Unsafe on purpose: the design may let an access complete in L2 that L1
    * or L0 wanted (a baseline showing why a safeguard is needed, as
    * merged-stale shows why L1's stores must be tracked). Its violations are

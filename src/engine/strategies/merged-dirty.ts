@@ -15,6 +15,9 @@ export const mergedDirty: Strategy = {
   name: "merged-dirty",
   summary: "the merged shadow bitmap, re-merged when the page's dirty bit says L1 stored to it (a check per entry)",
   origin: "nobody yet: kernel bug 53761's alternative to write protection, EPT dirty bits",
+  // A repeat entry finds the shadow built from now and the page not stored
+  // to since: one dirty check, the same shadow.
+  repeatEntryStable: true,
   create(machine, counters) {
     const shadows = new ShadowBitmaps(machine, counters);
     return {

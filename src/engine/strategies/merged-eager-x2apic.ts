@@ -12,5 +12,6 @@ export const mergedEagerX2apic: Strategy = {
   name: "merged-eager-x2apic",
   summary: "as merged-eager, then every x2APIC MSR (0x800-0x8ff) forced to exit, reads and writes",
   origin: "Xen today (update_msrbitmap(), xen/arch/x86/hvm/vmx/vvmx.c)",
+  repeatEntryStable: true,
   create: eagerL0(FULL_OR_X2APIC_TRAPPED),
 };

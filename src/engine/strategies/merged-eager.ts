@@ -12,5 +12,6 @@ export const mergedEager: Strategy = {
   name: "merged-eager",
   summary: "the same shadow bitmap, vmcs01 OR vmcs12, re-merged in full on every nested entry",
   origin: "VirtualBox today (hmR0VmxMergeMsrBitmapNested(), HMVMXR0.cpp); Xen but for x2APIC",
+  repeatEntryStable: true,
   create: eagerL0(FULL_OR),
 };

@@ -13,5 +13,6 @@ export const sparse: Strategy = {
   summary: "vmcs02 all ones but an allow-list of MSRs, each vmcs01 OR vmcs12, rewritten on every nested entry",
   origin: "KVM since 2021 (nested_vmx_prepare_msr_bitmap(), arch/x86/kvm/vmx/nested.c)",
   mergeCost: "merge_sparse",
+  repeatEntryStable: true,
   create: eagerL0(SPARSE),
 };
