@@ -17,7 +17,7 @@ import { findL0Profile } from "../src/engine/profiles.js";
 import { DEFAULT_COST_MODEL, type StrategyResult } from "../src/engine/results.js";
 import { STRATEGIES } from "../src/engine/strategies/index.js";
 import type { WindowRecord } from "../src/engine/windows.js";
-import { joinResults, mainThreadShare, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
+import { joinResults, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
 import type { ReplaySpec, TraceOutcome } from "../src/run/protocol.js";
 import { replayHere } from "../src/run/replay-trace.js";
 import { BIN, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
@@ -47,17 +47,20 @@ async function replayed(
   const outcome =
     backWorkers === null
       ? await replayHere(file, spec, { windows: listener })
-      : // A CSV keeps one thread for its reading: the workers are the threads less one.
+      : // One thread reads, whatever the trace's form: the workers are the threads less one.
         await replayPipelined(file, spec, { windows: listener, threads: backWorkers + 1 });
   return { outcome, windows };
 }
 
-/** Every extra a strategy has: --by msr, --violations, --window, the per-MSR table. */
-const EXTRAS: Partial<ReplaySpec> = {
-  by: { by: "msr", vcpus: null, msrs: null },
+/**
+ * The extras a strategy has that keep its tile summaries (--violations,
+ * --window), and all of them (with --by msr, which goes event by event).
+ */
+const SUMMED: Partial<ReplaySpec> = {
   violations: true,
   window: { unit: "events", size: 97, text: "97" },
 };
+const EXTRAS: Partial<ReplaySpec> = { ...SUMMED, by: { by: "msr", vcpus: null, msrs: null } };
 
 describe("shareStrategies", () => {
   it("splits in order into shares differing by at most one", () => {
@@ -69,28 +72,6 @@ describe("shareStrategies", () => {
     // Never more shares than strategies, never none.
     expect(shareStrategies(["a", "b"], 3)).toEqual([["a"], ["b"]]);
     expect(shareStrategies(["a"], 0)).toEqual([["a"]]);
-  });
-
-  it("gives the first share the size asked for (the main thread's), the rest split evenly", () => {
-    expect(shareStrategies(["a", "b", "c", "d", "e"], 2, 2)).toEqual([
-      ["a", "b"],
-      ["c", "d", "e"],
-    ]);
-    expect(shareStrategies(["a", "b", "c", "d", "e"], 3, 1)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
-    expect(shareStrategies(ALL, 2, 4).flat()).toEqual(ALL);
-  });
-});
-
-describe("mainThreadShare", () => {
-  it("is an even share, the smaller one when the strategies do not divide evenly", () => {
-    // 5 default strategies on 2 threads: 2 here, 3 on the worker.
-    expect(mainThreadShare(5, 2)).toBe(2);
-    // All 9 on 2 threads: 4 here, 5 on the worker; on 4 threads: 2 here, 7 on 3 workers.
-    expect(mainThreadShare(9, 2)).toBe(4);
-    expect(mainThreadShare(9, 4)).toBe(2);
-    // Fewer strategies than threads: none here.
-    expect(mainThreadShare(1, 2)).toBe(0);
-    expect(mainThreadShare(3, 4)).toBe(0);
   });
 });
 
@@ -164,31 +145,31 @@ describe("the strategies over several back workers", () => {
     .map((f) => join(ROOT, "traces", f));
 
   it.each(bundled)("%s: 1, 2 and 4 workers give what one thread gives, every extra included", async (file) => {
-    const spec = specFor(ALL, EXTRAS);
-    const here = await replayed(file, spec, null);
-    expect(here.windows.length).toBeGreaterThan(0);
-    for (const workers of [1, 2, 4]) expect(await replayed(file, spec, workers)).toEqual(here);
+    for (const extras of [SUMMED, EXTRAS]) {
+      const spec = specFor(ALL, extras);
+      const here = await replayed(file, spec, null);
+      expect(here.windows.length).toBeGreaterThan(0);
+      for (const workers of [1, 2, 4]) expect(await replayed(file, spec, workers)).toEqual(here);
+    }
   });
 
-  it.each(bundled)(
-    "%s packed: the front judges and the main thread runs a share, with 1, 2 and 4 workers, as one thread on the CSV",
-    async (csv) => {
-      // A packed read leaves the reading thread time: the front judges every access once
-      // (ReplayFront.judgeHere), the workers and a host in the main thread (its share:
-      // 4, 3 and 1 of the 9 strategies) take the judgements from the batches, where one
-      // thread judges in the back. Every extra is compared, windows included.
-      const packed = join(tempDir(), "trace.nvmx");
-      const pack = spawnSync(process.execPath, [BIN, "pack", csv, "-o", packed], { encoding: "utf8" });
-      expect(pack.status, pack.stderr).toBe(0);
-      const spec = specFor(ALL, EXTRAS);
-      const here = await replayed(csv, spec, null);
-      const named = ({ outcome, windows }: Awaited<ReturnType<typeof replayed>>) => ({
-        outcome: { ...outcome, trace: "" },
-        windows,
-      });
-      for (const workers of [1, 2, 4]) expect(named(await replayed(packed, spec, workers))).toEqual(named(here));
-    },
-  );
+  it.each(bundled)("%s packed: 1, 2 and 4 workers give what one thread gives on the CSV", async (csv) => {
+    // A packed read goes in columns (ReplayFront.queueColumns) to workers that
+    // each judge and sum up their tiles, where one thread reads the CSV event by
+    // event. Every extra is compared, windows included.
+    const packed = join(tempDir(), "trace.nvmx");
+    const pack = spawnSync(process.execPath, [BIN, "pack", csv, "-o", packed], { encoding: "utf8" });
+    expect(pack.status, pack.stderr).toBe(0);
+    const named = ({ outcome, windows }: Awaited<ReturnType<typeof replayed>>) => ({
+      outcome: { ...outcome, trace: "" },
+      windows,
+    });
+    for (const extras of [SUMMED, EXTRAS]) {
+      const spec = specFor(ALL, extras);
+      const here = named(await replayed(csv, spec, null));
+      for (const workers of [1, 2, 4]) expect(named(await replayed(packed, spec, workers))).toEqual(here);
+    }
+  });
 
   it("the CLI: --jobs 1 (one thread) and --jobs 2 (stdin, pipelined) print the same", () => {
     const input = readFileSync(join(ROOT, "traces", "multi-vcpu.csv"));

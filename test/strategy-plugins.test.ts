@@ -325,8 +325,8 @@ describe("--strategy-module", () => {
     expect(worker.status).toBe(1);
     expect(lines(worker.stderr)).toEqual([`t.csv.gz: ${message}`]);
     expect(worker.stdout).toBe("");
-    // Packed, on stdin (so read here, the pipeline's way): of two strategies the main thread
-    // runs the first and a worker the second, so the thrower fails in either thread.
+    // Packed, on stdin (so read here, the strategies in a worker, the pipeline's way), the
+    // thrower first or second of the worker's strategies.
     const pack = runCli(["pack", "t.csv", "-o", "t.nvmx"], { cwd: dir });
     expect(pack.status, pack.stderr).toBe(0);
     const packed = readFileSync(join(dir, "t.nvmx"));

@@ -2,8 +2,9 @@
  * The back half of a replay (docs/model.md §6): for each strategy its own L0,
  * its own "L2 runs on this vCPU" flags and its counters, over a machine kept
  * in step with the front's. Each access is judged once for all strategies
- * (oracle.ts: here, or by the front for a packed read on several threads),
- * so a strategy here is a tight loop over a batch.
+ * (oracle.ts), and a tile of events is summed up once for those that can
+ * take a summary (tileLoops below), so a strategy here is a short loop over
+ * a tile's distinct accesses, or a tight one over its events.
  */
 import type { Batch, MachineEvent } from "./batch.js";
 import { BitAddress, orPageDifference, PAGE_SIZE, pageDifference, testBit } from "./bitmap.js";
@@ -667,8 +668,8 @@ function tileLoops() {
      * place (MSR and direction), and where it goes under a strategy only on
      * that and vmcs02's bit, fixed between two entries and, by the strategy's
      * promise, across repeat entries too. A tile of 2,048 events holds a few
-     * dozen distinct accesses on a real trace: the oracle judges each once
-     * (or takes the front's judgement, Batch.judged), and each strategy looks
+     * dozen distinct accesses on a real trace: the oracle judges each once,
+     * and each strategy looks
      * at those (and its entry step once or twice per vCPU) instead of at
      * every event. False, with nothing summed up, for a tile of more than
      * MAX_SLOTS vCPUs.
@@ -686,7 +687,6 @@ function tileLoops() {
       vcpus.set(batch.vcpu.subarray(from, to));
       // As int32: a high-range MSR read from a Uint32Array is no small integer to V8.
       msrs.set(new Int32Array(batch.msr.buffer, batch.msr.byteOffset + from * MSR_BYTES, count));
-      const judgedBefore = batch.judged;
       const { l1, l0 } = views;
       const slotNow = now << SLOT_TAG_SHIFT;
       const keyNow = now << KEY_TAG_SHIFT;
@@ -724,10 +724,7 @@ function tileLoops() {
           index = keyTotal++;
           keyAt[at] = keyNow + index;
           keySlot[index] = slot;
-          keyJudgement[index] =
-            judgedBefore !== null
-              ? (judgedBefore[from + k] as number)
-              : judgement(code, msr, l1[v] as Uint8Array, l0[v] as Uint8Array);
+          keyJudgement[index] = judgement(code, msr, l1[v] as Uint8Array, l0[v] as Uint8Array);
           keyCount[index] = 1;
         }
         lastOf[slot] = index;
@@ -849,16 +846,12 @@ function tileLoops() {
     /**
      * The oracle for the events [from, to) of the batch, once for all
      * strategies: the machine does not change among them. Copies their codes
-     * and vCPUs into the tile, and their judgements: the front's, when it
-     * judged them (Batch.judged), else worked out here from `views`.
+     * and vCPUs into the tile, and their judgements, worked out from `views`,
+     * for the loops that go event by event.
      */
     judge(batch: Batch, from: number, to: number, views: OracleViews): void {
       codes.set(batch.code.subarray(from, to));
       vcpus.set(batch.vcpu.subarray(from, to));
-      if (batch.judged !== null) {
-        judged.set(batch.judged.subarray(from, to));
-        return;
-      }
       const msrs = batch.msr;
       const { l1, l0 } = views;
       const count = to - from;

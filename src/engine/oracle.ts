@@ -1,10 +1,9 @@
 /**
  * The oracle (docs/model.md §6): for each access, whether L1 wants it and
  * whether L1 or L0 does, from the machine as it is when the access happens.
- * Judged once per access for every strategy: by the back (back.ts) when it
- * runs in the thread that reads, or by the front (front.ts) when a packed
- * read leaves that thread idle and the strategies run on several workers,
- * which then take the answers from the batch.
+ * Judged by the back (back.ts) once for every strategy of a thread: once
+ * per distinct access of a tile for the strategies that take its summary,
+ * once per access for those that go event by event.
  */
 
 import type { MachineEvent } from "./batch.js";

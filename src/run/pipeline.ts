@@ -2,25 +2,16 @@
  * One trace on several threads: this thread reads the trace and runs the
  * front of the replay (the machine, the entry checks); workers run the
  * oracle and the strategies over the batches the front fills. Reading and
- * the strategies overlap, so adding strategies costs little wall time. A
- * packed read leaves this thread time to judge every access once for all
- * and to run a share of the strategies itself (back-workers.ts). Batches
- * live in shared memory and are reused: only their counts and machine
- * events cross in messages.
+ * the strategies overlap, so adding strategies costs little wall time.
+ * Batches live in shared memory and are reused: only their counts and
+ * machine events cross in messages.
  */
-import {
-  BATCH_BYTES_PER_EVENT,
-  BATCH_JUDGED_BYTES,
-  BATCH_LINE_BYTES,
-  type Batch,
-  clearBatch,
-  newBatch,
-} from "../engine/batch.js";
+import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
-import { BackWorkers, mainThreadShare } from "./back-workers.js";
+import { BackWorkers } from "./back-workers.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 import { timestampsFor, type WindowListener } from "./windows.js";
 
@@ -42,9 +33,7 @@ export interface PipelineOptions {
   /**
    * Threads for this trace, this one included (2 by default): the
    * strategies run on the other threads, workers, each a share of them
-   * (back-workers.ts). Parsing a CSV keeps this thread busy; a packed form
-   * (a packed file, or the cache's) costs it little, so it runs a share of
-   * the strategies too (mainThreadShare).
+   * (back-workers.ts), whatever the trace's form.
    */
   readonly threads?: number;
 }
@@ -57,13 +46,10 @@ export async function replayPipelined(
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];
   const free: number[] = [];
-  /** A packed read: the front judges the accesses (ReplayFront.judgeHere), into a column of each batch. */
-  let judging = false;
-  const judgedColumn = () => (judging ? new SharedArrayBuffer(CAPACITY * BATCH_JUDGED_BYTES) : undefined);
   const newSlot = (): number => {
     // compare --violations: the access lines in shared memory of their own, beside the batch's.
     const lines = spec.violations ? new SharedArrayBuffer(CAPACITY * BATCH_LINE_BYTES) : undefined;
-    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines, judgedColumn()));
+    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines));
     return batches.length - 1;
   };
   const batchIn = (slot: number) => batches[slot] as Batch;
@@ -74,7 +60,6 @@ export async function replayPipelined(
   let finished: ((message: FromWorker) => void) | null = null;
 
   const threads = options.threads ?? 2;
-  let begun = false;
   const post = (message: Exclude<ToWorker, { type: "back" | "trace" }>) => worker.postMessage(message);
   const onMessage = (message: FromWorker) => {
     if (message.type === "batch") {
@@ -100,30 +85,14 @@ export async function replayPipelined(
       return batchIn(filling);
     },
   });
-  // The workers get their strategies once the reader knows what it reads, before its first event.
-  const begin = (packed: boolean) => {
-    if (begun) return;
-    begun = true;
-    if (packed) {
-      // The reading thread has time to judge every access once, for all the workers
-      // (the slot being filled, the only one so far, gets its judgement column).
-      judging = true;
-      const first = batchIn(filling);
-      batches[filling] = newBatch(CAPACITY, first.msr.buffer, first.line?.buffer, judgedColumn());
-      front.judgeHere(batchIn(filling));
-    }
-    // A packed read leaves this thread time for a share of the strategies too.
-    worker.begin(spec, packed ? mainThreadShare(spec.strategies.length, threads) : 0);
-  };
-
-  // The workers start now, to load while the trace is opened: one per thread but this one,
-  // which reads (and, for a packed read, runs a share of the strategies too: begin() above).
+  // The workers start now, to load while the trace is opened: one per thread but this one, which reads.
   const worker = new BackWorkers(WORKER_URL, Math.min(threads - 1, spec.strategies.length));
   worker.on("message", onMessage);
   worker.on("error", (error) => {
     failure = error;
     wake?.();
   });
+  worker.begin(spec);
   try {
     const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
@@ -139,7 +108,6 @@ export async function replayPipelined(
       onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
       // A window's cutter looks at every event; without one a packed trace's runs go in whole.
       onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
-      onFormat: begin,
       timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
@@ -150,9 +118,6 @@ export async function replayPipelined(
       },
       cache: spec.cache,
     });
-    // readTrace says what it reads before its first event; should a read end without having
-    // said, the end of the replay still needs the workers set up to answer it.
-    begin(false);
     cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));

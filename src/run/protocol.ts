@@ -104,8 +104,6 @@ export interface BatchMessage {
   readonly machineEvents: MachineEvent[];
   /** The batch's line column (compare --violations), in shared memory of its own. */
   readonly lines?: SharedArrayBuffer;
-  /** The front's judgements (Batch.judged), in shared memory of their own. */
-  readonly judged?: SharedArrayBuffer;
 }
 
 /** The message for a batch made by newBatch() over a SharedArrayBuffer. */
@@ -113,18 +111,12 @@ export function batchMessage(slot: number, batch: Batch): BatchMessage {
   const { count, accesses, marks, machineEvents } = batch;
   const memory = batch.msr.buffer as SharedArrayBuffer;
   const lines = batch.line ? { lines: batch.line.buffer as SharedArrayBuffer } : {};
-  const judged = batch.judged ? { judged: batch.judged.buffer as SharedArrayBuffer } : {};
-  return { type: "batch", slot, memory, count, accesses, marks, machineEvents, ...lines, ...judged };
+  return { type: "batch", slot, memory, count, accesses, marks, machineEvents, ...lines };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
-  const batch = newBatch(
-    message.memory.byteLength / BATCH_BYTES_PER_EVENT,
-    message.memory,
-    message.lines,
-    message.judged,
-  );
+  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory, message.lines);
   batch.count = message.count;
   batch.accesses = message.accesses;
   batch.marks.push(...message.marks);
