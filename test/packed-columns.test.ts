@@ -501,3 +501,43 @@ describe("a nested entry that fails inside a long run of L2 events in block 2", 
     }
   });
 });
+
+describe("a vCPU that passed its entry checks, broken later in its block by an L1 event", () => {
+  // vCPUs 0 and 1 enter once each (their checks pass), then L1 points vCPU 0's vmcs12 at a
+  // page nothing wrote. Every vCPU of the block was checked before that L1 event, so a
+  // run only skips its checks while none is pending: vCPU 0's next access must fail its
+  // entry, on line 13, packed or not.
+  const rows = [
+    "event,vcpu,msr,value,page,dir",
+    "bitmap-set,0,0x6e0,1,0x1000,w",
+    "bitmap-ptr,0,,,0x1000,",
+    "use-bitmap,0,,1,,",
+    "bitmap-set,1,0x6e0,1,0x2000,w",
+    "bitmap-ptr,1,,,0x2000,",
+    "use-bitmap,1,,1,,",
+    "rdmsr,0,0x10,,,",
+    "rdmsr,1,0x10,,,",
+    "rdmsr,0,0x10,,,",
+    "bitmap-ptr,0,,,0x5000,",
+    "rdmsr,1,0x10,,,",
+    "rdmsr,0,0x10,,,",
+    "rdmsr,1,0x10,,,",
+  ];
+  const error =
+    'trace:13: rdmsr on vCPU 0 needs a nested entry, but vmcs12 has "use MSR bitmaps" = 1 and MSR-bitmap address 0x5000, a page nothing has written (no bitmap-load or bitmap-set); on hardware VM entry fails\n';
+
+  it("fails that access's entry, on its line, CSV or packed", () => {
+    const csv = tempDir({ trace: `${rows.join("\n")}\n` });
+    const packed = tempDir();
+    const pack = runCli(["pack", "trace", "-o", join(packed, "trace")], { cwd: csv });
+    expect(pack.status, pack.stderr).toBe(0);
+    for (const cwd of [csv, packed]) {
+      const r = runCli(["compare", "trace", "--no-cache"], { cwd });
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        status: 1,
+        stdout: "",
+        stderr: error,
+      });
+    }
+  });
+});

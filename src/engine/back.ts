@@ -256,7 +256,6 @@ export class ReplayBack {
   }
 
   consume(batch: Batch): void {
-    this.accesses += batch.accesses;
     let from = 0;
     batch.machineEvents.forEach((ev, k) => {
       const to = batch.marks[k] as number;
@@ -293,6 +292,8 @@ export class ReplayBack {
         if (run.withoutBitmap) TILE_LOOPS.runWithoutBitmap(run, batch, tile, end);
         else TILE_LOOPS.runSegment(this, run, batch, tile, end);
       }
+      // The summary or judge() counted them (there is always one: some strategy needs it).
+      this.accesses += TILE_LOOPS.accesses();
     }
   }
 
@@ -376,7 +377,7 @@ export class ReplayBack {
 
   /**
    * Each strategy's counters so far, exact between any two events (results()
-   * counts a batch's accesses when it starts; here they are the sum of the
+   * counts a tile's accesses at its end; here they are the sum of the
    * deliveries): a window's counters are the difference of two of these.
    */
   countersNow(): { readonly strategy: Strategy; readonly counters: Counters }[] {
@@ -655,6 +656,7 @@ function tileLoops() {
   const keyAt = new Int32Array(MAX_SLOTS << PLACE_BITS);
   let slots = 0;
   let keys = 0;
+  /** The tile's accesses, counted by summarize() or judge(), whichever ran (both, the same). */
   let accesses = 0;
   /** Accesses L1 wants: the reflected ones wherever every access L1 wants exits. */
   let l1Wanted = 0;
@@ -855,11 +857,18 @@ function tileLoops() {
       const msrs = batch.msr;
       const { l1, l0 } = views;
       const count = to - from;
+      let accessCount = 0;
       for (let k = 0; k < count; k++) {
         const v = vcpus[k] as number;
-        judged[k] = judgement(codes[k] as number, msrs[from + k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
+        const code = codes[k] as number;
+        judged[k] = judgement(code, msrs[from + k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
+        accessCount += (code - VMEXIT) >>> 31; // 1 for rdmsr and wrmsr, the codes below vmexit
       }
+      accesses = accessCount;
     },
+
+    /** The accesses of the tile summarize() or judge() last looked at. */
+    accesses: () => accesses,
 
     /**
      * The tile's events [from, to) of the batch (judged) under one strategy.

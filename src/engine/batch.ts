@@ -20,8 +20,6 @@ export interface MachineEvent {
 export interface Batch {
   /** Queued rdmsr, wrmsr, vmexit and vmentry events. */
   count: number;
-  /** How many of them are accesses. */
-  accesses: number;
   readonly code: Uint8Array;
   readonly vcpu: Uint16Array;
   /** The access's MSR (32 bits). */
@@ -56,7 +54,6 @@ export function newBatch(capacity: number, memory?: ArrayBufferLike, lines?: Arr
   const lineBuffer = lines === true ? new ArrayBuffer(capacity * BATCH_LINE_BYTES) : lines || null;
   return {
     count: 0,
-    accesses: 0,
     code: new Uint8Array(buffer, capacity * 6, capacity),
     vcpu: new Uint16Array(buffer, capacity * 4, capacity),
     msr: new Uint32Array(buffer, 0, capacity),
@@ -69,7 +66,6 @@ export function newBatch(capacity: number, memory?: ArrayBufferLike, lines?: Arr
 /** Empties a batch for refilling (a batch that came back from a worker too). */
 export function clearBatch(batch: Batch): void {
   batch.count = 0;
-  batch.accesses = 0;
   batch.marks.length = 0;
   batch.machineEvents.length = 0;
 }

@@ -27,6 +27,8 @@ export interface EventColumns {
   readonly vcpu: Uint16Array;
   /** Per event: an access's MSR (anything for a vmexit or vmentry). */
   readonly msr: Uint32Array;
+  /** The highest vCPU among the events (a block's): with every vCPU up to it checked, no event needs a check. */
+  readonly maxVcpu: number;
   /**
    * Per event: its trace line (TraceEvent.line), worked out when first asked
    * for (a violation's line, an entry check's error): most replays never
@@ -84,6 +86,8 @@ export class ReplayFront {
   overridden = 0;
   /** 1 once the vCPU's vmcs12 passed the entry checks; cleared by L1 events. */
   private readonly entryChecked = new Uint8Array(MAX_VCPUS);
+  /** Every vCPU below this one has passed the entry checks since its last L1 event. */
+  private lowestUnchecked = 0;
   private batch: Batch;
   readonly capacity: number;
 
@@ -121,22 +125,23 @@ export class ReplayFront {
       // Each loop over the run is a function of its own (below): a loop in
       // this method was compiled on its own by V8 (on-stack replacement) and
       // thrown away at the code after it, and ran at the interpreter's pace.
-      for (
-        let k = firstUnchecked(vcpu, entryChecked, i, end);
-        k < end;
-        k = firstUnchecked(vcpu, entryChecked, k, end)
-      ) {
-        const v = vcpu[k] as number;
-        this.checkEntry(v, this.machine.vcpu(v), code[k] as number, columns.lines()[k] as number);
+      // Most runs need no check at all: every vCPU they hold was checked already.
+      if (columns.maxVcpu >= this.lowestUnchecked) {
+        for (
+          let k = firstUnchecked(vcpu, entryChecked, i, end);
+          k < end;
+          k = firstUnchecked(vcpu, entryChecked, k, end)
+        ) {
+          const v = vcpu[k] as number;
+          this.checkEntry(v, this.machine.vcpu(v), code[k] as number, columns.lines()[k] as number);
+        }
       }
-      const accesses = countAccesses(code, i, end);
       // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).
       batch.code.set(code.subarray(i, end), n);
       batch.vcpu.set(vcpu.subarray(i, end), n);
       batch.msr.set(msr.subarray(i, end), n);
       if (batch.line !== null) batch.line.set(columns.lines().subarray(i, end), n);
       batch.count = n + end - i;
-      batch.accesses += accesses;
       this.events += end - i;
       i = end;
       if (batch.count === this.capacity) this.flush();
@@ -152,7 +157,6 @@ export class ReplayFront {
     batch.vcpu[n] = v;
     if (code <= Ev.wrmsr) {
       batch.msr[n] = ev.msr;
-      batch.accesses++;
       // Only accesses need a line (a violation names it); null unless asked for.
       if (batch.line !== null) batch.line[n] = ev.line;
     }
@@ -167,7 +171,10 @@ export class ReplayFront {
     }
     // An L1 event (all but l0-set) means L2 has left the vCPU, so its vmcs12
     // is checked again at the next entry.
-    if (code !== Ev.l0Set) this.entryChecked[v] = 0;
+    if (code !== Ev.l0Set) {
+      this.entryChecked[v] = 0;
+      if (v < this.lowestUnchecked) this.lowestUnchecked = v;
+    }
     const override = this.options.l1Override;
     let copy = machineEvent(ev);
     if (override && (code === Ev.bitmapLoad || code === Ev.bitmapSet)) {
@@ -237,6 +244,7 @@ export class ReplayFront {
       );
     }
     this.entryChecked[v] = 1;
+    while (this.lowestUnchecked < MAX_VCPUS && this.entryChecked[this.lowestUnchecked] === 1) this.lowestUnchecked++;
   }
 }
 
@@ -247,11 +255,4 @@ export class ReplayFront {
 function firstUnchecked(vcpu: Uint16Array, entryChecked: Uint8Array, from: number, to: number): number {
   for (let k = from; k < to; k++) if (entryChecked[vcpu[k] as number] === 0) return k;
   return to;
-}
-
-/** The accesses (rdmsr, wrmsr: the codes up to Ev.wrmsr) among the events [from, to). */
-function countAccesses(code: Uint8Array, from: number, to: number): number {
-  let accesses = 0;
-  for (let k = from; k < to; k++) accesses += (code[k] as number) <= Ev.wrmsr ? 1 : 0;
-  return accesses;
 }

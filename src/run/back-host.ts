@@ -11,7 +11,6 @@ import { type CostModel, InexactEstimateError } from "../engine/results.js";
 import { BUILT_IN_REGISTRY, type StrategyRegistry } from "../engine/strategies/index.js";
 import { WindowCounter, type WindowRecord } from "../engine/windows.js";
 import { InputError } from "../io/errors.js";
-import { loadStrategyModules } from "../io/strategy-modules.js";
 import { batchOf, type FromWorker, type ReplaySpec, type ToWorker } from "./protocol.js";
 
 /** compare --by: every strategy's breakdown, crossing as typed arrays (one copy), when asked for. */
@@ -52,18 +51,21 @@ export class BackHost {
     }
     const queue: ToWorker[] = [];
     this.waiting = queue;
-    loadStrategyModules(modules).then(
-      (registry) => {
-        this.handle(message, registry);
-        this.waiting = null;
-        for (const next of queue) this.handle(next, BUILT_IN_REGISTRY);
-      },
-      (error: unknown) => {
-        this.loadFailed = true;
-        this.waiting = null;
-        this.fail(error);
-      },
-    );
+    // Loaded only for plug-ins: the module validates them with zod, which a worker otherwise never loads.
+    import("../io/strategy-modules.js")
+      .then(({ loadStrategyModules }) => loadStrategyModules(modules))
+      .then(
+        (registry) => {
+          this.handle(message, registry);
+          this.waiting = null;
+          for (const next of queue) this.handle(next, BUILT_IN_REGISTRY);
+        },
+        (error: unknown) => {
+          this.loadFailed = true;
+          this.waiting = null;
+          this.fail(error);
+        },
+      );
   }
 
   private fail(error: unknown): void {

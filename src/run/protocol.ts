@@ -99,7 +99,6 @@ export interface BatchMessage {
   readonly slot: number;
   readonly memory: SharedArrayBuffer;
   readonly count: number;
-  readonly accesses: number;
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
   /** The batch's line column (compare --violations), in shared memory of its own. */
@@ -108,17 +107,16 @@ export interface BatchMessage {
 
 /** The message for a batch made by newBatch() over a SharedArrayBuffer. */
 export function batchMessage(slot: number, batch: Batch): BatchMessage {
-  const { count, accesses, marks, machineEvents } = batch;
+  const { count, marks, machineEvents } = batch;
   const memory = batch.msr.buffer as SharedArrayBuffer;
   const lines = batch.line ? { lines: batch.line.buffer as SharedArrayBuffer } : {};
-  return { type: "batch", slot, memory, count, accesses, marks, machineEvents, ...lines };
+  return { type: "batch", slot, memory, count, marks, machineEvents, ...lines };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
   const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory, message.lines);
   batch.count = message.count;
-  batch.accesses = message.accesses;
   batch.marks.push(...message.marks);
   batch.machineEvents.push(...message.machineEvents);
   return batch;

@@ -372,6 +372,7 @@ class BlockDecoder {
       code,
       vcpu,
       msr: msrs,
+      maxVcpu: this.tally[Tally.MAX_VCPU] as number,
       lines: () => {
         if (!linesDone) spreadLines(lineStep, lineEscape, firstLine, count, lines);
         linesDone = true;
@@ -468,7 +469,9 @@ enum Tally {
   BAD = 3,
   /** The line steps after the last escape (or from the block's start): its last line is that escape's, or the base line, plus these. */
   STEPS_AFTER_ESCAPE = 4,
-  SIZE = 5,
+  /** The highest vCPU among the block's events (EventColumns.maxVcpu). */
+  MAX_VCPU = 5,
+  SIZE = 6,
 }
 
 /** A block's columns of L1/L0 events (format.ts BLOCK): one entry per such event, in order. */
@@ -512,12 +515,15 @@ function tallyEvents(
   let escapes = 0;
   let bad = -1;
   let steps = 0;
+  let maxVcpu = 0;
   for (let i = 0; i < count; i++) {
     const c = code[i] as number;
-    if (c >= EVENT_CODES || (vcpu[i] as number) >= MAX_VCPUS) {
+    const v = vcpu[i] as number;
+    if (c >= EVENT_CODES || v >= MAX_VCPUS) {
       bad = i;
       break;
     }
+    maxVcpu = v > maxVcpu ? v : maxVcpu;
     if (c <= Ev.wrmsr) {
       msrs[i] = accesses <= lastAccess ? (msr[accesses] as number) : 0;
       accesses++;
@@ -533,6 +539,7 @@ function tallyEvents(
   tally[Tally.ESCAPES] = escapes;
   tally[Tally.BAD] = bad;
   tally[Tally.STEPS_AFTER_ESCAPE] = steps;
+  tally[Tally.MAX_VCPU] = maxVcpu;
 }
 
 /** A block's lines, one per event, into `lines`, from the line before its first event. */
