@@ -17,7 +17,7 @@ import { findL0Profile } from "../src/engine/profiles.js";
 import { DEFAULT_COST_MODEL, type StrategyResult } from "../src/engine/results.js";
 import { STRATEGIES } from "../src/engine/strategies/index.js";
 import type { WindowRecord } from "../src/engine/windows.js";
-import { joinResults, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
+import { joinResults, mainThreadShare, shareStrategies, WindowJoin } from "../src/run/back-workers.js";
 import type { ReplaySpec, TraceOutcome } from "../src/run/protocol.js";
 import { replayHere } from "../src/run/replay-trace.js";
 import { BIN, ROOT, runCli, useTempDirs } from "./helpers/cli.js";
@@ -72,6 +72,28 @@ describe("shareStrategies", () => {
     // Never more shares than strategies, never none.
     expect(shareStrategies(["a", "b"], 3)).toEqual([["a"], ["b"]]);
     expect(shareStrategies(["a"], 0)).toEqual([["a"]]);
+  });
+
+  it("gives the first share the size asked for (the main thread's), the rest split evenly", () => {
+    expect(shareStrategies(["a", "b", "c", "d", "e"], 2, 2)).toEqual([
+      ["a", "b"],
+      ["c", "d", "e"],
+    ]);
+    expect(shareStrategies(["a", "b", "c", "d", "e"], 3, 1)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
+    expect(shareStrategies(ALL, 2, 4).flat()).toEqual(ALL);
+  });
+});
+
+describe("mainThreadShare", () => {
+  it("is an even share, the smaller one when the strategies do not divide evenly", () => {
+    // 5 default strategies on 2 threads: 2 here, 3 on the worker.
+    expect(mainThreadShare(5, 2)).toBe(2);
+    // All 9 on 2 threads: 4 here, 5 on the worker; on 4 threads: 2 here, 7 on 3 workers.
+    expect(mainThreadShare(9, 2)).toBe(4);
+    expect(mainThreadShare(9, 4)).toBe(2);
+    // Fewer strategies than threads: none here.
+    expect(mainThreadShare(1, 2)).toBe(0);
+    expect(mainThreadShare(3, 4)).toBe(0);
   });
 });
 
@@ -156,7 +178,9 @@ describe("the strategies over several back workers", () => {
   it.each(bundled)("%s packed: 1, 2 and 4 workers give what one thread gives on the CSV", async (csv) => {
     // A packed read goes in columns (ReplayFront.queueColumns) to workers that
     // each judge and sum up their tiles, where one thread reads the CSV event by
-    // event. Every extra is compared, windows included.
+    // event; with --by msr, which goes event by event, the main thread runs a
+    // share of the strategies too (4, 3 and 1 of the 9). Every extra is
+    // compared, windows included.
     const packed = join(tempDir(), "trace.nvmx");
     const pack = spawnSync(process.execPath, [BIN, "pack", csv, "-o", packed], { encoding: "utf8" });
     expect(pack.status, pack.stderr).toBe(0);

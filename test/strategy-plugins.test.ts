@@ -325,15 +325,21 @@ describe("--strategy-module", () => {
     expect(worker.status).toBe(1);
     expect(lines(worker.stderr)).toEqual([`t.csv.gz: ${message}`]);
     expect(worker.stdout).toBe("");
-    // Packed, on stdin (so read here, the strategies in a worker, the pipeline's way), the
-    // thrower first or second of the worker's strategies.
+    // Packed, on stdin (so read here, the pipeline's way): the thrower first or second of
+    // the worker's strategies, and with --by msr (event by event), of two strategies the
+    // main thread runs the first and a worker the second, so it fails in either thread.
     const pack = runCli(["pack", "t.csv", "-o", "t.nvmx"], { cwd: dir });
     expect(pack.status, pack.stderr).toBe(0);
     const packed = readFileSync(join(dir, "t.nvmx"));
-    for (const strategies of ["thrower,merged", "merged,thrower"]) {
-      const args = ["compare", "-", "-s", strategies, "--strategy-module", "s.mjs", "-j", "2"];
+    for (const [strategies, by] of [
+      ["thrower,merged", []],
+      ["merged,thrower", []],
+      ["thrower,merged", ["--by", "msr"]],
+      ["merged,thrower", ["--by", "msr"]],
+    ] as const) {
+      const args = ["compare", "-", "-s", strategies, "--strategy-module", "s.mjs", "-j", "2", ...by];
       const r = runCli(args, { cwd: dir, input: packed });
-      expect(r.status, strategies).toBe(1);
+      expect(r.status, `${strategies} ${by.join(" ")}`).toBe(1);
       expect(lines(r.stderr)).toEqual([`<stdin>: ${message}`]);
       expect(r.stdout).toBe("");
     }

@@ -78,6 +78,12 @@ export interface ReadTraceOptions {
   readonly onSnapshot?: (name: string, page: Uint8Array) => void;
   /** The cache: the input turned out to be a packed trace already. */
   readonly onPacked?: () => void;
+  /**
+   * Told once, before the first event, whether the events come from a
+   * packed form (a packed file, or the cache's entry for a CSV) or from
+   * parsing text: a packed read costs its thread less (pipeline.ts).
+   */
+  readonly onFormat?: (packed: boolean) => void;
 }
 
 /** Rows --lenient skipped: how many, and the first ten errors. */
@@ -141,6 +147,7 @@ export async function readTrace(options: ReadTraceOptions): Promise<TraceStats> 
     const first = await chunks.next();
     const source = first.done ? chunks : prepend(first.value, chunks);
     const packed = !first.done && looksPacked(first.value);
+    options.onFormat?.(packed);
     if (packed) {
       options.onPacked?.();
       // The packed reader, and node:zlib with it, only for a packed trace.

@@ -1,26 +1,36 @@
 /**
  * The back half of a pipelined replay (pipeline.ts) on several threads: the
- * strategies are split into contiguous shares, one per worker thread, and
- * every worker runs its share over the same batches in shared memory. To the
- * pipeline the group looks like the one worker it replaces (the same
- * messages in and out): a batch slot is handed back once every worker has
- * consumed it, each window and the results are joined, strategy order kept.
+ * strategies are split into contiguous shares, one per member (a worker
+ * thread, or, for a packed read whose strategies go event by event, a host
+ * in the main thread too), and every member runs its share over the same
+ * batches in shared memory. To the pipeline the group looks like the one
+ * worker it replaces (the same messages in and out): a batch slot is handed
+ * back once every member has consumed it, each window and the results are
+ * joined, strategy order kept.
  *
- * Each worker keeps its own machine: the machine events must be applied in
- * every one anyway. Each judges the accesses of its tiles for its share,
- * rather than slow down the thread that reads (docs/model.md §6). SetupUse
- * depends on the machine only, not on the strategies, so every worker finds
- * the same; the first's is taken.
+ * Each member keeps its own machine, and judges the accesses of its tiles
+ * for its share: the machine events must be applied in every one anyway
+ * (docs/model.md §6). SetupUse depends on the machine only, not on the
+ * strategies, so every member finds the same; the first's is taken.
  */
 import { Worker } from "node:worker_threads";
 import type { StrategyResult } from "../engine/results.js";
 import type { WindowRecord } from "../engine/windows.js";
+import { BackHost } from "./back-host.js";
 import type { FromWorker, ReplaySpec, ToWorker } from "./protocol.js";
 
 type Results = Extract<FromWorker, { type: "results" }>;
 
-/** The strategies split into `count` contiguous shares, in order, of sizes differing by at most one. */
-export function shareStrategies(strategies: readonly string[], count: number): string[][] {
+/**
+ * The strategies split into `count` contiguous shares, in order: the first
+ * of `first` strategies when given (the share of a host in the main thread,
+ * which reads too), the rest of sizes differing by at most one.
+ */
+export function shareStrategies(strategies: readonly string[], count: number, first?: number): string[][] {
+  if (first !== undefined) {
+    const head = strategies.slice(0, first);
+    return [head, ...shareStrategies(strategies.slice(head.length), count - 1)];
+  }
   const n = Math.max(1, Math.min(count, strategies.length));
   const shares: string[][] = [];
   let from = 0;
@@ -30,6 +40,16 @@ export function shareStrategies(strategies: readonly string[], count: number): s
     from += size;
   }
   return shares;
+}
+
+/**
+ * How many strategies a host in the main thread takes (a packed read whose
+ * strategies go event by event, pipeline.ts) when `threads` threads, that
+ * one included, share `count` strategies: an even share, the smaller one
+ * when they cannot be even, as that thread also reads the trace. 0: none.
+ */
+export function mainThreadShare(count: number, threads: number): number {
+  return Math.floor(count / Math.max(1, threads));
 }
 
 /** The workers' results joined, as one worker running every strategy would send them. */
@@ -81,39 +101,58 @@ export class WindowJoin {
 
 type Listener<T> = (value: T) => void;
 
+/** A member of the group: a worker thread, or a BackHost in this thread. */
+interface Member {
+  postMessage(message: ToWorker): void;
+  terminate(): Promise<unknown>;
+}
+
 /**
  * A group of replay workers that the pipeline drives as one (its `on`,
  * `begin`, `postMessage`, `terminate`). The workers start with the group,
- * so that they load while the trace is opened; begin() gives them their
- * strategies.
+ * before the pipeline knows what it reads, so that they load while the
+ * trace is opened; begin() gives them their strategies. With `inThread`
+ * strategies (mainThreadShare) the first member is a BackHost in this
+ * thread, which runs its share of each batch as the batch is posted.
  */
 export class BackWorkers {
-  private readonly workers: Worker[];
-  private readonly windows: WindowJoin;
-  /** Per batch slot, the workers still holding it. */
+  private members: Member[];
+  /** Where the worker threads start among the members: 1 after a BackHost in this thread. */
+  private offset = 0;
+  private windows: WindowJoin;
+  /** Per batch slot, the members still holding it. */
   private readonly holders = new Map<number, number>();
   private onMessage: Listener<FromWorker> = () => {};
   private onError: Listener<Error> = () => {};
-  /** After "end": each worker's answer (results or an error), by worker. */
+  /** After "end": each member's answer (results or an error), by member. */
   private answers: (Results | Extract<FromWorker, { type: "error" }> | undefined)[] | null = null;
 
   constructor(url: URL, count: number) {
-    this.workers = Array.from({ length: Math.max(1, count) }, () => new Worker(url));
-    this.workers.forEach((worker, k) => {
-      worker.on("message", (message: FromWorker) => this.fromWorker(k, message));
+    const workers = Array.from({ length: Math.max(1, count) }, () => new Worker(url));
+    workers.forEach((worker, k) => {
+      worker.on("message", (message: FromWorker) => this.fromWorker(k + this.offset, message));
       worker.on("error", (error) => this.onError(error));
     });
-    this.windows = new WindowJoin(this.workers.length);
+    this.members = workers;
+    this.windows = new WindowJoin(workers.length);
   }
 
-  /** The replay's set-up: the strategies split between the workers. */
-  begin(spec: ReplaySpec): void {
-    const shares = shareStrategies(spec.strategies, this.workers.length);
-    if (shares.length < this.workers.length || shares.some((share) => share.length === 0)) {
+  /** The replay's set-up: `inThread` of the strategies here, the rest split between the workers. */
+  begin(spec: ReplaySpec, inThread = 0): void {
+    if (inThread > 0) {
+      // Its answers come back at once, inside postMessage: fromWorker() counts them like any other's.
+      const host = new BackHost((message) => this.fromWorker(0, message));
+      const here: Member = { postMessage: (message) => host.receive(message), terminate: async () => undefined };
+      this.members = [here, ...this.members];
+      this.offset = 1;
+      this.windows = new WindowJoin(this.members.length);
+    }
+    const shares = shareStrategies(spec.strategies, this.members.length, inThread > 0 ? inThread : undefined);
+    if (shares.length < this.members.length || shares.some((share) => share.length === 0)) {
       throw new Error("internal: more back workers than strategies");
     }
-    this.workers.forEach((worker, k) => {
-      worker.postMessage({ type: "back", spec: { ...spec, strategies: shares[k] as string[] } });
+    this.members.forEach((member, k) => {
+      member.postMessage({ type: "back", spec: { ...spec, strategies: shares[k] as string[] } });
     });
   }
 
@@ -124,15 +163,15 @@ export class BackWorkers {
     else this.onError = listener as Listener<Error>;
   }
 
-  /** A batch or the end, to every worker ("back" goes through begin()). */
+  /** A batch or the end, to every member ("back" goes through begin()). */
   postMessage(message: Exclude<ToWorker, { type: "back" | "trace" }>): void {
-    if (message.type === "batch") this.holders.set(message.slot, this.workers.length);
-    if (message.type === "end") this.answers = new Array(this.workers.length).fill(undefined);
-    for (const worker of this.workers) worker.postMessage(message);
+    if (message.type === "batch") this.holders.set(message.slot, this.members.length);
+    if (message.type === "end") this.answers = new Array(this.members.length).fill(undefined);
+    for (const member of this.members) member.postMessage(message);
   }
 
   async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await Promise.all(this.members.map((member) => member.terminate()));
   }
 
   private fromWorker(k: number, message: FromWorker): void {

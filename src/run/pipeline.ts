@@ -2,16 +2,18 @@
  * One trace on several threads: this thread reads the trace and runs the
  * front of the replay (the machine, the entry checks); workers run the
  * oracle and the strategies over the batches the front fills. Reading and
- * the strategies overlap, so adding strategies costs little wall time.
- * Batches live in shared memory and are reused: only their counts and
- * machine events cross in messages.
+ * the strategies overlap, so adding strategies costs little wall time. A
+ * packed read whose strategies go event by event leaves this thread time to
+ * run a share of them itself (back-workers.ts). Batches live in shared
+ * memory and are reused: only their counts and machine events cross in
+ * messages.
  */
 import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
 import { readTrace, shownName } from "../io/trace-reader.js";
-import { BackWorkers } from "./back-workers.js";
+import { BackWorkers, mainThreadShare } from "./back-workers.js";
 import { batchMessage, type FromWorker, type ReplaySpec, type ToWorker, type TraceOutcome } from "./protocol.js";
 import { timestampsFor, type WindowListener } from "./windows.js";
 
@@ -33,7 +35,9 @@ export interface PipelineOptions {
   /**
    * Threads for this trace, this one included (2 by default): the
    * strategies run on the other threads, workers, each a share of them
-   * (back-workers.ts), whatever the trace's form.
+   * (back-workers.ts). A packed form (a packed file, or the cache's) costs
+   * this thread less than parsing a CSV, so when the strategies go event by
+   * event (eventByEvent) it runs a share of them too (mainThreadShare).
    */
   readonly threads?: number;
 }
@@ -60,6 +64,7 @@ export async function replayPipelined(
   let finished: ((message: FromWorker) => void) | null = null;
 
   const threads = options.threads ?? 2;
+  let begun = false;
   const post = (message: Exclude<ToWorker, { type: "back" | "trace" }>) => worker.postMessage(message);
   const onMessage = (message: FromWorker) => {
     if (message.type === "batch") {
@@ -85,14 +90,21 @@ export async function replayPipelined(
       return batchIn(filling);
     },
   });
-  // The workers start now, to load while the trace is opened: one per thread but this one, which reads.
+  // The workers get their strategies once the reader knows what it reads, before its first event.
+  const begin = (packed: boolean) => {
+    if (begun) return;
+    begun = true;
+    worker.begin(spec, packed && eventByEvent(spec) ? mainThreadShare(spec.strategies.length, threads) : 0);
+  };
+
+  // The workers start now, to load while the trace is opened: one per thread but this one,
+  // which reads (and may run a share of the strategies too: begin() above).
   const worker = new BackWorkers(WORKER_URL, Math.min(threads - 1, spec.strategies.length));
   worker.on("message", onMessage);
   worker.on("error", (error) => {
     failure = error;
     wake?.();
   });
-  worker.begin(spec);
   try {
     const cutter = spec.window ? new WindowCutter(front, spec.window) : null;
     const waitForWorker = () => new Promise<void>((resolve) => (wake = resolve));
@@ -108,6 +120,7 @@ export async function replayPipelined(
       onEvent: cutter ? (ev) => cutter.apply(ev) : (ev) => front.apply(ev),
       // A window's cutter looks at every event; without one a packed trace's runs go in whole.
       onColumns: cutter ? undefined : (columns, from, to) => front.queueColumns(columns, from, to),
+      onFormat: begin,
       timestamps: timestampsFor(spec.window),
       snapshotDirs: spec.snapshotDirs,
       outputs: spec.outputs,
@@ -118,6 +131,9 @@ export async function replayPipelined(
       },
       cache: spec.cache,
     });
+    // readTrace says what it reads before its first event; should a read end without having
+    // said, the end of the replay still needs the workers set up to answer it.
+    begin(false);
     cutter?.finish();
     front.flush();
     const done = new Promise<FromWorker>((resolve) => (finished = resolve));
@@ -144,4 +160,15 @@ export async function replayPipelined(
   } finally {
     await worker.terminate();
   }
+}
+
+/**
+ * Whether the replay's strategies go event by event in every thread: per-MSR
+ * or per-vCPU counts (`replay`, `compare --by`) are kept per event, where
+ * otherwise a tile's summary serves every strategy that promises alike
+ * repeat entries (docs/model.md §6). Such strategies then cost more than a
+ * packed read costs its thread, which so takes a share of them.
+ */
+function eventByEvent(spec: ReplaySpec): boolean {
+  return spec.breakdown || spec.by != null;
 }
