@@ -848,12 +848,20 @@ function tileLoops() {
     /**
      * The oracle for the events [from, to) of the batch, once for all
      * strategies: the machine does not change among them. Copies their codes
-     * and vCPUs into the tile, and their judgements, worked out from `views`,
-     * for the loops that go event by event.
+     * and vCPUs into the tile, and their judgements, for the loops that go
+     * event by event: the front's, when it judged them (Batch.judged), else
+     * worked out here from `views`.
      */
     judge(batch: Batch, from: number, to: number, views: OracleViews): void {
       codes.set(batch.code.subarray(from, to));
       vcpus.set(batch.vcpu.subarray(from, to));
+      if (batch.judged !== null) {
+        judged.set(batch.judged.subarray(from, to));
+        let accessCount = 0;
+        for (let k = 0; k < to - from; k++) accessCount += ((codes[k] as number) - VMEXIT) >>> 31;
+        accesses = accessCount;
+        return;
+      }
       const msrs = batch.msr;
       const { l1, l0 } = views;
       const count = to - from;

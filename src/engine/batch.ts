@@ -31,6 +31,12 @@ export interface Batch {
    * event), shared with a worker like the rest.
    */
   readonly line: Float64Array | null;
+  /**
+   * The oracle's answer per queued event (oracle.ts), when the front judged
+   * them: a packed read whose strategies go event by event in two threads or
+   * more, which the reading thread judges once for all. Null: the back judges.
+   */
+  readonly judged: Int32Array | null;
   /** machineEvents[k] happens after the first marks[k] queued events. */
   readonly marks: number[];
   readonly machineEvents: MachineEvent[];
@@ -40,6 +46,8 @@ export interface Batch {
 export const BATCH_BYTES_PER_EVENT = 7;
 /** Bytes of the optional line column per queued event: a double holds any line number exactly. */
 export const BATCH_LINE_BYTES = Float64Array.BYTES_PER_ELEMENT;
+/** Bytes of the optional judgement column per queued event. */
+export const BATCH_JUDGED_BYTES = Int32Array.BYTES_PER_ELEMENT;
 
 /**
  * An empty batch. Its arrays are views of one buffer, which may be shared
@@ -48,7 +56,12 @@ export const BATCH_LINE_BYTES = Float64Array.BYTES_PER_ELEMENT;
  * process has detached any buffer V8 checks for detachment on every
  * typed-array access: the hot loops run about 15% slower.)
  */
-export function newBatch(capacity: number, memory?: ArrayBufferLike, lines?: ArrayBufferLike | boolean): Batch {
+export function newBatch(
+  capacity: number,
+  memory?: ArrayBufferLike,
+  lines?: ArrayBufferLike | boolean,
+  judged?: ArrayBufferLike,
+): Batch {
   const buffer = memory ?? new ArrayBuffer(capacity * BATCH_BYTES_PER_EVENT);
   // `lines`: true for a line column in a buffer of its own, or that buffer (a shared one).
   const lineBuffer = lines === true ? new ArrayBuffer(capacity * BATCH_LINE_BYTES) : lines || null;
@@ -58,6 +71,7 @@ export function newBatch(capacity: number, memory?: ArrayBufferLike, lines?: Arr
     vcpu: new Uint16Array(buffer, capacity * 4, capacity),
     msr: new Uint32Array(buffer, 0, capacity),
     line: lineBuffer ? new Float64Array(lineBuffer, 0, capacity) : null,
+    judged: judged ? new Int32Array(judged, 0, capacity) : null,
     marks: [],
     machineEvents: [],
   };

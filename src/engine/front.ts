@@ -15,6 +15,7 @@ import {
   PAGES_PER_VCPU,
   type VcpuState,
 } from "./machine.js";
+import { judgement, OracleViews } from "./oracle.js";
 
 /**
  * L2 events and vmentries in columns, as a packed trace's block holds them
@@ -78,8 +79,8 @@ export interface FrontOptions {
 }
 
 export class ReplayFront {
-  /** The machine as the trace describes it: which pages exist, not their contents (the back keeps those). */
-  readonly machine: Machine;
+  /** The machine as the trace describes it (page contents only once judgeHere() was called). */
+  machine: Machine;
   /** Events applied so far. */
   events = 0;
   /** Stores whose content `l1Override` replaced. */
@@ -88,6 +89,8 @@ export class ReplayFront {
   private readonly entryChecked = new Uint8Array(MAX_VCPUS);
   /** Every vCPU below this one has passed the entry checks since its last L1 event. */
   private lowestUnchecked = 0;
+  /** What the oracle reads, once judgeHere() was called: the front then judges every queued event. */
+  private views: OracleViews | null = null;
   private batch: Batch;
   readonly capacity: number;
 
@@ -96,6 +99,23 @@ export class ReplayFront {
     this.machine = new Machine(options.l0, options.l1Bitmap ?? null, false);
     this.batch = options.batch ?? newBatch(options.capacity ?? 1 << 14, undefined, options.lines === true);
     this.capacity = this.batch.code.length;
+  }
+
+  /**
+   * From now on the front judges each event it queues (oracle.ts), into the
+   * batches' judgement column, so that the back's threads need not each
+   * judge it: for a packed read whose strategies go event by event, shared
+   * by this thread and a worker (src/run/pipeline.ts). Its machine then
+   * keeps page contents, as the back's does. Called before the first event,
+   * with the batch to fill next, which has that column.
+   */
+  judgeHere(batch: Batch): void {
+    if (this.events !== 0) throw new Error("internal: the front starts judging after events were queued");
+    if (batch.judged === null) throw new Error("internal: a batch without a judgement column to judge into");
+    const { l0, l1Bitmap } = this.options;
+    this.machine = new Machine(l0, l1Bitmap ?? null);
+    this.views = new OracleViews(this.machine, l0.longmode, l1Bitmap != null);
+    this.batch = batch;
   }
 
   /**
@@ -136,6 +156,9 @@ export class ReplayFront {
           this.checkEntry(v, this.machine.vcpu(v), code[k] as number, columns.lines()[k] as number);
         }
       }
+      // After judgeHere: each event judged too.
+      const views = this.views;
+      if (views !== null) judgeRun(code, vcpu, msr, i, end, batch.judged as Int32Array, n, views.l1, views.l0);
       // Whole columns: a vmexit's or vmentry's MSR slot is never read (see queue()).
       batch.code.set(code.subarray(i, end), n);
       batch.vcpu.set(vcpu.subarray(i, end), n);
@@ -160,6 +183,10 @@ export class ReplayFront {
       // Only accesses need a line (a violation names it); null unless asked for.
       if (batch.line !== null) batch.line[n] = ev.line;
     }
+    const views = this.views;
+    if (views !== null && batch.judged !== null) {
+      batch.judged[n] = judgement(code, ev.msr, views.l1[v] as Uint8Array, views.l0[v] as Uint8Array);
+    }
     batch.count = n + 1;
     if (n + 1 === this.capacity) this.flush();
   }
@@ -182,7 +209,9 @@ export class ReplayFront {
       copy = { ...copy, code: Ev.bitmapLoad, msr: 0, dir: 0, flag: 0, content: override };
       this.overridden++;
     }
+    const created = this.views?.creates(copy) ?? false;
     this.machine.apply(copy);
+    this.views?.applied(copy, created);
     const batch = this.batch;
     batch.marks.push(batch.count);
     batch.machineEvents.push(copy);
@@ -255,4 +284,26 @@ export class ReplayFront {
 function firstUnchecked(vcpu: Uint16Array, entryChecked: Uint8Array, from: number, to: number): number {
   for (let k = from; k < to; k++) if (entryChecked[vcpu[k] as number] === 0) return k;
   return to;
+}
+
+/** The oracle over the events [from, to) of a run, into `judged` from `at` (ReplayFront.queueColumns). */
+function judgeRun(
+  code: Uint8Array,
+  vcpu: Uint16Array,
+  msr: Uint32Array,
+  from: number,
+  to: number,
+  judged: Int32Array,
+  at: number,
+  l1: readonly Uint8Array[],
+  l0: readonly Uint8Array[],
+): void {
+  // The MSRs as int32: an MSR of the high range (0xC0000000 and up) read from
+  // a Uint32Array is no small integer to V8, and the oracle's arithmetic then
+  // goes through doubles (judgement() reads only its bits: >>> and &).
+  const msr32 = new Int32Array(msr.buffer, msr.byteOffset, msr.length);
+  for (let k = from; k < to; k++) {
+    const v = vcpu[k] as number;
+    judged[at + k - from] = judgement(code[k] as number, msr32[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
+  }
 }

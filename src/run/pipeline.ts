@@ -4,11 +4,18 @@
  * oracle and the strategies over the batches the front fills. Reading and
  * the strategies overlap, so adding strategies costs little wall time. A
  * packed read whose strategies go event by event leaves this thread time to
- * run a share of them itself (back-workers.ts). Batches live in shared
- * memory and are reused: only their counts and machine events cross in
- * messages.
+ * judge every access once for all and to run a share of them itself
+ * (back-workers.ts). Batches live in shared memory and are reused: only
+ * their counts and machine events cross in messages.
  */
-import { BATCH_BYTES_PER_EVENT, BATCH_LINE_BYTES, type Batch, clearBatch, newBatch } from "../engine/batch.js";
+import {
+  BATCH_BYTES_PER_EVENT,
+  BATCH_JUDGED_BYTES,
+  BATCH_LINE_BYTES,
+  type Batch,
+  clearBatch,
+  newBatch,
+} from "../engine/batch.js";
 import { ReplayFront } from "../engine/front.js";
 import { WindowCutter } from "../engine/windows.js";
 import { at, InputError } from "../io/errors.js";
@@ -50,10 +57,13 @@ export async function replayPipelined(
   // Batches over shared memory, by slot; `free` holds the slots not in use.
   const batches: Batch[] = [];
   const free: number[] = [];
+  /** The front judges the accesses (ReplayFront.judgeHere), into a column of each batch. */
+  let judging = false;
+  const judgedColumn = () => (judging ? new SharedArrayBuffer(CAPACITY * BATCH_JUDGED_BYTES) : undefined);
   const newSlot = (): number => {
     // compare --violations: the access lines in shared memory of their own, beside the batch's.
     const lines = spec.violations ? new SharedArrayBuffer(CAPACITY * BATCH_LINE_BYTES) : undefined;
-    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines));
+    batches.push(newBatch(CAPACITY, new SharedArrayBuffer(CAPACITY * BATCH_BYTES_PER_EVENT), lines, judgedColumn()));
     return batches.length - 1;
   };
   const batchIn = (slot: number) => batches[slot] as Batch;
@@ -94,7 +104,16 @@ export async function replayPipelined(
   const begin = (packed: boolean) => {
     if (begun) return;
     begun = true;
-    worker.begin(spec, packed && eventByEvent(spec) ? mainThreadShare(spec.strategies.length, threads) : 0);
+    const share = packed && eventByEvent(spec) ? mainThreadShare(spec.strategies.length, threads) : 0;
+    if (share > 0) {
+      // This thread then judges every access once, for its share and the workers'
+      // (the slot being filled, the only one so far, gets its judgement column).
+      judging = true;
+      const first = batchIn(filling);
+      batches[filling] = newBatch(CAPACITY, first.msr.buffer, first.line?.buffer, judgedColumn());
+      front.judgeHere(batchIn(filling));
+    }
+    worker.begin(spec, share);
   };
 
   // The workers start now, to load while the trace is opened: one per thread but this one,
@@ -167,7 +186,8 @@ export async function replayPipelined(
  * or per-vCPU counts (`replay`, `compare --by`) are kept per event, where
  * otherwise a tile's summary serves every strategy that promises alike
  * repeat entries (docs/model.md §6). Such strategies then cost more than a
- * packed read costs its thread, which so takes a share of them.
+ * packed read costs its thread, which so judges every access once for all
+ * and takes a share of them.
  */
 function eventByEvent(spec: ReplaySpec): boolean {
   return spec.breakdown || spec.by != null;

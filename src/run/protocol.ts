@@ -103,6 +103,8 @@ export interface BatchMessage {
   readonly machineEvents: MachineEvent[];
   /** The batch's line column (compare --violations), in shared memory of its own. */
   readonly lines?: SharedArrayBuffer;
+  /** The front's judgements (Batch.judged), in shared memory of their own. */
+  readonly judged?: SharedArrayBuffer;
 }
 
 /** The message for a batch made by newBatch() over a SharedArrayBuffer. */
@@ -110,12 +112,18 @@ export function batchMessage(slot: number, batch: Batch): BatchMessage {
   const { count, marks, machineEvents } = batch;
   const memory = batch.msr.buffer as SharedArrayBuffer;
   const lines = batch.line ? { lines: batch.line.buffer as SharedArrayBuffer } : {};
-  return { type: "batch", slot, memory, count, marks, machineEvents, ...lines };
+  const judged = batch.judged ? { judged: batch.judged.buffer as SharedArrayBuffer } : {};
+  return { type: "batch", slot, memory, count, marks, machineEvents, ...lines, ...judged };
 }
 
 /** The batch a message describes, over the same shared memory. */
 export function batchOf(message: BatchMessage): Batch {
-  const batch = newBatch(message.memory.byteLength / BATCH_BYTES_PER_EVENT, message.memory, message.lines);
+  const batch = newBatch(
+    message.memory.byteLength / BATCH_BYTES_PER_EVENT,
+    message.memory,
+    message.lines,
+    message.judged,
+  );
   batch.count = message.count;
   batch.marks.push(...message.marks);
   batch.machineEvents.push(...message.machineEvents);
