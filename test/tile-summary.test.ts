@@ -58,8 +58,9 @@ function replay(events: readonly TraceEvent[], strategies: readonly Strategy[], 
 const BUILT_INS = strategiesNamed(ALL_STRATEGIES);
 
 describe("tile summaries", () => {
-  // 3,000 events: a tile (2,048 events) fills. 70 vCPUs: tiles with more than the
-  // summary's 64, which go event by event. merged-stale has violations on these.
+  // 3,000 events each, every event kind: their tiles are the stretches between machine
+  // events. 70 vCPUs: tiles with more than the summary's 64, which go event by event.
+  // merged-stale has violations on these.
   it.each([1, 3, 8, 70])("give the event-by-event results on random traces with %i vCPUs", (vcpus) => {
     let violations = 0;
     for (let seed = 1; seed <= 12; seed++) {
