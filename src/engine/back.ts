@@ -17,6 +17,7 @@ import {
   Judged,
   judgement,
   L1_WANTS,
+  msrsAsInt32,
   NO_BITMAP,
   OracleViews,
   PLACE_NO_BIT_SHIFT,
@@ -45,16 +46,17 @@ import { WINDOW_END } from "./windows.js";
 const TILE_BITS = 13;
 const TILE = 1 << TILE_BITS;
 /**
- * The summary's vCPUs per tile at most (tileLoops summarize()): a tile with
- * more is run event by event. Each slot has 2^PLACE_BITS key entries (256
- * KiB of address space, of which only the pages of the places a trace uses
- * are ever touched).
+ * The summary's vCPUs per tile at most, 2^SLOT_BITS (tileLoops summarize()):
+ * a tile with more is run event by event. Each slot has 2^PLACE_BITS key
+ * entries (256 KiB of address space, of which only the pages of the places
+ * a trace uses are ever touched).
  */
-const MAX_SLOTS = 64;
+const SLOT_BITS = 6;
+const MAX_SLOTS = 1 << SLOT_BITS;
 /** Bits of an access's place (oracle.ts accessPlace()): the no-bit flag above a 15-bit position. */
 const PLACE_BITS = PLACE_NO_BIT_SHIFT + 1;
-/** A slot's tag is the summary's stamp above the slot, which takes 6 bits (MAX_SLOTS). */
-const SLOT_TAG_SHIFT = 6;
+/** A slot's tag is the summary's stamp above the slot, which takes SLOT_BITS bits. */
+const SLOT_TAG_SHIFT = SLOT_BITS;
 /** A key entry's tag is the summary's stamp above the key's index, which takes TILE_BITS bits. */
 const KEY_TAG_SHIFT = TILE_BITS;
 /** Stamps count up to this (the tags keep them in 31 bits), then the tagged arrays are cleared. */
@@ -62,8 +64,6 @@ const STAMP_LIMIT = (1 << (31 - KEY_TAG_SHIFT)) - 1;
 /** lastOf[slot]: the slot's last event was a vmexit or a vmentry (else the key of its last access). */
 const LAST_EXIT = -1;
 const LAST_ENTRY = -2;
-/** Bytes of an MSR in a batch (Batch.msr, a Uint32Array). */
-const MSR_BYTES = Uint32Array.BYTES_PER_ELEMENT;
 
 // Event and delivery codes as plain constants for the loops below.
 const WRMSR: number = Ev.wrmsr;
@@ -103,6 +103,15 @@ export interface BackOptions {
    * (conformance.ts) can hold the promises to the results.
    */
   readonly entryFastPath?: boolean;
+}
+
+/**
+ * Whether a replay keeps counts per event (the per-MSR table of `replay`, or
+ * `compare --by`): its strategies then go event by event, as no tile's
+ * summary holds such counts (docs/model.md §6).
+ */
+export function countsPerEvent(options: Pick<BackOptions, "breakdown" | "by">): boolean {
+  return options.breakdown === true || options.by != null;
 }
 
 /** For `explain`: what one strategy's L2 looks like on a vCPU (ReplayBack.l2View). */
@@ -245,8 +254,7 @@ export class ReplayBack {
         entryIdempotent: fastPath && strategy.entryIdempotent === true,
         bySummary:
           fastPath &&
-          !options.breakdown &&
-          !options.by &&
+          !countsPerEvent(options) &&
           (hides || entry === undefined || strategy.entryIdempotent === true || strategy.repeatEntryStable === true),
         enteredInEpoch: new Float64Array(MAX_VCPUS).fill(-1),
         running: new Uint8Array(MAX_VCPUS),
@@ -629,11 +637,11 @@ function tileLoops() {
   const vcpus = new Uint16Array(TILE);
   /** The oracle's answers for the tile (judge()): the bit's position, NO_BIT and the want bits. */
   const judged = new Int32Array(TILE);
-  /** The tile's MSRs, as int32 (summarize()). */
+  /** The tile's MSRs, as int32 (summarize(); oracle.ts msrsAsInt32()). */
   const msrs = new Int32Array(TILE);
 
   // The tile's summary (summarize()), read by runSummary() and runSummaryWithoutBitmap().
-  /** Bumped per summary: a slot or hash entry stamped otherwise is from an earlier tile. */
+  /** Bumped per summary: a slot or key entry tagged with another stamp is from an earlier tile. */
   let stamp = 0;
   /** Per vCPU: the summary's stamp and its slot in it (stamp << SLOT_TAG_SHIFT | slot). */
   const slotTag = new Int32Array(MAX_VCPUS);
@@ -644,13 +652,11 @@ function tileLoops() {
   const lastOf = new Int32Array(MAX_SLOTS);
   /**
    * Per slot, with L2 left on an L1-wanted access or an other exit (A), or on
-   * any access or other exit (B: L1 wants everything): how often it left,
-   * how often it so entered again (each event after one that left L2 is a
-   * nested entry), and whether its last event left. None of it depends on
-   * the strategy as long as every access L1 wants exits (runSummary() checks it).
+   * any access or other exit (B: L1 wants everything): how often it so
+   * entered again (each event after one that left L2 is a nested entry), and
+   * whether its last event left. Neither depends on the strategy as long as
+   * every access L1 wants exits (runSummary() checks it).
    */
-  const leavesA = new Int32Array(MAX_SLOTS);
-  const leavesB = new Int32Array(MAX_SLOTS);
   const reentriesA = new Int32Array(MAX_SLOTS);
   const reentriesB = new Int32Array(MAX_SLOTS);
   const leftA = new Uint8Array(MAX_SLOTS);
@@ -678,10 +684,9 @@ function tileLoops() {
      * that and vmcs02's bit, fixed between two entries and, by the strategy's
      * promise, across repeat entries too. A tile of 8,192 events holds a few
      * dozen distinct accesses on a real trace: the oracle judges each once,
-     * and each strategy looks
-     * at those (and its entry step once or twice per vCPU) instead of at
-     * every event. False, with nothing summed up, for a tile of more than
-     * MAX_SLOTS vCPUs.
+     * and each strategy looks at those (and its entry step once or twice per
+     * vCPU) instead of at every event. False, with nothing summed up, for a
+     * tile of more than MAX_SLOTS vCPUs.
      */
     summarize(batch: Batch, from: number, to: number, views: OracleViews): boolean {
       if (stamp === STAMP_LIMIT) {
@@ -694,8 +699,7 @@ function tileLoops() {
       const count = to - from;
       codes.set(batch.code.subarray(from, to));
       vcpus.set(batch.vcpu.subarray(from, to));
-      // As int32: a high-range MSR read from a Uint32Array is no small integer to V8.
-      msrs.set(new Int32Array(batch.msr.buffer, batch.msr.byteOffset + from * MSR_BYTES, count));
+      msrs.set(msrsAsInt32(batch.msr).subarray(from, to));
       const { l1, l0 } = views;
       const slotNow = now << SLOT_TAG_SHIFT;
       const keyNow = now << KEY_TAG_SHIFT;
@@ -741,13 +745,13 @@ function tileLoops() {
       slots = slotCount;
       keys = keyTotal;
       // Per slot: how often L2 left (an other exit, or an access reflected where L1 wants
-      // it (A) or every access (B)), and so entered again but after its last event.
+      // it (A) or every access (B)), and so entered again, but after its last event.
       let accessTotal = 0;
       let wanted = 0;
       let exits = 0;
       for (let slot = 0; slot < slotCount; slot++) {
-        leavesA[slot] = otherExitsOf[slot] as number;
-        leavesB[slot] = otherExitsOf[slot] as number;
+        reentriesA[slot] = otherExitsOf[slot] as number;
+        reentriesB[slot] = otherExitsOf[slot] as number;
         exits += otherExitsOf[slot] as number;
       }
       for (let i = 0; i < keyTotal; i++) {
@@ -756,8 +760,8 @@ function tileLoops() {
         const wants = ((keyJudgement[i] as number) & L1_WANTS) * n;
         accessTotal += n;
         wanted += wants;
-        leavesA[slot] = (leavesA[slot] as number) + wants;
-        leavesB[slot] = (leavesB[slot] as number) + n;
+        reentriesA[slot] = (reentriesA[slot] as number) + wants;
+        reentriesB[slot] = (reentriesB[slot] as number) + n;
       }
       for (let slot = 0; slot < slotCount; slot++) {
         const last = lastOf[slot] as number;
@@ -765,8 +769,8 @@ function tileLoops() {
         const lastB = last === LAST_ENTRY ? 0 : 1;
         leftA[slot] = lastA;
         leftB[slot] = lastB;
-        reentriesA[slot] = (leavesA[slot] as number) - lastA;
-        reentriesB[slot] = (leavesB[slot] as number) - lastB;
+        reentriesA[slot] = (reentriesA[slot] as number) - lastA;
+        reentriesB[slot] = (reentriesB[slot] as number) - lastB;
       }
       accesses = accessTotal;
       l1Wanted = wanted;
@@ -862,24 +866,20 @@ function tileLoops() {
     judge(batch: Batch, from: number, to: number, views: OracleViews): void {
       codes.set(batch.code.subarray(from, to));
       vcpus.set(batch.vcpu.subarray(from, to));
+      const count = to - from;
+      let accessCount = 0;
+      for (let k = 0; k < count; k++) accessCount += ((codes[k] as number) - VMEXIT) >>> 31; // rdmsr, wrmsr: below vmexit
+      accesses = accessCount;
       if (batch.judged !== null) {
         judged.set(batch.judged.subarray(from, to));
-        let accessCount = 0;
-        for (let k = 0; k < to - from; k++) accessCount += ((codes[k] as number) - VMEXIT) >>> 31;
-        accesses = accessCount;
         return;
       }
       const msrs = batch.msr;
       const { l1, l0 } = views;
-      const count = to - from;
-      let accessCount = 0;
       for (let k = 0; k < count; k++) {
         const v = vcpus[k] as number;
-        const code = codes[k] as number;
-        judged[k] = judgement(code, msrs[from + k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
-        accessCount += (code - VMEXIT) >>> 31; // 1 for rdmsr and wrmsr, the codes below vmexit
+        judged[k] = judgement(codes[k] as number, msrs[from + k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);
       }
-      accesses = accessCount;
     },
 
     /** The accesses of the tile summarize() or judge() last looked at. */

@@ -15,7 +15,7 @@ import {
   PAGES_PER_VCPU,
   type VcpuState,
 } from "./machine.js";
-import { judgement, OracleViews } from "./oracle.js";
+import { judgement, msrsAsInt32, OracleViews } from "./oracle.js";
 
 /**
  * L2 events and vmentries in columns, as a packed trace's block holds them
@@ -298,10 +298,7 @@ function judgeRun(
   l1: readonly Uint8Array[],
   l0: readonly Uint8Array[],
 ): void {
-  // The MSRs as int32: an MSR of the high range (0xC0000000 and up) read from
-  // a Uint32Array is no small integer to V8, and the oracle's arithmetic then
-  // goes through doubles (judgement() reads only its bits: >>> and &).
-  const msr32 = new Int32Array(msr.buffer, msr.byteOffset, msr.length);
+  const msr32 = msrsAsInt32(msr);
   for (let k = from; k < to; k++) {
     const v = vcpu[k] as number;
     judged[at + k - from] = judgement(code[k] as number, msr32[k] as number, l1[v] as Uint8Array, l0[v] as Uint8Array);

@@ -3,7 +3,9 @@
  * whether L1 or L0 does, from the machine as it is when the access happens.
  * Judged by the back (back.ts) once for every strategy of a thread: once
  * per distinct access of a tile for the strategies that take its summary,
- * once per access for those that go event by event.
+ * once per access for those that go event by event; or by the front
+ * (front.ts), once for all threads, for a packed read whose strategies go
+ * event by event in the reading thread and a worker.
  */
 
 import type { MachineEvent } from "./batch.js";
@@ -43,10 +45,15 @@ export enum Judged {
 /** Without an MSR bitmap every access exits: as if every bit were set. */
 export const NO_BITMAP = filledPage(true);
 
+/** accessPlace()'s no-bit flag sits above the 15 bits of a position. */
+export const PLACE_NO_BIT_SHIFT = 15;
+/** The position's bits of a place. */
+const PLACE_POSITION = (1 << PLACE_NO_BIT_SHIFT) - 1;
+
 /**
  * Where an access falls, as one small integer (its place): its bit position
- * in the page (0-32767, below PLACE_NO_BIT) and, at PLACE_NO_BIT, whether the
- * MSR has no bit at all. Two accesses with the same place are judged the same
+ * in the page (0-32767, the bits below PLACE_NO_BIT_SHIFT) and, at
+ * PLACE_NO_BIT_SHIFT, whether the MSR has no bit at all. Two accesses with the same place are judged the same
  * on a vCPU while the machine does not change (back.ts summarizes a tile by
  * place). `code`: rdmsr 0, wrmsr 1.
  */
@@ -62,10 +69,15 @@ export function accessPlace(code: number, msr: number): number {
   return (noBit << PLACE_NO_BIT_SHIFT) | position;
 }
 
-/** accessPlace()'s no-bit flag sits above the 15 bits of a position. */
-export const PLACE_NO_BIT_SHIFT = 15;
-/** The position's bits of a place. */
-const PLACE_POSITION = (1 << PLACE_NO_BIT_SHIFT) - 1;
+/**
+ * MSRs as int32, a view of the same memory, for the oracle's loops: an MSR
+ * of the high range (0xC0000000 and up) read from a Uint32Array is no small
+ * integer to V8, and the arithmetic then goes through doubles (accessPlace()
+ * and judgement() read only its bits: >>> and &).
+ */
+export function msrsAsInt32(msrs: Uint32Array): Int32Array {
+  return new Int32Array(msrs.buffer, msrs.byteOffset, msrs.length);
+}
 
 /**
  * The judgement of one event: `code` (rdmsr 0, wrmsr 1) and `msr`, against

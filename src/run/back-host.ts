@@ -2,7 +2,8 @@
  * What a replay worker does with its messages (protocol.ts), apart from the
  * thread it runs in: worker.ts hosts one per worker thread, and the pipeline
  * one in its own thread when that thread has time for a share of the
- * strategies (back-workers.ts, a packed read). Either way it is the back
+ * strategies (back-workers.ts: a packed read whose strategies go event by
+ * event). Either way it is the back
  * half of a replay whose front runs in the main thread, or, in a worker, a
  * whole replay of one trace.
  */

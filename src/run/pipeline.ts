@@ -8,6 +8,8 @@
  * (back-workers.ts). Batches live in shared memory and are reused: only
  * their counts and machine events cross in messages.
  */
+
+import { countsPerEvent } from "../engine/back.js";
 import {
   BATCH_BYTES_PER_EVENT,
   BATCH_JUDGED_BYTES,
@@ -44,7 +46,7 @@ export interface PipelineOptions {
    * strategies run on the other threads, workers, each a share of them
    * (back-workers.ts). A packed form (a packed file, or the cache's) costs
    * this thread less than parsing a CSV, so when the strategies go event by
-   * event (eventByEvent) it runs a share of them too (mainThreadShare).
+   * event (countsPerEvent) it runs a share of them too (mainThreadShare).
    */
   readonly threads?: number;
 }
@@ -104,7 +106,8 @@ export async function replayPipelined(
   const begin = (packed: boolean) => {
     if (begun) return;
     begun = true;
-    const share = packed && eventByEvent(spec) ? mainThreadShare(spec.strategies.length, threads) : 0;
+    // Strategies that go event by event cost more than a packed read costs this thread.
+    const share = packed && countsPerEvent(spec) ? mainThreadShare(spec.strategies.length, threads) : 0;
     if (share > 0) {
       // This thread then judges every access once, for its share and the workers'
       // (the slot being filled, the only one so far, gets its judgement column).
@@ -179,16 +182,4 @@ export async function replayPipelined(
   } finally {
     await worker.terminate();
   }
-}
-
-/**
- * Whether the replay's strategies go event by event in every thread: per-MSR
- * or per-vCPU counts (`replay`, `compare --by`) are kept per event, where
- * otherwise a tile's summary serves every strategy that promises alike
- * repeat entries (docs/model.md §6). Such strategies then cost more than a
- * packed read costs its thread, which so judges every access once for all
- * and takes a share of them.
- */
-function eventByEvent(spec: ReplaySpec): boolean {
-  return spec.breakdown || spec.by != null;
 }

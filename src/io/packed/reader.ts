@@ -492,8 +492,8 @@ interface Spread {
 }
 
 /**
- * A block's accesses, machine events and line escapes, and its first event
- * out of range, into `tally`; on the way, each access's MSR into
+ * A block's accesses, machine events and line escapes, its highest vCPU and
+ * its first event out of range, into `tally`; on the way, each access's MSR into
  * spread.msr at its event's place (a vmexit's or vmentry's slot is left as it
  * was) and each L1/L0 event's index into spread.machineAt. One pass: a read
  * in columns needs both, and a corrupt block is refused before either is used.
